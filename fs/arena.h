@@ -1,0 +1,53 @@
+/*
+ * arena.h - the memory tier's one shared arena.
+ *
+ * The arena is a memfd of `size` bytes mapped once, read-write and shared, at
+ * `base`.  Every byte of file data that lives in memory lives here, at offsets
+ * handed out by the extent allocator (alloc.h).  Later the GPU library maps the
+ * same memfd, so an arena offset means the same bytes in both processes.
+ *
+ * Fresh-page faults are slow on small VMs (tmpfs writes 0.3-0.7 GB/s against
+ * 15 GB/s memcpy), so kvfs_arena_open() can start a background thread that
+ * faults the whole arena in, lowest offsets first (the allocator hands those
+ * out first), without delaying the mount.  Writers may race with it: faulting
+ * in a page never changes its contents.
+ */
+#ifndef KVFS_ARENA_H
+#define KVFS_ARENA_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Flags for kvfs_arena_open(). */
+#define KVFS_ARENA_PREFAULT 0x1 /* fault every page in from a background thread */
+#define KVFS_ARENA_HUGE     0x2 /* ask for transparent huge pages (madvise) */
+
+struct kvfs_arena {
+	int fd;              /* memfd holding the bytes, close-on-exec */
+	char *base;          /* shared mapping of all `size` bytes */
+	uint64_t size;       /* bytes, a multiple of KVFS_ALLOC_UNIT */
+	unsigned flags;
+	pthread_t prefault_thread;
+	int prefault_running;          /* thread was started and not yet joined */
+	atomic_int prefault_stop;      /* set by close to stop the thread early */
+	atomic_uint_fast64_t faulted;  /* bytes faulted in so far, grows to size */
+};
+
+/*
+ * Creates and maps an arena of `size` bytes (rounded up to KVFS_ALLOC_UNIT).
+ * On error returns -errno (-ENOMEM when the mapping fails) and leaves *a
+ * unusable; kvfs_arena_close() is then not needed.
+ */
+int kvfs_arena_open(struct kvfs_arena *a, uint64_t size, unsigned flags);
+
+/* Stops the prefault thread, unmaps and closes.  Safe on a zeroed struct. */
+void kvfs_arena_close(struct kvfs_arena *a);
+
+/* Pointer to arena offset `off`; the caller has checked off < size. */
+static inline void *kvfs_arena_ptr(const struct kvfs_arena *a, uint64_t off)
+{
+	return a->base + off;
+}
+
+#endif

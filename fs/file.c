@@ -1,0 +1,412 @@
+/*
+ * file.c - a regular file's data and attributes: open, read, write, flush
+ * (where files are published), release, fsync, setattr, lseek, fallocate.
+ *
+ * Called from FUSE worker threads through ops.c.  The bytes live in the
+ * memory arena through the inode's extent map; inode->lock guards them and the
+ * attributes (shared for reads, exclusive for changes), and ns->lock is taken
+ * first where open counts or the publish state change.
+ *
+ * Checksums.  Every file carries the CRC-32C of its content, kept current as
+ * it is written so that publishing costs nothing extra and an in-place rewrite
+ * costs what it writes (DESIGN.md 3.4):
+ *   1. an append (or a write past EOF) extends the CRC over the new bytes
+ *      (and the zeros of any hole);
+ *   2. an overwrite of at most KVFS_PATCH_MAX existing bytes patches the CRC
+ *      with the XOR of old and new bytes (crc32c.h explains the algebra);
+ *   3. anything else (a larger overwrite, a shrinking truncate, a punched
+ *      hole) marks the CRC stale; it is recomputed when the last writer
+ *      flushes, or when someone asks for user.kvfs.crc32c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "index.h"
+#include "log.h"
+#include "ns.h"
+
+/* Largest overwrite whose old bytes are read to patch the CRC: 64 KiB covers
+ * header and trailer rewrites; larger overwrites are rare and recompute. */
+#define KVFS_PATCH_MAX (64u * 1024)
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	kvfs_now(&ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Recomputes a stale CRC.  Caller holds ino->lock for writing. */
+static void crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (ino->crc_valid)
+		return;
+	ino->crc = kvfs_extmap_crc(&ino->data, ns->mem, ino->size);
+	ino->crc_valid = 1;
+}
+
+void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	crc_refresh(ns, ino);
+}
+
+int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *ino, int flags, int cached,
+		   struct kvfs_handle **fh)
+{
+	struct kvfs_handle *h;
+	int r = 0;
+
+	(void)ctx;
+	if (ino->is_dir)
+		return -EISDIR;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->ino = ino;
+	h->flags = flags;
+	h->writer = (flags & O_ACCMODE) != O_RDONLY;
+	h->cached = cached;
+	pthread_rwlock_wrlock(&ns->lock);
+	pthread_rwlock_wrlock(&ino->lock);
+	if ((flags & O_TRUNC) && h->writer && ino->size) {
+		r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
+		if (r == 0) {
+			ino->size = 0;
+			ino->crc = 0;
+			ino->crc_valid = 1;
+			ino->data_gen++;
+			ino->dirty = 1;
+			kvfs_now(&ino->mtime);
+			ino->ctime = ino->mtime;
+		}
+	}
+	if (r == 0) {
+		ino->nopen++;
+		ino->nwriters += h->writer;
+		if (cached) {
+			/* cached_gen holds data_gen + 1 as of the last cached
+			 * open; 0 means never.  Equal: the kernel's pages are
+			 * still the file's bytes and may be kept. */
+			h->keep_cache = ino->cached_gen == ino->data_gen + 1;
+			ino->cached_gen = ino->data_gen + 1;
+			ino->ncached++;
+		}
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&ns->lock);
+	if (r) {
+		free(h);
+		return r;
+	}
+	*fh = h;
+	return 0;
+}
+
+ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
+			     uint64_t off, size_t size, struct iovec *iov,
+			     int max_iov, int *niov)
+{
+	struct kvfs_inode *ino = h->ino;
+	int n;
+
+	*niov = 0;
+	pthread_rwlock_rdlock(&ino->lock);
+	if (off >= ino->size || size == 0)
+		return 0;
+	if (size > ino->size - off)
+		size = ino->size - off;
+	n = kvfs_extmap_iov(&ino->data, ns->mem, off, size, iov, max_iov);
+	if (n < 0) {
+		pthread_rwlock_unlock(&ino->lock);
+		return n;
+	}
+	*niov = n;
+	if (!h->counted_hit && ino->published) {
+		h->counted_hit = 1;
+		atomic_fetch_add(&ino->hits, 1);
+		atomic_fetch_add(&ns->stats.hits, 1);
+	}
+	atomic_store(&ino->last_access_ns, now_ns());
+	atomic_fetch_add(&ns->stats.bytes_read, size);
+	return (ssize_t)size;
+}
+
+void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	(void)ns;
+	pthread_rwlock_unlock(&h->ino->lock);
+}
+
+/* Keeps the CRC current across a write of buf to [off, off + len) (rules 1
+ * and 2 at the top of this file).  Called before the bytes change; caller
+ * holds ino->lock for writing.  Cannot fail: at worst the CRC goes stale. */
+static void crc_before_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
+			     const char *buf, size_t len, uint64_t off)
+{
+	size_t over = 0;
+
+	if (!ino->crc_valid)
+		return;
+	if (off < ino->size)
+		over = len < ino->size - off ? len : ino->size - off;
+	if (over) {
+		char *old = over <= KVFS_PATCH_MAX ? malloc(over) : NULL;
+
+		if (!old) {
+			ino->crc_valid = 0;
+			return;
+		}
+		kvfs_extmap_read(&ino->data, ns->mem, off, old, over);
+		ino->crc = kvfs_crc32c_patch(ino->crc, ino->size, off, old, buf, over);
+		free(old);
+	} else if (off > ino->size) {
+		ino->crc = kvfs_crc32c_zeros(ino->crc, off - ino->size);
+	}
+	if (len > over)
+		ino->crc = kvfs_crc32c(ino->crc, buf + over, len - over);
+}
+
+ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
+			const void *buf, size_t size, uint64_t off)
+{
+	struct kvfs_inode *ino = h->ino;
+	uint32_t crc_before;
+	int valid_before, inval;
+	ssize_t r;
+
+	if (off > KVFS_MAX_FILESIZE || size > KVFS_MAX_FILESIZE - off)
+		return -EFBIG;
+	if (size == 0)
+		return 0;
+	pthread_rwlock_wrlock(&ino->lock);
+	crc_before = ino->crc;
+	valid_before = ino->crc_valid;
+	crc_before_write(ns, ino, buf, size, off);
+	r = kvfs_extmap_write(&ino->data, ns->mem, off, buf, size);
+	if (r < 0) {
+		ino->crc = crc_before;
+		ino->crc_valid = valid_before;
+		pthread_rwlock_unlock(&ino->lock);
+		return r;
+	}
+	if (off + size > ino->size)
+		ino->size = off + size;
+	kvfs_now(&ino->mtime);
+	ino->ctime = ino->mtime;
+	ino->data_gen++;
+	ino->dirty = 1;
+	/* Pages cached for other opens are stale now (written via direct I/O). */
+	inval = ino->ncached > 0 && !h->cached;
+	pthread_rwlock_unlock(&ino->lock);
+	atomic_fetch_add(&ns->stats.bytes_written, size);
+	if (inval && ns->hooks.inval_inode)
+		ns->hooks.inval_inode(ns->hooks.arg, ino, off, size);
+	return r;
+}
+
+/* The last writer is done: publish, make the CRC current, record the row.
+ * Caller holds ns->lock for writing. */
+static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	struct kvfs_inode *ino = h->ino;
+
+	h->writer = 0;
+	KVFS_ASSERT(ino->nwriters > 0);
+	if (--ino->nwriters > 0)
+		return;
+	pthread_rwlock_wrlock(&ino->lock);
+	crc_refresh(ns, ino);
+	if (!ino->published) {
+		ino->published = 1;
+		ino->owner_tgid = 0;
+		atomic_fetch_add(&ns->stats.published, 1);
+		kvfs_ns_record(ns, ino, 1);
+	} else if (ino->dirty) {
+		kvfs_ns_record(ns, ino, 0);
+	}
+	pthread_rwlock_unlock(&ino->lock);
+}
+
+int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	if (!h->writer)
+		return 0;
+	pthread_rwlock_wrlock(&ns->lock);
+	if (h->writer)
+		writer_done(ns, h);
+	pthread_rwlock_unlock(&ns->lock);
+	return 0;
+}
+
+void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	struct kvfs_inode *ino = h->ino;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	if (h->writer)
+		writer_done(ns, h);
+	pthread_rwlock_wrlock(&ino->lock);
+	if (h->cached)
+		ino->ncached--;
+	/* Hits and access times change on reads; record them at close. */
+	if (h->counted_hit && ino->in_index)
+		kvfs_ns_record(ns, ino, 0);
+	pthread_rwlock_unlock(&ino->lock);
+	kvfs_ns_put_open(ns, ino);
+	pthread_rwlock_unlock(&ns->lock);
+	free(h);
+}
+
+int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync)
+{
+	struct kvfs_inode *ino = h->ino;
+	int record;
+
+	(void)datasync;
+	/* Data lives in memory only until the SSD tier exists: fsync makes the
+	 * metadata durable (the index row) and says nothing more. */
+	pthread_rwlock_rdlock(&ns->lock);
+	pthread_rwlock_wrlock(&ino->lock);
+	record = ino->published && ino->dirty;
+	if (record)
+		kvfs_ns_record(ns, ino, 0);
+	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&ns->lock);
+	return ns->index ? kvfs_index_sync(ns->index, 1) : 0;
+}
+
+int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,
+			int64_t off, int whence)
+{
+	struct kvfs_inode *ino = h->ino;
+	int64_t r;
+
+	(void)ns;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (off < 0)
+		return -ENXIO;
+	pthread_rwlock_rdlock(&ino->lock);
+	r = kvfs_extmap_seek(&ino->data, (uint64_t)off, whence, ino->size);
+	pthread_rwlock_unlock(&ino->lock);
+	return r;
+}
+
+int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
+			uint64_t off, uint64_t len)
+{
+	struct kvfs_inode *ino = h->ino;
+	int keep = mode & FALLOC_FL_KEEP_SIZE;
+	int r;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) && !keep)
+		return -EINVAL; /* as the kernel requires */
+	if (len == 0)
+		return -EINVAL;
+	if (off > KVFS_MAX_FILESIZE || len > KVFS_MAX_FILESIZE - off)
+		return -EFBIG;
+	pthread_rwlock_wrlock(&ino->lock);
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		uint64_t end = off + len < ino->size ? off + len : ino->size;
+
+		r = off < end ? kvfs_extmap_punch(&ino->data, ns->mem, off, end - off) : 0;
+		if (r == 0 && off < end)
+			ino->crc_valid = 0;
+	} else {
+		r = kvfs_extmap_alloc(&ino->data, ns->mem, off, len);
+		if (r == 0 && !keep && off + len > ino->size) {
+			if (ino->crc_valid)
+				ino->crc = kvfs_crc32c_zeros(ino->crc, off + len - ino->size);
+			ino->size = off + len;
+		}
+	}
+	if (r == 0) {
+		ino->data_gen++;
+		ino->dirty = 1;
+		kvfs_now(&ino->ctime);
+		if (!keep || (mode & FALLOC_FL_PUNCH_HOLE))
+			ino->mtime = ino->ctime;
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	return r;
+}
+
+/* Changes the size.  Caller holds ino->lock for writing. */
+static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
+{
+	int r;
+
+	if (size > KVFS_MAX_FILESIZE)
+		return -EFBIG;
+	if (size == ino->size)
+		return 0;
+	if (size < ino->size) {
+		r = kvfs_extmap_truncate(&ino->data, ns->mem, size);
+		if (r)
+			return r;
+		ino->crc_valid = size == 0 ? 1 : 0;
+		if (size == 0)
+			ino->crc = 0;
+	} else if (ino->crc_valid) {
+		ino->crc = kvfs_crc32c_zeros(ino->crc, size - ino->size);
+	}
+	ino->size = size;
+	ino->data_gen++;
+	kvfs_now(&ino->mtime);
+	return 0;
+}
+
+static void set_time(struct timespec *dst, const struct timespec *src, int now)
+{
+	if (now)
+		kvfs_now(dst);
+	else
+		*dst = *src;
+}
+
+int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		      struct kvfs_inode *ino, const struct stat *attr, int to_set,
+		      struct stat *out)
+{
+	int r = 0;
+
+	(void)ctx;
+	if ((to_set & KVFS_SET_SIZE) && ino->is_dir)
+		return -EISDIR;
+	if ((to_set & KVFS_SET_SIZE) && attr->st_size < 0)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&ns->lock);
+	pthread_rwlock_wrlock(&ino->lock);
+	if (to_set & KVFS_SET_SIZE)
+		r = set_size(ns, ino, (uint64_t)attr->st_size);
+	if (r == 0) {
+		if (to_set & KVFS_SET_MODE)
+			ino->mode = (ino->mode & S_IFMT) | (attr->st_mode & 07777);
+		if (to_set & KVFS_SET_UID)
+			ino->uid = attr->st_uid;
+		if (to_set & KVFS_SET_GID)
+			ino->gid = attr->st_gid;
+		if (to_set & (KVFS_SET_ATIME | KVFS_SET_ATIME_NOW))
+			set_time(&ino->atime, &attr->st_atim, to_set & KVFS_SET_ATIME_NOW);
+		if (to_set & (KVFS_SET_MTIME | KVFS_SET_MTIME_NOW))
+			set_time(&ino->mtime, &attr->st_mtim, to_set & KVFS_SET_MTIME_NOW);
+		kvfs_now(&ino->ctime);
+		if (to_set & KVFS_SET_CTIME)
+			ino->ctime = attr->st_ctim;
+		ino->dirty = 1;
+		kvfs_ns_record(ns, ino, 0);
+		kvfs_inode_stat(ino, out);
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}

@@ -1,0 +1,58 @@
+/*
+ * kvfs.h - the daemon: its options and the one struct all its state hangs
+ * off (passed to libfuse as userdata).  No FUSE types here, so the option
+ * code is testable without FUSE.
+ */
+#ifndef KVFS_KVFS_H
+#define KVFS_KVFS_H
+
+#include <stdint.h>
+
+#include "extmap.h"
+#include "ns.h"
+
+#define KVFS_VERSION "0.1.0"
+
+/* Files at least this large, or opened for writing, use direct I/O under
+ * io=auto: the arena already holds them, and a multi-GiB checkpoint must
+ * not be cached twice (DESIGN.md 5). */
+#define KVFS_DIRECT_MIN (1u << 20)
+
+enum kvfs_io { KVFS_IO_AUTO, KVFS_IO_DIRECT, KVFS_IO_CACHED };
+
+struct kvfs_opts {
+	char *state;          /* state directory (owned) */
+	uint64_t mem;         /* arena bytes */
+	enum kvfs_io io;
+	int prefault;
+	int hugepages;
+	unsigned threads;     /* max FUSE worker threads */
+	/* Raw strings from the command line, validated by kvfs_opts_check(). */
+	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
+};
+
+/* Parses "64G", "512M", "1048576" (K/M/G/T are powers of 1024; a trailing
+ * B or iB is accepted).  Returns 0 or -EINVAL (also for 0 and overflow). */
+int kvfs_parse_size(const char *s, uint64_t *out);
+
+/* Validates the raw strings and fills the typed fields, applying defaults.
+ * `phys` is the machine's memory in bytes.  On error writes one line for the
+ * user into msg (without a trailing newline) and returns -EINVAL. */
+int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz);
+
+/* Default state directory for this user (malloc'd), or NULL on ENOMEM. */
+char *kvfs_default_state_dir(void);
+
+void kvfs_opts_release(struct kvfs_opts *o);
+
+struct kvfs {
+	struct kvfs_opts opts;
+	struct kvfs_mem mem;
+	struct kvfs_index *index;
+	struct kvfs_ns ns;
+	int lock_fd;           /* state/kvfs.lock, flock'ed for our lifetime */
+	void *se;              /* struct fuse_session *, owned by main.c */
+	struct kvfs_notify *notify; /* kernel cache invalidations (ops.c) */
+};
+
+#endif

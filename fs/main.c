@@ -1,0 +1,346 @@
+/*
+ * main.c - the kvfs daemon: options, start-up, the FUSE session, shutdown.
+ *
+ * Start-up is ordered so that every error a user can cause is reported on
+ * the terminal with one line and exit status 1, before `kvfs` returns:
+ *   1. parse and validate options (no side effects yet);
+ *   2. take the state directory's lock (one daemon per state directory);
+ *   3. unless -f, fork: the parent waits on a pipe for the child's verdict
+ *      and exits with it, so `kvfs` returns only once the mount is in place
+ *      (threads do not survive fork, so none may exist before this point);
+ *   4. open the memory arena and the index, rebuild the namespace, mount;
+ *   5. tell the parent, detach from the terminal, serve until unmounted.
+ * Shutdown (unmount, SIGTERM, SIGINT) drains the index queue before exit.
+ */
+#define FUSE_USE_VERSION 312
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "kvfs.h"
+#include "log.h"
+#include "ops.h"
+
+#define OPT(name, field) { name "=%s", offsetof(struct kvfs_opts, field), 0 }
+
+static const struct fuse_opt opt_spec[] = {
+	OPT("state", state),
+	OPT("mem", mem_str),
+	OPT("io", io_str),
+	OPT("prefault", prefault_str),
+	OPT("hugepages", hugepages_str),
+	OPT("threads", threads_str),
+	FUSE_OPT_END
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n\n"
+	       "kvfs options:\n"
+	       "    -o state=DIR       index and lock file (default: /var/lib/kvfs as root,\n"
+	       "                       else $XDG_STATE_HOME/kvfs or ~/.local/state/kvfs)\n"
+	       "    -o mem=SIZE        memory arena, K/M/G/T suffixes (default: 1/4 of RAM)\n"
+	       "    -o io=MODE         auto (default): direct I/O for files >= 1 MiB or opened\n"
+	       "                       for writing; direct: always; cached: never (mmap works)\n"
+	       "    -o prefault=0|1    fault the arena in from a background thread (default 1)\n"
+	       "    -o hugepages=0|1   ask for transparent huge pages on the arena (default 1)\n"
+	       "    -o threads=N       most FUSE worker threads (default 8)\n"
+	       "kvfs adds default_permissions, subtype=kvfs and fsname=kvfs.\n\n",
+	       prog);
+}
+
+static uint64_t physical_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *p = strdup(path), *s;
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return r;
+}
+
+/* Takes DIR/kvfs.lock.  Returns the fd, or -1 after printing why not. */
+static int lock_state(const char *dir)
+{
+	char path[4096], pid[32] = "";
+	struct stat st;
+	int fd, r;
+
+	r = mkdir_p(dir);
+	if (r == 0 && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+		r = -ENOTDIR;
+	snprintf(path, sizeof(path), "%s/kvfs.lock", dir);
+	fd = r ? -1 : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (r || fd < 0) {
+		kvfs_err("kvfs: state directory %s is not writable: %s", dir,
+			 strerror(r ? -r : errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		kvfs_err("kvfs: state directory %s is in use by another kvfs daemon (pid %s)",
+			 dir, *pid ? pid : "unknown");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		kvfs_warn("kvfs: could not record the pid in the lock file: %s",
+			  strerror(errno));
+}
+
+/* Step 3: returns in the child (with *report set to the pipe's write end)
+ * or in the foreground process; the parent exits here. */
+static void daemonize(int *report)
+{
+	int fds[2];
+	char status = 1;
+	pid_t pid;
+
+	if (pipe(fds) != 0 || (pid = fork()) < 0) {
+		kvfs_err("kvfs: cannot start the daemon: %s", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1; /* the child died before reporting */
+		_exit(status);
+	}
+	close(fds[0]);
+	setsid();
+	*report = fds[1];
+}
+
+static void detach(int report)
+{
+	char ok = 0;
+	int fd = open("/dev/null", O_RDWR);
+
+	if (report < 0)
+		return;
+	if (write(report, &ok, 1) != 1) {
+		/* The parent is gone; nobody is waiting for the verdict. */
+	}
+	close(report);
+	if (chdir("/") != 0) {
+		/* Not fatal: only keeps a directory busy. */
+	}
+	kvfs_log_to_syslog();
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+/* Step 4 up to the mount. */
+static int open_store(struct kvfs *kv)
+{
+	unsigned flags = (kv->opts.prefault ? KVFS_ARENA_PREFAULT : 0) |
+			 (kv->opts.hugepages ? KVFS_ARENA_HUGE : 0);
+	int64_t dropped;
+	int r;
+
+	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
+	if (r) {
+		kvfs_err("kvfs: cannot create a memory arena of mem=%s: %s",
+			 kv->opts.mem_str ? kv->opts.mem_str : "(default)", strerror(-r));
+		return r;
+	}
+	r = kvfs_index_open(&kv->index, kv->opts.state);
+	if (r)
+		return r; /* kvfs_index_open said why */
+	dropped = kvfs_index_drop_files(kv->index);
+	if (dropped < 0) {
+		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state,
+			 strerror((int)-dropped));
+		return (int)dropped;
+	}
+	if (dropped > 0)
+		kvfs_info("kvfs: %lld files of the last run were dropped: their data lived only in memory",
+			  (long long)dropped);
+	r = kvfs_ns_init(&kv->ns, &kv->mem, kv->index, getuid(), getgid());
+	if (r == 0)
+		r = kvfs_ns_load(&kv->ns);
+	if (r)
+		kvfs_err("kvfs: cannot load the index in %s: %s", kv->opts.state,
+			 strerror(-r));
+	return r;
+}
+
+static int add_default_args(struct fuse_args *args)
+{
+	int has_fsname = 0;
+
+	for (int i = 0; i < args->argc; i++)
+		if (strstr(args->argv[i], "fsname="))
+			has_fsname = 1;
+	if (fuse_opt_add_arg(args, "-odefault_permissions") != 0 ||
+	    fuse_opt_add_arg(args, "-osubtype=kvfs") != 0 ||
+	    (!has_fsname && fuse_opt_add_arg(args, "-ofsname=kvfs") != 0))
+		return -ENOMEM;
+	return 0;
+}
+
+static int check_mountpoint(const char *mnt)
+{
+	struct stat st;
+
+	if (!mnt) {
+		kvfs_err("kvfs: no mountpoint given (usage: kvfs MOUNTPOINT -o state=DIR,mem=SIZE)");
+		return -1;
+	}
+	if (stat(mnt, &st) != 0) {
+		kvfs_err("kvfs: mountpoint %s %s", mnt,
+			 errno == ENOENT ? "does not exist" : strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		kvfs_err("kvfs: mountpoint %s is not a directory", mnt);
+		return -1;
+	}
+	return 0;
+}
+
+static int serve(struct kvfs *kv, struct fuse_session *se,
+		 const struct fuse_cmdline_opts *cl)
+{
+	struct fuse_loop_config *cfg;
+	int r;
+
+	if (cl->singlethread)
+		return fuse_session_loop(se);
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_max_threads(cfg, kv->opts.threads);
+	fuse_loop_cfg_set_idle_threads(cfg, kv->opts.threads < 4 ? kv->opts.threads : 4);
+	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)cl->clone_fd);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
+static void teardown(struct kvfs *kv)
+{
+	kvfs_index_close(kv->index); /* drains every queued change */
+	kv->index = NULL;
+	if (kv->ns.root)
+		kvfs_ns_release(&kv->ns);
+	kvfs_mem_close(&kv->mem);
+	if (kv->lock_fd >= 0)
+		close(kv->lock_fd);
+	kvfs_opts_release(&kv->opts);
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cl = { 0 };
+	struct fuse_session *se = NULL;
+	struct kvfs kv = { .lock_fd = -1 };
+	char msg[512];
+	int report = -1, r = 1;
+
+	if (fuse_opt_parse(&args, &kv.opts, opt_spec, NULL) != 0 ||
+	    fuse_parse_cmdline(&args, &cl) != 0)
+		goto out; /* libfuse printed the line */
+	if (cl.show_help) {
+		usage(argv[0]);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		r = 0;
+		goto out;
+	}
+	if (cl.show_version) {
+		printf("kvfs %s (libfuse %s)\n", KVFS_VERSION, fuse_pkgversion());
+		r = 0;
+		goto out;
+	}
+	if (check_mountpoint(cl.mountpoint) != 0)
+		goto out;
+	if (kvfs_opts_check(&kv.opts, physical_memory(), msg, sizeof(msg)) != 0) {
+		kvfs_err("%s", msg);
+		goto out;
+	}
+	if (add_default_args(&args) != 0 || (kv.lock_fd = lock_state(kv.opts.state)) < 0)
+		goto out;
+	if (cl.debug)
+		kvfs_log_set_level(KVFS_LOG_DEBUG);
+	if (!cl.foreground)
+		daemonize(&report);
+	write_pid(kv.lock_fd);
+	if (open_store(&kv) != 0)
+		goto out;
+	se = fuse_session_new(&args, &kvfs_ops, sizeof(kvfs_ops), &kv);
+	if (!se)
+		goto out; /* libfuse named the bad option */
+	kv.se = se;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, cl.mountpoint) != 0)
+		goto out_signals;
+	if (kvfs_notify_start(&kv, se) != 0)
+		goto out_unmount;
+	kvfs_info("kvfs: mounted %s (mem=%llu MiB, state=%s)", cl.mountpoint,
+		  (unsigned long long)(kv.opts.mem >> 20), kv.opts.state);
+	detach(report);
+	report = -1;
+	r = serve(&kv, se, &cl) == 0 ? 0 : 1;
+	kvfs_notify_stop(&kv);
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	teardown(&kv);
+	free(cl.mountpoint);
+	fuse_opt_free_args(&args);
+	return r;
+}

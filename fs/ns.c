@@ -1,0 +1,946 @@
+/*
+ * ns.c - the namespace tree: directories, names, lookups, publish visibility,
+ * rename and unlink, and the lifetime of inodes.
+ *
+ * Owns every struct kvfs_inode and the per-directory hash tables of names.
+ * Called from FUSE worker threads (through ops.c) and from main() at start and
+ * exit.  ns->lock guards the tree (see ns.h for the full lock order); every
+ * function here takes it itself, so callers hold nothing.
+ *
+ * What this file does not do: file data and attributes (file.c), extended
+ * attributes (xattr.c), and anything that talks to the kernel (ops.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "index.h"
+#include "log.h"
+#include "ns.h"
+
+#define DIR_MIN_BUCKETS 16
+
+void kvfs_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static struct timespec ns_ts(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += 1000000000;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
+int kvfs_inode_check(const struct kvfs_inode *ino)
+{
+	if (ino->magic != KVFS_INODE_MAGIC)
+		return -EUCLEAN;
+	if (ino->is_dir != !!S_ISDIR(ino->mode))
+		return -EUCLEAN;
+	if (ino->nwriters > ino->nopen)
+		return -EUCLEAN;
+	if (!ino->is_dir && kvfs_extmap_check(&ino->data) != 0)
+		return -EUCLEAN;
+	return 0;
+}
+
+/* ---- directory tables: chained hash of names, guarded by ns->lock ---- */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+static struct kvfs_inode *dir_find(const struct kvfs_inode *dir, const char *name)
+{
+	struct kvfs_inode *p;
+
+	if (!dir->dir.nbucket)
+		return NULL;
+	p = dir->dir.bucket[name_hash(name) & (dir->dir.nbucket - 1)];
+	while (p && strcmp(p->name, name) != 0)
+		p = p->hnext;
+	return p;
+}
+
+/* Makes room for `want` entries so a later dir_insert cannot fail. */
+static int dir_reserve(struct kvfs_inode *dir, size_t want)
+{
+	struct kvfs_dir *d = &dir->dir;
+	struct kvfs_inode **nb, *p, *next;
+	size_t n = d->nbucket ? d->nbucket : DIR_MIN_BUCKETS;
+
+	if (d->nbucket && want <= d->nbucket)
+		return 0;
+	while (n < want)
+		n *= 2;
+	nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nbucket; i++) {
+		for (p = d->bucket[i]; p; p = next) {
+			uint64_t b = name_hash(p->name) & (n - 1);
+
+			next = p->hnext;
+			p->hnext = nb[b];
+			nb[b] = p;
+		}
+	}
+	free(d->bucket);
+	d->bucket = nb;
+	d->nbucket = n;
+	return 0;
+}
+
+static void dir_insert(struct kvfs_inode *dir, struct kvfs_inode *ino)
+{
+	struct kvfs_dir *d = &dir->dir;
+	uint64_t b;
+
+	KVFS_ASSERT(d->nbucket >= d->count + 1);
+	b = name_hash(ino->name) & (d->nbucket - 1);
+	ino->hnext = d->bucket[b];
+	d->bucket[b] = ino;
+	d->count++;
+	if (ino->is_dir)
+		d->nsubdirs++;
+	ino->parent = dir;
+}
+
+static void dir_remove(struct kvfs_inode *dir, struct kvfs_inode *ino)
+{
+	struct kvfs_dir *d = &dir->dir;
+	struct kvfs_inode **pp = &d->bucket[name_hash(ino->name) & (d->nbucket - 1)];
+
+	while (*pp != ino) {
+		KVFS_ASSERT(*pp != NULL);
+		pp = &(*pp)->hnext;
+	}
+	*pp = ino->hnext;
+	ino->hnext = NULL;
+	ino->parent = NULL;
+	d->count--;
+	if (ino->is_dir)
+		d->nsubdirs--;
+}
+
+/* ---- inode lifetime ---- */
+
+static struct kvfs_inode *inode_new(struct kvfs_ns *ns, mode_t mode, uid_t uid,
+				    gid_t gid, const char *name)
+{
+	struct kvfs_inode *ino = calloc(1, sizeof(*ino));
+
+	if (!ino)
+		return NULL;
+	ino->name = strdup(name);
+	if (!ino->name || pthread_rwlock_init(&ino->lock, NULL) != 0) {
+		free(ino->name);
+		free(ino);
+		return NULL;
+	}
+	ino->magic = KVFS_INODE_MAGIC;
+	ino->id = atomic_fetch_add(&ns->next_id, 1);
+	ino->is_dir = S_ISDIR(mode);
+	ino->mode = mode;
+	ino->uid = uid;
+	ino->gid = gid;
+	ino->nlink = ino->is_dir ? 2 : 1;
+	ino->published = 1;
+	ino->crc_valid = 1; /* the checksum of no bytes is 0 */
+	kvfs_now(&ino->mtime);
+	ino->atime = ino->ctime = ino->mtime;
+	kvfs_extmap_init(&ino->data);
+	return ino;
+}
+
+static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (ino->is_dir)
+		atomic_fetch_sub(&ns->stats.dirs, 1);
+	else
+		atomic_fetch_sub(&ns->stats.files, 1);
+	kvfs_extmap_release(&ino->data, ns->mem);
+	kvfs_xattr_free_all(ino);
+	free(ino->dir.bucket);
+	free(ino->kv_parent);
+	free(ino->name);
+	pthread_rwlock_destroy(&ino->lock);
+	ino->magic = 0;
+	free(ino);
+}
+
+/* Frees the inode if nothing refers to it any more.  Caller holds ns->lock
+ * for writing and made the transition that may have dropped the last ref. */
+static void maybe_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (ino->nlink == 0 && ino->nopen == 0 &&
+	    atomic_load(&ino->nlookup) == 0 && ino != ns->root)
+		inode_free(ns, ino);
+}
+
+static int name_check(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return -ENOENT;
+	if (len > KVFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (strchr(name, '/'))
+		return -EINVAL;
+	return 0;
+}
+
+/* Can ctx see ino?  Everyone sees published inodes; an unpublished one is
+ * seen by its creating process only. */
+static int visible(struct kvfs_ctx *ctx, const struct kvfs_inode *ino)
+{
+	return ino->published || (ctx && kvfs_ctx_tgid(ctx) == ino->owner_tgid);
+}
+
+void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino->id;
+	st->st_mode = ino->mode;
+	st->st_nlink = ino->is_dir ? 2 + ino->dir.nsubdirs : ino->nlink;
+	st->st_uid = ino->uid;
+	st->st_gid = ino->gid;
+	st->st_size = ino->is_dir ? 4096 * (1 + ino->dir.count / 64) : ino->size;
+	st->st_blksize = KVFS_BLKSIZE;
+	st->st_blocks = ino->data.bytes / 512;
+	st->st_atim = ino->atime;
+	st->st_mtim = ino->mtime;
+	st->st_ctim = ino->ctime;
+}
+
+/* Fills out and takes one kernel lookup.  Caller holds ns->lock. */
+static void entry_fill(struct kvfs_inode *ino, struct kvfs_entry *out)
+{
+	atomic_fetch_add(&ino->nlookup, 1);
+	pthread_rwlock_rdlock(&ino->lock);
+	kvfs_inode_stat(ino, &out->st);
+	pthread_rwlock_unlock(&ino->lock);
+	out->ino = ino;
+	out->published = ino->published;
+}
+
+void kvfs_ns_record(struct kvfs_ns *ns, struct kvfs_inode *ino, int xattrs)
+{
+	struct kvfs_index_row row = {
+		.id = ino->id,
+		.parent = ino->parent ? ino->parent->id : 0,
+		.name = ino->name,
+		.mode = ino->mode, .uid = ino->uid, .gid = ino->gid,
+		.size = ino->size,
+		.atime_ns = ts_ns(&ino->atime),
+		.mtime_ns = ts_ns(&ino->mtime),
+		.ctime_ns = ts_ns(&ino->ctime),
+		.crc32c = ino->crc,
+		.flags = (ino->crc_valid ? KVFS_ROW_CRC_VALID : 0) |
+			 (ino->pinned ? KVFS_ROW_PINNED : 0),
+		.hits = atomic_load(&ino->hits),
+		.last_access_ns = atomic_load(&ino->last_access_ns),
+		.kv_parent = ino->kv_parent,
+	};
+
+	if (!ns->index || !ino->published || (!ino->parent && ino != ns->root))
+		return;
+	/* A failed queue (-ENOMEM) loses only this record: the namespace in
+	 * memory stays right, and the next change of the inode records it. */
+	if (kvfs_index_put(ns->index, &row) == 0)
+		ino->in_index = 1;
+	ino->dirty = 0;
+	for (struct kvfs_xattr *x = xattrs ? ino->xattrs : NULL; x; x = x->next)
+		kvfs_index_xattr_put(ns->index, ino->id, x->name, x->value, x->size);
+}
+
+static void unrecord(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (ns->index && ino->in_index)
+		kvfs_index_del(ns->index, ino->id);
+	ino->in_index = 0;
+}
+
+/* ---- setup ---- */
+
+int kvfs_ns_init(struct kvfs_ns *ns, struct kvfs_mem *mem,
+		 struct kvfs_index *index, uid_t uid, gid_t gid)
+{
+	memset(ns, 0, sizeof(*ns));
+	if (pthread_rwlock_init(&ns->lock, NULL) != 0)
+		return -ENOMEM;
+	ns->mem = mem;
+	ns->index = index;
+	ns->root_uid = uid;
+	ns->root_gid = gid;
+	atomic_store(&ns->next_id, KVFS_INDEX_ROOT_ID);
+	if (index)
+		atomic_store(&ns->next_id, kvfs_index_max_id(index) + 1);
+	if (atomic_load(&ns->next_id) <= KVFS_INDEX_ROOT_ID)
+		atomic_store(&ns->next_id, KVFS_INDEX_ROOT_ID + 1);
+	return 0;
+}
+
+static struct kvfs_inode *make_root(struct kvfs_ns *ns, uint64_t id)
+{
+	struct kvfs_inode *root = inode_new(ns, S_IFDIR | 0755, ns->root_uid,
+					    ns->root_gid, "");
+
+	if (!root)
+		return NULL;
+	root->id = id;
+	atomic_fetch_add(&ns->stats.dirs, 1);
+	return root;
+}
+
+/* Load-time map from id to directory inode (rows arrive parents first). */
+struct load_state {
+	struct kvfs_ns *ns;
+	struct kvfs_inode **slot; /* open addressing by id */
+	size_t nslot, used;
+	uint64_t skipped;
+};
+
+static int load_map_put(struct load_state *ls, struct kvfs_inode *ino)
+{
+	if ((ls->used + 1) * 2 > ls->nslot) {
+		size_t n = ls->nslot ? ls->nslot * 2 : 1024;
+		struct kvfs_inode **s = calloc(n, sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		for (size_t i = 0; i < ls->nslot; i++) {
+			size_t j;
+
+			if (!ls->slot[i])
+				continue;
+			for (j = ls->slot[i]->id & (n - 1); s[j]; j = (j + 1) & (n - 1))
+				;
+			s[j] = ls->slot[i];
+		}
+		free(ls->slot);
+		ls->slot = s;
+		ls->nslot = n;
+	}
+	size_t j = ino->id & (ls->nslot - 1);
+
+	while (ls->slot[j])
+		j = (j + 1) & (ls->nslot - 1);
+	ls->slot[j] = ino;
+	ls->used++;
+	return 0;
+}
+
+static struct kvfs_inode *load_map_get(struct load_state *ls, uint64_t id)
+{
+	if (!ls->nslot)
+		return NULL;
+	for (size_t j = id & (ls->nslot - 1); ls->slot[j]; j = (j + 1) & (ls->nslot - 1))
+		if (ls->slot[j]->id == id)
+			return ls->slot[j];
+	return NULL;
+}
+
+static void row_apply(struct kvfs_inode *ino, const struct kvfs_index_row *row)
+{
+	ino->mode = row->mode;
+	ino->uid = row->uid;
+	ino->gid = row->gid;
+	ino->atime = ns_ts(row->atime_ns);
+	ino->mtime = ns_ts(row->mtime_ns);
+	ino->ctime = ns_ts(row->ctime_ns);
+	ino->pinned = !!(row->flags & KVFS_ROW_PINNED);
+	atomic_store(&ino->hits, row->hits);
+	atomic_store(&ino->last_access_ns, row->last_access_ns);
+	ino->in_index = 1;
+}
+
+static int load_row(void *arg, const struct kvfs_index_row *row)
+{
+	struct load_state *ls = arg;
+	struct kvfs_ns *ns = ls->ns;
+	struct kvfs_inode *ino, *parent;
+
+	if (row->parent == 0) {
+		if (!ns->root)
+			ns->root = make_root(ns, row->id);
+		if (!ns->root)
+			return -ENOMEM;
+		row_apply(ns->root, row);
+		ns->root->mode = S_IFDIR | (row->mode & 07777);
+		return load_map_put(ls, ns->root);
+	}
+	parent = load_map_get(ls, row->parent);
+	/* Only directories come back in this version: a file's data lived in
+	 * memory.  A row whose parent is missing is an orphan; skip it. */
+	if (!S_ISDIR(row->mode) || !parent || name_check(row->name) != 0 ||
+	    dir_find(parent, row->name)) {
+		ls->skipped++;
+		return 0;
+	}
+	ino = inode_new(ns, row->mode, row->uid, row->gid, row->name);
+	if (!ino || dir_reserve(parent, parent->dir.count + 1) != 0) {
+		if (ino)
+			inode_free(ns, ino);
+		return -ENOMEM;
+	}
+	ino->id = row->id;
+	row_apply(ino, row);
+	dir_insert(parent, ino);
+	atomic_fetch_add(&ns->stats.dirs, 1);
+	return load_map_put(ls, ino);
+}
+
+static int load_xattr(void *arg, uint64_t id, const char *name,
+		      const void *value, size_t size)
+{
+	struct kvfs_inode *ino = load_map_get(arg, id);
+
+	return ino ? kvfs_xattr_load(ino, name, value, size) : 0;
+}
+
+int kvfs_ns_load(struct kvfs_ns *ns)
+{
+	struct load_state ls = { .ns = ns };
+	int r = 0;
+
+	if (ns->index)
+		r = kvfs_index_load(ns->index, load_row, load_xattr, &ls);
+	free(ls.slot);
+	if (r != 0)
+		return r < 0 ? r : -EIO;
+	if (ls.skipped)
+		kvfs_warn("kvfs: skipped %llu index rows with no parent directory",
+			  (unsigned long long)ls.skipped);
+	if (!ns->root) {
+		ns->root = make_root(ns, KVFS_INDEX_ROOT_ID);
+		if (!ns->root)
+			return -ENOMEM;
+		kvfs_ns_record(ns, ns->root, 0);
+	}
+	return 0;
+}
+
+static void free_tree(struct kvfs_ns *ns, struct kvfs_inode *dir)
+{
+	for (size_t i = 0; i < dir->dir.nbucket; i++) {
+		struct kvfs_inode *p = dir->dir.bucket[i], *next;
+
+		for (; p; p = next) {
+			next = p->hnext;
+			if (p->is_dir)
+				free_tree(ns, p);
+			inode_free(ns, p);
+		}
+	}
+	free(dir->dir.bucket);
+	dir->dir.bucket = NULL;
+	dir->dir.nbucket = dir->dir.count = 0;
+}
+
+void kvfs_ns_release(struct kvfs_ns *ns)
+{
+	/* Only named inodes are reachable here; unlinked ones still open or
+	 * looked up at exit are reclaimed with the arena itself. */
+	if (ns->root) {
+		free_tree(ns, ns->root);
+		inode_free(ns, ns->root);
+		ns->root = NULL;
+	}
+	pthread_rwlock_destroy(&ns->lock);
+}
+
+/* ---- tree operations ---- */
+
+int kvfs_ns_lookup(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name,
+		   struct kvfs_entry *out)
+{
+	struct kvfs_inode *ino;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = name_check(name);
+	if (r)
+		return r;
+	pthread_rwlock_rdlock(&ns->lock);
+	if (!parent->is_dir) {
+		r = -ENOTDIR;
+	} else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		ino = (name[1] && parent->parent) ? parent->parent : parent;
+		entry_fill(ino, out);
+	} else if (!(ino = dir_find(parent, name))) {
+		out->published = 1; /* a true miss: the kernel may cache it */
+		r = -ENOENT;
+	} else if (!visible(ctx, ino)) {
+		out->published = 0; /* hidden: must not be cached */
+		r = -ENOENT;
+	} else {
+		entry_fill(ino, out);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+void kvfs_ns_forget(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t n)
+{
+	pthread_rwlock_wrlock(&ns->lock);
+	KVFS_ASSERT(ino->magic == KVFS_INODE_MAGIC);
+	KVFS_ASSERT(atomic_load(&ino->nlookup) >= n);
+	atomic_fetch_sub(&ino->nlookup, n);
+	maybe_free(ns, ino);
+	pthread_rwlock_unlock(&ns->lock);
+}
+
+int kvfs_ns_getattr(struct kvfs_ns *ns, struct kvfs_inode *ino, struct stat *st)
+{
+	(void)ns;
+	pthread_rwlock_rdlock(&ino->lock);
+	kvfs_inode_stat(ino, st);
+	pthread_rwlock_unlock(&ino->lock);
+	return 0;
+}
+
+/* Checks that `name` can be created in parent by ctx.  Caller holds ns->lock
+ * for writing.  An unpublished name of another process is busy, not free. */
+static int can_create(struct kvfs_ctx *ctx, struct kvfs_inode *parent,
+		      const char *name)
+{
+	struct kvfs_inode *old;
+	int r = name_check(name);
+
+	if (r)
+		return r;
+	if (!parent->is_dir)
+		return -ENOTDIR;
+	if (parent->nlink == 0)
+		return -ENOENT; /* removed directory */
+	old = dir_find(parent, name);
+	if (old)
+		return visible(ctx, old) ? -EEXIST : -EBUSY;
+	return dir_reserve(parent, parent->dir.count + 1);
+}
+
+/* Links a new inode made by ctx into parent.  Caller holds ns->lock. */
+static void link_new(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		     struct kvfs_inode *parent, struct kvfs_inode *ino)
+{
+	if (parent->mode & S_ISGID) {
+		ino->gid = parent->gid;
+		if (ino->is_dir)
+			ino->mode |= S_ISGID;
+	}
+	(void)ctx;
+	dir_insert(parent, ino);
+	pthread_rwlock_wrlock(&parent->lock);
+	kvfs_now(&parent->mtime);
+	parent->ctime = parent->mtime;
+	pthread_rwlock_unlock(&parent->lock);
+	atomic_fetch_add(ino->is_dir ? &ns->stats.dirs : &ns->stats.files, 1);
+}
+
+static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		     struct kvfs_inode *parent, const char *name, mode_t mode,
+		     struct kvfs_entry *out)
+{
+	struct kvfs_inode *ino;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_wrlock(&ns->lock);
+	r = can_create(ctx, parent, name);
+	if (r)
+		goto out;
+	ino = inode_new(ns, mode, ctx->uid, ctx->gid, name);
+	if (!ino) {
+		r = -ENOMEM;
+		goto out;
+	}
+	link_new(ns, ctx, parent, ino);
+	kvfs_ns_record(ns, ino, 0);
+	entry_fill(ino, out);
+out:
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+int kvfs_ns_mknod(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		  struct kvfs_inode *parent, const char *name, mode_t mode,
+		  struct kvfs_entry *out)
+{
+	/* Only regular files: a cache has no use for devices, fifos or sockets. */
+	if (!S_ISREG(mode))
+		return -EPERM;
+	return make_node(ns, ctx, parent, name, mode, out);
+}
+
+int kvfs_ns_mkdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		  struct kvfs_inode *parent, const char *name, mode_t mode,
+		  struct kvfs_entry *out)
+{
+	return make_node(ns, ctx, parent, name, S_IFDIR | (mode & 07777), out);
+}
+
+int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name, mode_t mode,
+		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
+{
+	struct kvfs_handle *h = calloc(1, sizeof(*h));
+	struct kvfs_inode *ino;
+	pid_t owner = kvfs_ctx_tgid(ctx); /* read /proc before taking the lock */
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!h)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&ns->lock);
+	r = can_create(ctx, parent, name);
+	if (r)
+		goto fail;
+	ino = inode_new(ns, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, name);
+	if (!ino) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	ino->published = 0;
+	ino->owner_tgid = owner;
+	link_new(ns, ctx, parent, ino);
+	/* The creating handle is the writer that publishes, even if opened
+	 * O_RDONLY: its close is the end of creation. */
+	ino->nopen = 1;
+	ino->nwriters = 1;
+	h->ino = ino;
+	h->flags = flags;
+	h->writer = 1;
+	entry_fill(ino, out);
+	pthread_rwlock_unlock(&ns->lock);
+	*fh = h;
+	return 0;
+fail:
+	pthread_rwlock_unlock(&ns->lock);
+	free(h);
+	return r;
+}
+
+/* Takes a name away from its inode.  Caller holds ns->lock for writing. */
+static void unlink_inode(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	struct kvfs_inode *parent = ino->parent;
+
+	dir_remove(parent, ino);
+	ino->nlink = 0;
+	unrecord(ns, ino);
+	pthread_rwlock_wrlock(&parent->lock);
+	kvfs_now(&parent->mtime);
+	parent->ctime = parent->mtime;
+	pthread_rwlock_unlock(&parent->lock);
+	pthread_rwlock_wrlock(&ino->lock);
+	kvfs_now(&ino->ctime);
+	pthread_rwlock_unlock(&ino->lock);
+}
+
+static int remove_name(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		       struct kvfs_inode *parent, const char *name, int want_dir)
+{
+	struct kvfs_inode *ino;
+	int r = name_check(name);
+
+	if (r)
+		return r;
+	pthread_rwlock_wrlock(&ns->lock);
+	ino = parent->is_dir ? dir_find(parent, name) : NULL;
+	if (!parent->is_dir)
+		r = -ENOTDIR;
+	else if (!ino || !visible(ctx, ino))
+		r = -ENOENT;
+	else if (want_dir && !ino->is_dir)
+		r = -ENOTDIR;
+	else if (!want_dir && ino->is_dir)
+		r = -EISDIR;
+	else if (want_dir && ino->dir.count)
+		r = -ENOTEMPTY;
+	if (r == 0) {
+		unlink_inode(ns, ino);
+		maybe_free(ns, ino);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+int kvfs_ns_unlink(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name)
+{
+	return remove_name(ns, ctx, parent, name, 0);
+}
+
+int kvfs_ns_rmdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		  struct kvfs_inode *parent, const char *name)
+{
+	return remove_name(ns, ctx, parent, name, 1);
+}
+
+/* Is `dir` equal to `ancestor` or inside it?  Caller holds ns->lock. */
+static int is_within(const struct kvfs_inode *dir, const struct kvfs_inode *ancestor)
+{
+	for (; dir; dir = dir->parent)
+		if (dir == ancestor)
+			return 1;
+	return 0;
+}
+
+/* After a rename: new ctime, and the new (parent, name) to the index. */
+static void touch_moved(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	pthread_rwlock_wrlock(&ino->lock);
+	kvfs_now(&ino->ctime);
+	if (ino->in_index)
+		kvfs_ns_record(ns, ino, 0);
+	pthread_rwlock_unlock(&ino->lock);
+}
+
+/* Moves ino to (newparent, name); `name` is already allocated and room in
+ * newparent was reserved.  Caller holds ns->lock for writing. */
+static void move_inode(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		       struct kvfs_inode *newparent, char *name)
+{
+	dir_remove(ino->parent, ino);
+	free(ino->name);
+	ino->name = name;
+	dir_insert(newparent, ino);
+	touch_moved(ns, ino);
+}
+
+static int rename_check(struct kvfs_inode *src, struct kvfs_inode *dst,
+			struct kvfs_inode *newparent, unsigned int flags)
+{
+	if (src->is_dir && is_within(newparent, src))
+		return -EINVAL;
+	if (flags & RENAME_EXCHANGE) {
+		if (!dst)
+			return -ENOENT;
+		if (dst->is_dir && is_within(src->parent, dst))
+			return -EINVAL;
+		return 0;
+	}
+	if (!dst)
+		return 0;
+	if (flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (src->is_dir && !dst->is_dir)
+		return -ENOTDIR;
+	if (!src->is_dir && dst->is_dir)
+		return -EISDIR;
+	if (dst->is_dir && dst->dir.count)
+		return -ENOTEMPTY;
+	return 0;
+}
+
+static int do_rename(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		     struct kvfs_inode *parent, const char *name,
+		     struct kvfs_inode *newparent, const char *newname,
+		     unsigned int flags)
+{
+	struct kvfs_inode *src, *dst, *oldparent;
+	char *n1 = NULL, *n2 = NULL;
+	int r;
+
+	src = dir_find(parent, name);
+	if (!src || !visible(ctx, src))
+		return -ENOENT;
+	dst = dir_find(newparent, newname);
+	if (dst && !visible(ctx, dst))
+		return -EBUSY;
+	if (src == dst)
+		return 0;
+	r = rename_check(src, dst, newparent, flags);
+	if (r)
+		return r;
+	n1 = strdup(newname);
+	n2 = (flags & RENAME_EXCHANGE) ? strdup(name) : NULL;
+	if (!n1 || ((flags & RENAME_EXCHANGE) && !n2) ||
+	    dir_reserve(newparent, newparent->dir.count + 1) != 0 ||
+	    dir_reserve(parent, parent->dir.count + 1) != 0) {
+		free(n1);
+		free(n2);
+		return -ENOMEM;
+	}
+	oldparent = src->parent;
+	if (flags & RENAME_EXCHANGE) {
+		dir_remove(newparent, dst);
+		dir_remove(oldparent, src);
+		free(src->name);
+		src->name = n1;
+		free(dst->name);
+		dst->name = n2;
+		dir_insert(newparent, src);
+		dir_insert(oldparent, dst);
+		touch_moved(ns, src);
+		touch_moved(ns, dst);
+		return 0;
+	}
+	if (dst) {
+		unlink_inode(ns, dst);
+		maybe_free(ns, dst);
+	}
+	move_inode(ns, src, newparent, n1);
+	return 0;
+}
+
+int kvfs_ns_rename(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name,
+		   struct kvfs_inode *newparent, const char *newname,
+		   unsigned int flags)
+{
+	int r;
+
+	if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	r = name_check(name);
+	if (!r)
+		r = name_check(newname);
+	if (r)
+		return r;
+	if (!parent->is_dir || !newparent->is_dir)
+		return -ENOTDIR;
+	pthread_rwlock_wrlock(&ns->lock);
+	r = do_rename(ns, ctx, parent, name, newparent, newname, flags);
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+/* ---- directories ---- */
+
+int kvfs_ns_opendir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_inode *ino, struct kvfs_handle **fh)
+{
+	struct kvfs_handle *h;
+
+	(void)ctx;
+	if (!ino->is_dir)
+		return -ENOTDIR;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->ino = ino;
+	pthread_rwlock_wrlock(&ns->lock);
+	ino->nopen++;
+	pthread_rwlock_unlock(&ns->lock);
+	*fh = h;
+	return 0;
+}
+
+static void snapshot_free(struct kvfs_handle *h)
+{
+	for (size_t i = 0; i < h->nents; i++)
+		free(h->ents[i].name);
+	free(h->ents);
+	h->ents = NULL;
+	h->nents = 0;
+}
+
+static int snapshot_add(struct kvfs_handle *h, size_t *cap, const char *name,
+			uint64_t id, uint32_t mode)
+{
+	if (h->nents == *cap) {
+		size_t n = *cap ? *cap * 2 : 64;
+		struct kvfs_dirent *e = realloc(h->ents, n * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		h->ents = e;
+		*cap = n;
+	}
+	h->ents[h->nents].name = strdup(name);
+	if (!h->ents[h->nents].name)
+		return -ENOMEM;
+	h->ents[h->nents].id = id;
+	h->ents[h->nents].mode = mode;
+	h->nents++;
+	return 0;
+}
+
+int kvfs_ns_readdir_snapshot(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			     struct kvfs_handle *h)
+{
+	struct kvfs_inode *dir = h->ino, *up;
+	size_t cap = 0;
+	int r;
+
+	snapshot_free(h);
+	pthread_rwlock_rdlock(&ns->lock);
+	up = dir->parent ? dir->parent : dir;
+	r = snapshot_add(h, &cap, ".", dir->id, dir->mode);
+	if (!r)
+		r = snapshot_add(h, &cap, "..", up->id, up->mode);
+	for (size_t i = 0; !r && i < dir->dir.nbucket; i++) {
+		for (struct kvfs_inode *p = dir->dir.bucket[i]; p && !r; p = p->hnext)
+			if (visible(ctx, p))
+				r = snapshot_add(h, &cap, p->name, p->id, p->mode);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	if (r)
+		snapshot_free(h);
+	return r;
+}
+
+int kvfs_ns_readdir_entry(struct kvfs_ns *ns, struct kvfs_handle *h,
+			  const struct kvfs_dirent *d, struct kvfs_entry *out)
+{
+	struct kvfs_inode *ino;
+	int r = -ENOENT;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&ns->lock);
+	ino = dir_find(h->ino, d->name);
+	if (ino && ino->id == d->id) {
+		entry_fill(ino, out);
+		r = 0;
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+void kvfs_ns_releasedir(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	pthread_rwlock_wrlock(&ns->lock);
+	h->ino->nopen--;
+	maybe_free(ns, h->ino);
+	pthread_rwlock_unlock(&ns->lock);
+	snapshot_free(h);
+	free(h);
+}
+
+void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out)
+{
+	out->bytes_total = ns->mem->arena.size;
+	out->bytes_free = kvfs_alloc_free_units(&ns->mem->alloc) *
+			  (uint64_t)KVFS_ALLOC_UNIT;
+	out->files = atomic_load(&ns->stats.files) + atomic_load(&ns->stats.dirs);
+}
+
+void kvfs_ns_put_open(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	KVFS_ASSERT(ino->nopen > 0);
+	ino->nopen--;
+	maybe_free(ns, ino);
+}

@@ -1,0 +1,284 @@
+/*
+ * ns.h - the daemon's namespace: inodes, names, open handles, publish state.
+ *
+ * This is the core the FUSE adaptor (ops.c) drives; it never includes
+ * fuse_lowlevel.h, so unit tests and tools link it without FUSE.  Every
+ * function returns 0 (or a size) or -errno and changes nothing on error,
+ * unless it says otherwise.
+ *
+ * Inode identity.  A kvfs inode has three ids:
+ *   - id:     the persistent inode number, st_ino and the index row's key;
+ *             allocated from a counter above the largest stored id, never
+ *             reused while the state directory lives.
+ *   - nodeid: what the kernel calls the inode: the address of the struct
+ *             kvfs_inode (FUSE_ROOT_ID for the root).  Valid while the kernel
+ *             holds a lookup count on it, which is what keeps the struct alive.
+ *   - name:   (parent, name), one per inode: kvfs has no hard links.
+ * An inode is freed when it has no name (nlink == 0), no kernel lookups and no
+ * open handles; only then is its arena space returned.
+ *
+ * Publish states (DESIGN.md 3.1).  A file made by create() is UNPUBLISHED:
+ * only its creating process (owner_tgid, all its threads) can look it up or
+ * list it; others get ENOENT, and an attempt by another process to create the
+ * same name gets EBUSY.  When the last handle open for writing is flushed the
+ * file becomes PUBLISHED, visible to all, and its row is queued to the index.
+ * Directories and mknod'ed files are published at birth.
+ *
+ * Locking, in acquisition order:
+ *   ns->lock     (rwlock) the tree: dir tables, parent/name/nlink of every
+ *                inode, the publish state and owner, nopen/nwriters, and the
+ *                freeing of inodes.  nlookup is atomic so lookups can take
+ *                the lock shared.
+ *   inode->lock  (rwlock) attributes, data (extmap), xattrs, crc, hits.
+ *   mem.alloc    (mutex, inside alloc.c)
+ * The index has its own queue lock and is called with either lock held.
+ */
+#ifndef KVFS_NS_H
+#define KVFS_NS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "extmap.h"
+
+struct kvfs_index;
+
+#define KVFS_NAME_MAX     255
+#define KVFS_XATTR_MAX    65536          /* per value, as XATTR_SIZE_MAX */
+#define KVFS_XATTRS_MAX   (256u * 1024)  /* all user xattrs of one inode */
+#define KVFS_BLKSIZE      (1u << 20)     /* st_blksize: stdio buffers 1 MiB */
+#define KVFS_MAX_FILESIZE (1ull << 52)   /* far above any arena; EFBIG past it */
+
+/* Who is asking: from the FUSE request (or a test). */
+struct kvfs_ctx {
+	uid_t uid;
+	gid_t gid;
+	pid_t tid;     /* the calling thread (FUSE reports thread ids) */
+	pid_t tgid;    /* its process; 0 until resolved by kvfs_ctx_tgid() */
+	mode_t umask;
+};
+
+/* The process of ctx->tid, read from /proc once per ctx (proc.c). */
+pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx);
+
+struct kvfs_xattr {
+	struct kvfs_xattr *next;
+	char *name;
+	size_t size;
+	char value[];
+};
+
+struct kvfs_dir {
+	struct kvfs_inode **bucket; /* chained through inode->hnext */
+	size_t nbucket;             /* power of two */
+	size_t count;
+	uint32_t nsubdirs;          /* for st_nlink */
+};
+
+struct kvfs_inode {
+	uint32_t magic;                 /* KVFS_INODE_MAGIC while alive */
+	uint64_t id;                    /* constant */
+	int is_dir;                     /* constant */
+
+	/* Guarded by ns->lock. */
+	struct kvfs_inode *parent;      /* NULL for root and unlinked inodes */
+	char *name;
+	struct kvfs_inode *hnext;
+	struct kvfs_dir dir;            /* directories only */
+	uint32_t nlink;                 /* 1 while named (dirs: 2 + subdirs) */
+	uint32_t nopen;
+	uint32_t nwriters;
+	int published;
+	pid_t owner_tgid;               /* creator, while unpublished */
+	int in_index;                   /* a row exists or is queued */
+	atomic_uint_fast64_t nlookup;   /* kernel lookups; atomic, see above */
+
+	/* Guarded by lock. */
+	pthread_rwlock_t lock;
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+	struct kvfs_extmap data;
+	struct kvfs_xattr *xattrs;
+	size_t xattr_bytes;
+	uint32_t crc;
+	int crc_valid;                  /* crc matches the data */
+	atomic_uint_fast64_t hits;            /* atomic: bumped under the read lock */
+	atomic_int_fast64_t last_access_ns;   /* likewise */
+	int pinned;
+	char *kv_parent;
+	uint64_t data_gen;              /* bumped by every data change */
+	uint64_t cached_gen;            /* data_gen when last opened cached */
+	uint32_t ncached;               /* open handles using the page cache */
+	int dirty;                      /* row changed since last queued */
+};
+
+#define KVFS_INODE_MAGIC 0x6b76696eu /* "kvin" */
+
+/* Called to drop kernel caches the daemon made stale; may be NULL. */
+struct kvfs_ns_hooks {
+	void (*inval_inode)(void *arg, struct kvfs_inode *ino, uint64_t off,
+			    uint64_t len);
+	void (*inval_entry)(void *arg, struct kvfs_inode *parent, const char *name);
+	void *arg;
+};
+
+struct kvfs_ns_stats {
+	atomic_uint_fast64_t files, dirs, published, unpublished_dropped;
+	atomic_uint_fast64_t bytes_written, bytes_read, hits;
+};
+
+struct kvfs_ns {
+	pthread_rwlock_t lock;
+	struct kvfs_inode *root;
+	struct kvfs_mem *mem;
+	struct kvfs_index *index;       /* NULL: nothing is recorded (tests) */
+	struct kvfs_ns_hooks hooks;
+	atomic_uint_fast64_t next_id;
+	struct kvfs_ns_stats stats;
+	uid_t root_uid;
+	gid_t root_gid;
+};
+
+/* An open file or directory. */
+struct kvfs_handle {
+	struct kvfs_inode *ino;
+	int flags;          /* open(2) flags */
+	int writer;         /* counted in ino->nwriters until flushed */
+	int cached;         /* uses the kernel page cache (not direct I/O) */
+	int counted_hit;    /* this handle's first read was counted */
+	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
+	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */
+	struct kvfs_dirent *ents;
+	size_t nents;
+};
+
+struct kvfs_dirent {
+	char *name;
+	uint64_t id;
+	uint32_t mode;
+};
+
+/* What lookup/create/mkdir return: the inode (lookup count taken) and attrs. */
+struct kvfs_entry {
+	struct kvfs_inode *ino;
+	struct stat st;
+	int published;      /* timeouts: 0 while unpublished */
+};
+
+/* Setup and teardown (main thread only). */
+int kvfs_ns_init(struct kvfs_ns *ns, struct kvfs_mem *mem,
+		 struct kvfs_index *index, uid_t uid, gid_t gid);
+/* Rebuilds directories (and any rows present) from the index. */
+int kvfs_ns_load(struct kvfs_ns *ns);
+/* Frees every inode, returning data to the arena.  Queues nothing. */
+void kvfs_ns_release(struct kvfs_ns *ns);
+
+/* Tree operations (ns.c). */
+int kvfs_ns_lookup(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name,
+		   struct kvfs_entry *out);
+void kvfs_ns_forget(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t n);
+int kvfs_ns_getattr(struct kvfs_ns *ns, struct kvfs_inode *ino, struct stat *st);
+int kvfs_ns_mknod(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		  struct kvfs_inode *parent, const char *name, mode_t mode,
+		  struct kvfs_entry *out);
+int kvfs_ns_mkdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		  struct kvfs_inode *parent, const char *name, mode_t mode,
+		  struct kvfs_entry *out);
+int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name, mode_t mode,
+		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh);
+int kvfs_ns_unlink(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name);
+int kvfs_ns_rmdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		  struct kvfs_inode *parent, const char *name);
+/* flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE; others -EINVAL. */
+int kvfs_ns_rename(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name,
+		   struct kvfs_inode *newparent, const char *newname,
+		   unsigned int flags);
+int kvfs_ns_opendir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_inode *ino, struct kvfs_handle **fh);
+/* Refreshes the handle's snapshot of the directory (visible names only). */
+int kvfs_ns_readdir_snapshot(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			     struct kvfs_handle *h);
+/* For readdirplus: looks `name` up again in the handle's directory; on a
+ * match with `id` takes a lookup count and fills out.  -ENOENT if gone. */
+int kvfs_ns_readdir_entry(struct kvfs_ns *ns, struct kvfs_handle *h,
+			  const struct kvfs_dirent *d, struct kvfs_entry *out);
+void kvfs_ns_releasedir(struct kvfs_ns *ns, struct kvfs_handle *h);
+
+struct kvfs_statfs {
+	uint64_t bytes_total, bytes_free, files;
+};
+void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out);
+
+/* File operations (file.c). */
+int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *ino, int flags, int cached,
+		   struct kvfs_handle **fh);
+/* Describes [off, off+size) clamped to EOF as iovecs into the arena; the
+ * inode's read lock stays held until kvfs_file_read_done() so the bytes
+ * cannot change or be freed while the kernel copies them. */
+ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
+			     uint64_t off, size_t size, struct iovec *iov,
+			     int max_iov, int *niov);
+void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h);
+ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
+			const void *buf, size_t size, uint64_t off);
+int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_handle *h);
+void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h);
+int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync);
+int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,
+			int64_t off, int whence);
+int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
+			uint64_t off, uint64_t len);
+
+/* setattr: which fields, as FUSE_SET_ATTR_* (mirrored here without FUSE). */
+#define KVFS_SET_MODE      (1 << 0)
+#define KVFS_SET_UID       (1 << 1)
+#define KVFS_SET_GID       (1 << 2)
+#define KVFS_SET_SIZE      (1 << 3)
+#define KVFS_SET_ATIME     (1 << 4)
+#define KVFS_SET_MTIME     (1 << 5)
+#define KVFS_SET_ATIME_NOW (1 << 7)
+#define KVFS_SET_MTIME_NOW (1 << 8)
+#define KVFS_SET_CTIME     (1 << 10)
+int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		      struct kvfs_inode *ino, const struct stat *attr, int to_set,
+		      struct stat *out);
+
+/* Extended attributes (xattr.c).  get/list follow getxattr(2): size 0 asks
+ * for the length; a short buffer is -ERANGE. */
+int kvfs_xattr_set(struct kvfs_ns *ns, struct kvfs_inode *ino, const char *name,
+		   const void *value, size_t size, int flags);
+ssize_t kvfs_xattr_get(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		       const char *name, void *buf, size_t size);
+ssize_t kvfs_xattr_list(struct kvfs_ns *ns, struct kvfs_inode *ino, char *buf,
+			size_t size);
+int kvfs_xattr_remove(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		      const char *name);
+/* Adds a stored xattr while loading from the index (no queueing). */
+int kvfs_xattr_load(struct kvfs_inode *ino, const char *name,
+		    const void *value, size_t size);
+void kvfs_xattr_free_all(struct kvfs_inode *ino);
+
+/* Internals shared by ns.c, file.c and xattr.c. */
+void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st);
+/* Queues the inode's row (and, with xattrs, all its xattrs) to the index.
+ * Caller holds ns->lock (any mode) and ino->lock (any mode). */
+void kvfs_ns_record(struct kvfs_ns *ns, struct kvfs_inode *ino, int xattrs);
+void kvfs_now(struct timespec *ts);
+/* Drops one open count and frees the inode if that was its last reference.
+ * Caller holds ns->lock for writing. */
+void kvfs_ns_put_open(struct kvfs_ns *ns, struct kvfs_inode *ino);
+/* Recomputes a stale CRC; caller holds ino->lock for writing. */
+void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino);
+int kvfs_inode_check(const struct kvfs_inode *ino);
+
+#endif

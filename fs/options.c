@@ -1,0 +1,132 @@
+/*
+ * options.c - validation of the daemon's own -o options and their defaults.
+ *
+ * FUSE-free so unit tests cover it.  main() hands over the raw strings that
+ * libfuse's option parser collected; every problem becomes one line naming
+ * the option and what to do, which main() prints before exiting 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvfs.h"
+
+int kvfs_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, end[0] & ~0x20);
+		if (!u)
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if ((*end | 0x20) == 'i')
+			end++;
+		if ((*end | 0x20) == 'b')
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	if (strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0)
+		*out = 1;
+	else if (strcmp(s, "0") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0)
+		*out = 0;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+char *kvfs_default_state_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *p = NULL;
+
+	if (geteuid() == 0)
+		return strdup("/var/lib/kvfs");
+	if (xdg && *xdg) {
+		if (asprintf(&p, "%s/kvfs", xdg) < 0)
+			return NULL;
+		return p;
+	}
+	if (asprintf(&p, "%s/.local/state/kvfs", home && *home ? home : ".") < 0)
+		return NULL;
+	return p;
+}
+
+#define FAIL(...) do { snprintf(msg, msgsz, __VA_ARGS__); return -EINVAL; } while (0)
+
+int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
+{
+	o->mem = phys / 4;
+	if (o->mem_str && kvfs_parse_size(o->mem_str, &o->mem) != 0)
+		FAIL("kvfs: mem=%s is not a size (use a number with an optional K, M, G or T suffix)",
+		     o->mem_str);
+	if (o->mem > phys)
+		FAIL("kvfs: mem=%s exceeds physical memory (%.1f GiB); choose a smaller mem=",
+		     o->mem_str, phys / 1073741824.0);
+	if (o->mem < 2u * KVFS_DIRECT_MIN)
+		FAIL("kvfs: mem=%s is too small; use at least mem=2M", o->mem_str);
+	o->io = KVFS_IO_AUTO;
+	if (o->io_str) {
+		if (strcmp(o->io_str, "auto") == 0)
+			o->io = KVFS_IO_AUTO;
+		else if (strcmp(o->io_str, "direct") == 0)
+			o->io = KVFS_IO_DIRECT;
+		else if (strcmp(o->io_str, "cached") == 0)
+			o->io = KVFS_IO_CACHED;
+		else
+			FAIL("kvfs: io=%s is not one of auto, direct, cached", o->io_str);
+	}
+	o->prefault = 1;
+	if (o->prefault_str && parse_bool(o->prefault_str, &o->prefault) != 0)
+		FAIL("kvfs: prefault=%s must be 0 or 1", o->prefault_str);
+	o->hugepages = 1;
+	if (o->hugepages_str && parse_bool(o->hugepages_str, &o->hugepages) != 0)
+		FAIL("kvfs: hugepages=%s must be 0 or 1", o->hugepages_str);
+	o->threads = 8;
+	if (o->threads_str) {
+		char *end;
+		unsigned long t = strtoul(o->threads_str, &end, 10);
+
+		if (*o->threads_str < '0' || *o->threads_str > '9' || *end || t < 1 || t > 256)
+			FAIL("kvfs: threads=%s must be a number from 1 to 256", o->threads_str);
+		o->threads = (unsigned)t;
+	}
+	if (!o->state && !(o->state = kvfs_default_state_dir()))
+		FAIL("kvfs: out of memory");
+	if (!*o->state)
+		FAIL("kvfs: state= needs a directory");
+	return 0;
+}
+
+void kvfs_opts_release(struct kvfs_opts *o)
+{
+	free(o->state);
+	free(o->mem_str);
+	free(o->io_str);
+	free(o->prefault_str);
+	free(o->hugepages_str);
+	free(o->threads_str);
+	memset(o, 0, sizeof(*o));
+}
