@@ -234,12 +234,24 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 	pthread_rwlock_unlock(&ino->lock);
 }
 
-int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_handle *h)
+/*
+ * flush comes with every close(2) of every descriptor of the open file,
+ * including the copies a fork inherits and closes at exec.  Only a flush by
+ * the creating process publishes; another process's flush of an unpublished
+ * file changes nothing, and release (the last reference) publishes at the
+ * latest.
+ */
+int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_handle *h)
 {
+	struct kvfs_inode *ino = h->ino;
+	pid_t tgid;
+
 	if (!h->writer)
 		return 0;
+	tgid = ino->published ? 0 : kvfs_ctx_tgid(ctx);
 	pthread_rwlock_wrlock(&ns->lock);
-	if (h->writer)
+	if (h->writer && (ino->published || tgid == ino->owner_tgid))
 		writer_done(ns, h);
 	pthread_rwlock_unlock(&ns->lock);
 	return 0;

@@ -20,7 +20,8 @@
  * Publish states (DESIGN.md 3.1).  A file made by create() is UNPUBLISHED:
  * only its creating process (owner_tgid, all its threads) can look it up or
  * list it; others get ENOENT, and an attempt by another process to create the
- * same name gets EBUSY.  When the last handle open for writing is flushed the
+ * same name gets EBUSY.  When the creating process closes the last handle
+ * open for writing (its flush; or, failing that, the handle's release) the
  * file becomes PUBLISHED, visible to all, and its row is queued to the index.
  * Directories and mknod'ed files are published at birth.
  *
@@ -231,7 +232,8 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h);
 ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 			const void *buf, size_t size, uint64_t off);
-int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_handle *h);
+int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_handle *h);
 void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h);
 int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync);
 int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,

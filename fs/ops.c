@@ -484,8 +484,10 @@ static void op_write(fuse_req_t req, fuse_ino_t n, const char *buf, size_t size,
 
 static void op_flush(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 {
+	struct kvfs_ctx ctx = ctx_of(req);
+
 	(void)n;
-	fuse_reply_err(req, -kvfs_file_flush(&kv_of(req)->ns, fh_of(fi)));
+	fuse_reply_err(req, -kvfs_file_flush(&kv_of(req)->ns, &ctx, fh_of(fi)));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
