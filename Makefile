@@ -12,9 +12,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
             -Ifs -Iindex $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS  += -pthread $(EXTRA_LDFLAGS)
+override LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
 # The daemon's core links without FUSE (unit tests, tools); only these files
@@ -39,7 +39,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all test unit integration bench asan soak deps help clean check-deps
+.PHONY: all test unit integration bench asan soak deps help clean check-deps mount umount
 all: check-deps $(BUILD)/kvfs $(TOOL_BINS)
 
 check-deps:
@@ -91,7 +91,7 @@ bench: all
 	@BUILD=$(BUILD) tools/bench.sh
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g" EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
 deps:
@@ -101,6 +101,16 @@ deps:
 	else \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
 	fi
+
+# `make mount [MNT=dir] [KVFS_OPTS=mem=8G,...]`: build and mount with defaults.
+MNT ?= mnt
+mount: all
+	@mkdir -p $(MNT)
+	$(BUILD)/kvfs $(MNT) $(if $(KVFS_OPTS),-o $(KVFS_OPTS))
+	@echo "kvfs mounted at $(MNT); unmount with: make umount MNT=$(MNT)  (or fusermount3 -u $(MNT))"
+
+umount:
+	fusermount3 -u $(MNT)
 
 clean:
 	rm -rf build build-asan
@@ -113,6 +123,8 @@ help:
 	@echo "make asan       the tests under AddressSanitizer and UBSan (in build-asan/)"
 	@echo "make soak       longer integration runs (1,000,000 random operations)"
 	@echo "make bench      benchmark against tmpfs, a local-disk directory and memcpy"
+	@echo "make mount      build and mount at MNT (default ./mnt), options in KVFS_OPTS"
+	@echo "make umount     unmount MNT"
 	@echo "make clean      remove build outputs;  V=1 shows each command"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
