@@ -232,9 +232,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	reply_entry(req, r, &e);
 }
 
+/* The root's lookup count is implicit and never reaches 0: a forget of it
+ * (sent at unmount by some kernels) changes nothing. */
+static void forget_one(fuse_req_t req, fuse_ino_t n, uint64_t nlookup)
+{
+	if (n != FUSE_ROOT_ID)
+		kvfs_ns_forget(&kv_of(req)->ns, ino_of(req, n), nlookup);
+}
+
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	kvfs_ns_forget(&kv_of(req)->ns, ino_of(req, ino), nlookup);
+	forget_one(req, ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -242,8 +250,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++)
-		kvfs_ns_forget(&kv_of(req)->ns, ino_of(req, forgets[i].ino),
-			       forgets[i].nlookup);
+		forget_one(req, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
