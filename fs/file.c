@@ -56,6 +56,37 @@ void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	crc_refresh(ns, ino);
 }
 
+/* A control file (ctl.c): its content is generated now, into the handle, so
+ * every read of this open sees one snapshot.  Read-only; direct I/O, since
+ * the content changes behind the kernel's back at every open. */
+static int ctl_open(struct kvfs_ns *ns, struct kvfs_inode *ino, int flags,
+		    struct kvfs_handle **fh)
+{
+	struct kvfs_handle *h;
+	ssize_t n;
+
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		return -EACCES;
+	if (!ns->hooks.ctl_fill)
+		return -ENOENT;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	n = ns->hooks.ctl_fill(ns->hooks.arg, ino->ctl, &h->ctl_buf);
+	if (n < 0) {
+		free(h);
+		return (int)n;
+	}
+	h->ino = ino;
+	h->flags = flags;
+	h->ctl_len = (size_t)n;
+	pthread_rwlock_wrlock(&ns->lock);
+	ino->nopen++;
+	pthread_rwlock_unlock(&ns->lock);
+	*fh = h;
+	return 0;
+}
+
 int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *ino, int flags, int cached,
 		   struct kvfs_handle **fh)
@@ -66,6 +97,8 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	(void)ctx;
 	if (ino->is_dir)
 		return -EISDIR;
+	if (ino->ctl)
+		return ctl_open(ns, ino, flags, fh);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -118,6 +151,16 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 
 	*niov = 0;
 	pthread_rwlock_rdlock(&ino->lock);
+	if (h->ctl_buf) {
+		if (off >= h->ctl_len || size == 0)
+			return 0;
+		if (size > h->ctl_len - off)
+			size = h->ctl_len - off;
+		iov[0].iov_base = h->ctl_buf + off;
+		iov[0].iov_len = size;
+		*niov = 1;
+		return (ssize_t)size;
+	}
 	if (off >= ino->size || size == 0)
 		return 0;
 	if (size > ino->size - off)
@@ -194,6 +237,8 @@ ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 		ino->crc = crc_before;
 		ino->crc_valid = valid_before;
 		pthread_rwlock_unlock(&ino->lock);
+		if (r == -ENOSPC)
+			atomic_fetch_add(&ns->stats.enospc, 1);
 		return r;
 	}
 	if (off + size > ino->size)
@@ -235,23 +280,26 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 }
 
 /*
- * flush comes with every close(2) of every descriptor of the open file,
- * including the copies a fork inherits and closes at exec.  Only a flush by
- * the creating process publishes; another process's flush of an unpublished
- * file changes nothing, and release (the last reference) publishes at the
- * latest.
+ * flush comes with every close(2) of every descriptor of the open file:
+ * the copies a fork inherits and closes at exec, and a dup(2) closed while
+ * the original stays open.  So a flush publishes only when it comes from the
+ * creating process and that process holds no other descriptor of the file
+ * (kvfs_proc_holds, read before taking any lock).  Otherwise nothing is
+ * published yet; the creator's last close, or at the latest the release of
+ * the last reference, publishes.
  */
 int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		    struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
-	pid_t tgid;
+	int creator_done = 0;
 
 	if (!h->writer)
 		return 0;
-	tgid = ino->published ? 0 : kvfs_ctx_tgid(ctx);
+	if (!ino->published && kvfs_ctx_tgid(ctx) == ino->owner_tgid)
+		creator_done = kvfs_proc_holds(ino->owner_tgid, ino->id) == 0;
 	pthread_rwlock_wrlock(&ns->lock);
-	if (h->writer && (ino->published || tgid == ino->owner_tgid))
+	if (h->writer && (ino->published || creator_done))
 		writer_done(ns, h);
 	pthread_rwlock_unlock(&ns->lock);
 	return 0;
@@ -273,6 +321,7 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	pthread_rwlock_unlock(&ino->lock);
 	kvfs_ns_put_open(ns, ino);
 	pthread_rwlock_unlock(&ns->lock);
+	free(h->ctl_buf);
 	free(h);
 }
 
@@ -392,6 +441,8 @@ int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	int r = 0;
 
 	(void)ctx;
+	if (ino->ctl)
+		return -EPERM;
 	if ((to_set & KVFS_SET_SIZE) && ino->is_dir)
 		return -EISDIR;
 	if ((to_set & KVFS_SET_SIZE) && attr->st_size < 0)

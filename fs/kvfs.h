@@ -10,6 +10,7 @@
 
 #include "extmap.h"
 #include "ns.h"
+#include "opstat.h"
 
 #define KVFS_VERSION "0.1.0"
 
@@ -22,6 +23,7 @@ enum kvfs_io { KVFS_IO_AUTO, KVFS_IO_DIRECT, KVFS_IO_CACHED };
 
 struct kvfs_opts {
 	char *state;          /* state directory (owned) */
+	char *mountpoint;     /* first non-option argument, as given (owned) */
 	uint64_t mem;         /* arena bytes */
 	enum kvfs_io io;
 	int prefault;
@@ -53,6 +55,9 @@ struct kvfs {
 	int lock_fd;           /* state/kvfs.lock, flock'ed for our lifetime */
 	void *se;              /* struct fuse_session *, owned by main.c */
 	struct kvfs_notify *notify; /* kernel cache invalidations (ops.c) */
+	const char *mountpoint;     /* absolute; owned by main.c */
+	int64_t start_ns;           /* CLOCK_REALTIME at mount (ctl.c) */
+	struct kvfs_opstats opstats; /* per-request counters (optimer.c) */
 };
 
 #endif

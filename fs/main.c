@@ -42,6 +42,18 @@ static const struct fuse_opt opt_spec[] = {
 	FUSE_OPT_END
 };
 
+/* Keeps the first non-option argument (the mountpoint) so it is checked by
+ * kvfs, with kvfs's message, before libfuse's own parsing looks at it. */
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
+{
+	struct kvfs_opts *o = data;
+
+	(void)out;
+	if (key == FUSE_OPT_KEY_NONOPT && !o->mountpoint)
+		o->mountpoint = strdup(arg);
+	return 1; /* keep it for fuse_parse_cmdline */
+}
+
 static void usage(const char *prog)
 {
 	printf("usage: %s MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n\n"
@@ -226,6 +238,15 @@ static int add_default_args(struct fuse_args *args)
 	return 0;
 }
 
+static int has_help_arg(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") ||
+		    !strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+			return 1;
+	return 0;
+}
+
 static int check_mountpoint(const char *mnt)
 {
 	struct stat st;
@@ -286,9 +307,13 @@ int main(int argc, char **argv)
 	char msg[512];
 	int report = -1, r = 1;
 
-	if (fuse_opt_parse(&args, &kv.opts, opt_spec, NULL) != 0 ||
-	    fuse_parse_cmdline(&args, &cl) != 0)
+	if (fuse_opt_parse(&args, &kv.opts, opt_spec, opt_proc) != 0)
 		goto out; /* libfuse printed the line */
+	if (kv.opts.mountpoint && !has_help_arg(argc, argv) &&
+	    check_mountpoint(kv.opts.mountpoint) != 0)
+		goto out;
+	if (fuse_parse_cmdline(&args, &cl) != 0)
+		goto out;
 	if (cl.show_help) {
 		usage(argv[0]);
 		fuse_cmdline_help();
@@ -307,18 +332,22 @@ int main(int argc, char **argv)
 		kvfs_err("%s", msg);
 		goto out;
 	}
-	if (add_default_args(&args) != 0 || (kv.lock_fd = lock_state(kv.opts.state)) < 0)
+	if (add_default_args(&args) != 0)
 		goto out;
+	/* libfuse validates its options here, before anything is touched; the
+	 * session holds no thread or descriptor yet, so it survives the fork. */
+	se = fuse_session_new(&args, &kvfs_ops, sizeof(kvfs_ops), &kv);
+	if (!se)
+		goto out; /* libfuse named the bad option */
+	if ((kv.lock_fd = lock_state(kv.opts.state)) < 0)
+		goto out_session;
 	if (cl.debug)
 		kvfs_log_set_level(KVFS_LOG_DEBUG);
 	if (!cl.foreground)
 		daemonize(&report);
 	write_pid(kv.lock_fd);
 	if (open_store(&kv) != 0)
-		goto out;
-	se = fuse_session_new(&args, &kvfs_ops, sizeof(kvfs_ops), &kv);
-	if (!se)
-		goto out; /* libfuse named the bad option */
+		goto out_session;
 	kv.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
@@ -338,6 +367,7 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
+	kv.se = NULL;
 out:
 	teardown(&kv);
 	free(cl.mountpoint);

@@ -173,7 +173,9 @@ static struct kvfs_inode *inode_new(struct kvfs_ns *ns, mode_t mode, uid_t uid,
 
 static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
-	if (ino->is_dir)
+	if (ino->ctl)
+		; /* never counted */
+	else if (ino->is_dir)
 		atomic_fetch_sub(&ns->stats.dirs, 1);
 	else
 		atomic_fetch_sub(&ns->stats.files, 1);
@@ -262,7 +264,8 @@ void kvfs_ns_record(struct kvfs_ns *ns, struct kvfs_inode *ino, int xattrs)
 		.kv_parent = ino->kv_parent,
 	};
 
-	if (!ns->index || !ino->published || (!ino->parent && ino != ns->root))
+	if (!ns->index || !ino->published || ino->ctl ||
+	    (!ino->parent && ino != ns->root))
 		return;
 	/* A failed queue (-ENOMEM) loses only this record: the namespace in
 	 * memory stays right, and the next change of the inode records it. */
@@ -461,6 +464,11 @@ void kvfs_ns_release(struct kvfs_ns *ns)
 {
 	/* Only named inodes are reachable here; unlinked ones still open or
 	 * looked up at exit are reclaimed with the arena itself. */
+	if (ns->ctl) {
+		free_tree(ns, ns->ctl);
+		inode_free(ns, ns->ctl);
+		ns->ctl = NULL;
+	}
 	if (ns->root) {
 		free_tree(ns, ns->root);
 		inode_free(ns, ns->root);
@@ -488,13 +496,18 @@ int kvfs_ns_lookup(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	} else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		ino = (name[1] && parent->parent) ? parent->parent : parent;
 		entry_fill(ino, out);
+	} else if (parent == ns->root && ns->ctl && strcmp(name, KVFS_CTL_NAME) == 0) {
+		entry_fill(ns->ctl, out); /* not in the root's table: unlisted */
 	} else if (!(ino = dir_find(parent, name))) {
 		out->published = 1; /* a true miss: the kernel may cache it */
+		atomic_fetch_add(&ns->stats.lookup_misses, 1);
 		r = -ENOENT;
 	} else if (!visible(ctx, ino)) {
 		out->published = 0; /* hidden: must not be cached */
+		atomic_fetch_add(&ns->stats.lookup_misses, 1);
 		r = -ENOENT;
 	} else {
+		atomic_fetch_add(&ns->stats.lookup_hits, 1);
 		entry_fill(ino, out);
 	}
 	pthread_rwlock_unlock(&ns->lock);
@@ -520,10 +533,18 @@ int kvfs_ns_getattr(struct kvfs_ns *ns, struct kvfs_inode *ino, struct stat *st)
 	return 0;
 }
 
+/* Is (parent, name) the control directory's name, or inside it? */
+static int is_ctl_name(struct kvfs_ns *ns, struct kvfs_inode *parent,
+		       const char *name)
+{
+	return parent->ctl ||
+	       (parent == ns->root && strcmp(name, KVFS_CTL_NAME) == 0);
+}
+
 /* Checks that `name` can be created in parent by ctx.  Caller holds ns->lock
  * for writing.  An unpublished name of another process is busy, not free. */
-static int can_create(struct kvfs_ctx *ctx, struct kvfs_inode *parent,
-		      const char *name)
+static int can_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		      struct kvfs_inode *parent, const char *name)
 {
 	struct kvfs_inode *old;
 	int r = name_check(name);
@@ -532,6 +553,8 @@ static int can_create(struct kvfs_ctx *ctx, struct kvfs_inode *parent,
 		return r;
 	if (!parent->is_dir)
 		return -ENOTDIR;
+	if (is_ctl_name(ns, parent, name))
+		return parent->ctl ? -EPERM : -EEXIST;
 	if (parent->nlink == 0)
 		return -ENOENT; /* removed directory */
 	old = dir_find(parent, name);
@@ -567,7 +590,7 @@ static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 
 	memset(out, 0, sizeof(*out));
 	pthread_rwlock_wrlock(&ns->lock);
-	r = can_create(ctx, parent, name);
+	r = can_create(ns, ctx, parent, name);
 	if (r)
 		goto out;
 	ino = inode_new(ns, mode, ctx->uid, ctx->gid, name);
@@ -613,7 +636,7 @@ int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	if (!h)
 		return -ENOMEM;
 	pthread_rwlock_wrlock(&ns->lock);
-	r = can_create(ctx, parent, name);
+	r = can_create(ns, ctx, parent, name);
 	if (r)
 		goto fail;
 	ino = inode_new(ns, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, name);
@@ -670,6 +693,8 @@ static int remove_name(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	ino = parent->is_dir ? dir_find(parent, name) : NULL;
 	if (!parent->is_dir)
 		r = -ENOTDIR;
+	else if (parent->ctl)
+		r = -EPERM;
 	else if (!ino || !visible(ctx, ino))
 		r = -ENOENT;
 	else if (want_dir && !ino->is_dir)
@@ -822,6 +847,8 @@ int kvfs_ns_rename(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		return r;
 	if (!parent->is_dir || !newparent->is_dir)
 		return -ENOTDIR;
+	if (is_ctl_name(ns, parent, name) || is_ctl_name(ns, newparent, newname))
+		return -EPERM;
 	pthread_rwlock_wrlock(&ns->lock);
 	r = do_rename(ns, ctx, parent, name, newparent, newname, flags);
 	pthread_rwlock_unlock(&ns->lock);
@@ -928,6 +955,77 @@ void kvfs_ns_releasedir(struct kvfs_ns *ns, struct kvfs_handle *h)
 	pthread_rwlock_unlock(&ns->lock);
 	snapshot_free(h);
 	free(h);
+}
+
+int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	struct kvfs_inode *parent;
+	uint64_t bytes;
+	int r = 0, pinned;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	pthread_rwlock_rdlock(&ino->lock);
+	pinned = ino->pinned;
+	bytes = ino->data.bytes;
+	pthread_rwlock_unlock(&ino->lock);
+	parent = ino->parent;
+	if (ino->ctl)
+		r = -EPERM;
+	else if (ino->is_dir)
+		r = -EISDIR;
+	else if (!parent || ino->nlink == 0)
+		r = -ENOENT;
+	else if (pinned || !ino->published)
+		r = -EBUSY;
+	if (r) {
+		if (r == -EBUSY)
+			atomic_fetch_add(&ns->stats.evict_refused, 1);
+		pthread_rwlock_unlock(&ns->lock);
+		return r;
+	}
+	/* The hook queues a copy of the name. */
+	if (ns->hooks.delete_entry)
+		ns->hooks.delete_entry(ns->hooks.arg, parent, ino, ino->name);
+	unlink_inode(ns, ino);
+	atomic_fetch_add(&ns->stats.evictions, 1);
+	atomic_fetch_add(&ns->stats.evicted_bytes, bytes);
+	maybe_free(ns, ino);
+	pthread_rwlock_unlock(&ns->lock);
+	return 0;
+}
+
+/* ---- the control directory ---- */
+
+int kvfs_ns_ctl_mkdir(struct kvfs_ns *ns)
+{
+	struct kvfs_inode *dir;
+
+	KVFS_ASSERT(ns->root && !ns->ctl);
+	dir = inode_new(ns, S_IFDIR | 0555, ns->root_uid, ns->root_gid,
+			KVFS_CTL_NAME);
+	if (!dir)
+		return -ENOMEM;
+	dir->id = KVFS_CTL_INO;
+	dir->ctl = KVFS_CTL_DIR;
+	dir->parent = ns->root; /* for "..", without a place in its table */
+	ns->ctl = dir;
+	return 0;
+}
+
+int kvfs_ns_ctl_mkfile(struct kvfs_ns *ns, const char *name, int kind)
+{
+	struct kvfs_inode *ino;
+
+	KVFS_ASSERT(ns->ctl && kind > KVFS_CTL_DIR);
+	if (dir_reserve(ns->ctl, ns->ctl->dir.count + 1) != 0)
+		return -ENOMEM;
+	ino = inode_new(ns, S_IFREG | 0444, ns->root_uid, ns->root_gid, name);
+	if (!ino)
+		return -ENOMEM;
+	ino->id = KVFS_CTL_INO + (uint64_t)kind;
+	ino->ctl = kind;
+	dir_insert(ns->ctl, ino);
+	return 0;
 }
 
 void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out)

@@ -65,6 +65,9 @@ struct kvfs_ctx {
 
 /* The process of ctx->tid, read from /proc once per ctx (proc.c). */
 pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx);
+/* 1 if process tgid has a descriptor open on st_ino `id`, 0 if not, -errno
+ * if /proc cannot tell (proc.c). */
+int kvfs_proc_holds(pid_t tgid, uint64_t id);
 
 struct kvfs_xattr {
 	struct kvfs_xattr *next;
@@ -84,6 +87,8 @@ struct kvfs_inode {
 	uint32_t magic;                 /* KVFS_INODE_MAGIC while alive */
 	uint64_t id;                    /* constant */
 	int is_dir;                     /* constant */
+	int ctl;                        /* constant: KVFS_CTL_* for the control
+					   directory and its files, else 0 */
 
 	/* Guarded by ns->lock. */
 	struct kvfs_inode *parent;      /* NULL for root and unlinked inodes */
@@ -120,17 +125,28 @@ struct kvfs_inode {
 
 #define KVFS_INODE_MAGIC 0x6b76696eu /* "kvin" */
 
-/* Called to drop kernel caches the daemon made stale; may be NULL. */
+/* Called to drop kernel caches the daemon made stale; may be NULL.
+ * delete_entry: `name` left `parent` behind the kernel's back (eviction);
+ * `ino` is the inode that had it.  The hooks queue and return: they may be
+ * called with ns->lock held.  ctl_fill: generates the content of a control
+ * file (KVFS_CTL_* kind) into a malloc'd buffer; returns its length or
+ * -errno.  Called with no lock held. */
 struct kvfs_ns_hooks {
 	void (*inval_inode)(void *arg, struct kvfs_inode *ino, uint64_t off,
 			    uint64_t len);
 	void (*inval_entry)(void *arg, struct kvfs_inode *parent, const char *name);
+	void (*delete_entry)(void *arg, struct kvfs_inode *parent,
+			     struct kvfs_inode *ino, const char *name);
+	ssize_t (*ctl_fill)(void *arg, int kind, char **buf);
 	void *arg;
 };
 
 struct kvfs_ns_stats {
 	atomic_uint_fast64_t files, dirs, published, unpublished_dropped;
 	atomic_uint_fast64_t bytes_written, bytes_read, hits;
+	atomic_uint_fast64_t lookup_hits, lookup_misses;  /* as the daemon sees them */
+	atomic_uint_fast64_t evictions, evicted_bytes, evict_refused;
+	atomic_uint_fast64_t enospc;                      /* writes refused for space */
 };
 
 struct kvfs_ns {
@@ -139,6 +155,7 @@ struct kvfs_ns {
 	struct kvfs_mem *mem;
 	struct kvfs_index *index;       /* NULL: nothing is recorded (tests) */
 	struct kvfs_ns_hooks hooks;
+	struct kvfs_inode *ctl;         /* the control directory, or NULL (ctl.c) */
 	atomic_uint_fast64_t next_id;
 	struct kvfs_ns_stats stats;
 	uid_t root_uid;
@@ -153,6 +170,8 @@ struct kvfs_handle {
 	int cached;         /* uses the kernel page cache (not direct I/O) */
 	int counted_hit;    /* this handle's first read was counted */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
+	char *ctl_buf;      /* control files: the content generated at open */
+	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */
 	struct kvfs_dirent *ents;
 	size_t nents;
@@ -213,6 +232,30 @@ int kvfs_ns_readdir_snapshot(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 int kvfs_ns_readdir_entry(struct kvfs_ns *ns, struct kvfs_handle *h,
 			  const struct kvfs_dirent *d, struct kvfs_entry *out);
 void kvfs_ns_releasedir(struct kvfs_ns *ns, struct kvfs_handle *h);
+
+/*
+ * Eviction (DESIGN.md 3.6): takes the name away from a published, unpinned
+ * regular file behind the kernel's back, as unlink does (open handles keep
+ * working until their last close), drops its index row and asks the kernel
+ * to forget the name (hooks.delete_entry).  -EBUSY for a pinned or
+ * unpublished file, -EISDIR for a directory, -EPERM for control files,
+ * -ENOENT if it has no name any more.
+ */
+int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino);
+
+/*
+ * The control directory KVFS_CTL_NAME at the root (ctl.c fills its files):
+ * a lookup of the name in the root finds it, readdir of the root does not
+ * list it, and nothing in it can be created, removed, renamed or written.
+ * Its inodes are never freed before kvfs_ns_release().  Main thread, after
+ * kvfs_ns_load().  Returns 0 or -ENOMEM.
+ */
+#define KVFS_CTL_NAME ".kvfs"
+#define KVFS_CTL_DIR  1                 /* ino->ctl of the directory itself */
+#define KVFS_CTL_INO  0x7fffffffffff0000ull /* st_ino of the directory; its
+					       files follow: never stored */
+int kvfs_ns_ctl_mkdir(struct kvfs_ns *ns);
+int kvfs_ns_ctl_mkfile(struct kvfs_ns *ns, const char *name, int kind);
 
 struct kvfs_statfs {
 	uint64_t bytes_total, bytes_free, files;

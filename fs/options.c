@@ -123,6 +123,7 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 void kvfs_opts_release(struct kvfs_opts *o)
 {
 	free(o->state);
+	free(o->mountpoint);
 	free(o->mem_str);
 	free(o->io_str);
 	free(o->prefault_str);

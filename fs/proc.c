@@ -5,8 +5,11 @@
  * from every process but its creator, so kvfs needs the thread's process
  * (thread group) id: read once per request from /proc/<tid>/status, and only
  * when an unpublished inode is involved (rare), so no cache is kept.
- * Called from any FUSE worker thread; no shared state.
+ * Also answers whether a process still holds a file open (see
+ * kvfs_proc_holds).  Called from any FUSE worker thread; no shared state.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,4 +47,65 @@ pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx)
 	if (ctx->tgid == 0)
 		ctx->tgid = ctx->tid > 0 ? read_tgid(ctx->tid) : ctx->tid;
 	return ctx->tgid;
+}
+
+/*
+ * Does process `tgid` still have a descriptor open on inode `id` (st_ino)?
+ * FLUSH arrives for every close(2), including the close of a dup(2) while
+ * the original stays open (shells do this for every redirection), so the
+ * creator's flush publishes only when this says no.  Reads
+ * /proc/<tgid>/fdinfo/<fd> ("ino:" field); the closing descriptor has
+ * already left the table when FLUSH is sent.
+ *
+ * Returns 0 (none), 1 (holds one), or -errno when /proc cannot tell (then
+ * the caller waits for release, which is always right, only later).  An
+ * inode number shared with another filesystem reads as "holds": that only
+ * delays publishing to the release.  Scans at most KVFS_PROC_MAX_FDS.
+ */
+#define KVFS_PROC_MAX_FDS 4096
+
+static int fd_has_ino(int dfd, const char *fd, uint64_t id)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int f = openat(dfd, fd, O_RDONLY | O_CLOEXEC);
+
+	if (f < 0)
+		return 0; /* closed meanwhile */
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "\nino:");
+	return p && strtoull(p + 5, NULL, 10) == id;
+}
+
+int kvfs_proc_holds(pid_t tgid, uint64_t id)
+{
+	char path[64];
+	struct dirent *d;
+	int dfd, r = 0, seen = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)tgid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -errno; /* gone: it holds nothing */
+	dir = fdopendir(dfd);
+	if (!dir) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	while (r == 0 && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (++seen > KVFS_PROC_MAX_FDS)
+			r = -E2BIG;
+		else
+			r = fd_has_ino(dfd, d->d_name, id);
+	}
+	closedir(dir);
+	return r;
 }

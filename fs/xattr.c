@@ -8,6 +8,10 @@
  *   user.kvfs.pin     "1" while pinned; set "1"/"0", or remove to unpin
  *   user.kvfs.parent  the prefix entry this file extends (a name in the
  *                     same directory); set, get, remove
+ *   user.kvfs.last_access  read-only: when the file was last read, seconds
+ *                     since the epoch with 9 decimals; absent until then
+ *   user.kvfs.evict   write-only: setting "1" evicts the file now
+ *                     (kvfs_ns_evict; EBUSY while pinned)
  * Other user.kvfs.* names are reserved (EINVAL); other namespaces are not
  * supported (getxattr ENODATA, setxattr EOPNOTSUPP).  security.* is answered
  * before any lock is taken: the kernel asks for security.capability around
@@ -29,19 +33,23 @@
 
 #define KV_PREFIX "user.kvfs."
 
-enum kv_attr { KV_NONE, KV_TIER, KV_HITS, KV_CRC, KV_PIN, KV_PARENT, KV_UNKNOWN };
+enum kv_attr {
+	KV_NONE, KV_TIER, KV_HITS, KV_CRC, KV_PIN, KV_PARENT, KV_LAST_ACCESS,
+	KV_EVICT, KV_UNKNOWN
+};
 
 static enum kv_attr kv_attr_of(const char *name)
 {
 	static const char *const names[] = {
 		[KV_TIER] = "tier", [KV_HITS] = "hits", [KV_CRC] = "crc32c",
 		[KV_PIN] = "pin", [KV_PARENT] = "parent",
+		[KV_LAST_ACCESS] = "last_access", [KV_EVICT] = "evict",
 	};
 
 	if (strncmp(name, KV_PREFIX, strlen(KV_PREFIX)) != 0)
 		return KV_NONE;
 	name += strlen(KV_PREFIX);
-	for (int i = KV_TIER; i <= KV_PARENT; i++)
+	for (int i = KV_TIER; i <= KV_EVICT; i++)
 		if (strcmp(name, names[i]) == 0)
 			return i;
 	return KV_UNKNOWN;
@@ -50,6 +58,12 @@ static enum kv_attr kv_attr_of(const char *name)
 static int is_user(const char *name)
 {
 	return strncmp(name, "user.", 5) == 0 && name[5] != '\0';
+}
+
+/* Attributes nobody sets or removes: kvfs computes them. */
+static int read_only(enum kv_attr a)
+{
+	return a == KV_TIER || a == KV_HITS || a == KV_CRC || a == KV_LAST_ACCESS;
 }
 
 static struct kvfs_xattr *find(struct kvfs_inode *ino, const char *name,
@@ -171,7 +185,14 @@ int kvfs_xattr_set(struct kvfs_ns *ns, struct kvfs_inode *ino, const char *name,
 		return -E2BIG;
 	if (a == KV_UNKNOWN)
 		return -EINVAL;
-	if (a == KV_TIER || a == KV_HITS || a == KV_CRC || (a != KV_NONE && ino->is_dir))
+	if (ino->ctl)
+		return -EPERM;
+	if (a == KV_EVICT) {
+		if (size != 1 || ((const char *)value)[0] != '1')
+			return -EINVAL;
+		return kvfs_ns_evict(ns, ino);
+	}
+	if (read_only(a) || (a != KV_NONE && ino->is_dir))
 		return -EPERM;
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
@@ -208,6 +229,14 @@ static int get_kv(struct kvfs_ns *ns, struct kvfs_inode *ino, enum kv_attr a,
 		return ino->pinned ? snprintf(out, outsz, "1") : -ENODATA;
 	case KV_PARENT:
 		return ino->kv_parent ? snprintf(out, outsz, "%s", ino->kv_parent) : -ENODATA;
+	case KV_LAST_ACCESS: {
+		int64_t t = atomic_load(&ino->last_access_ns);
+
+		if (t <= 0)
+			return -ENODATA;
+		return snprintf(out, outsz, "%" PRId64 ".%09" PRId64,
+				t / 1000000000, t % 1000000000);
+	}
 	default:
 		return -ENODATA;
 	}
@@ -221,7 +250,8 @@ ssize_t kvfs_xattr_get(struct kvfs_ns *ns, struct kvfs_inode *ino,
 	struct kvfs_xattr *x;
 	ssize_t r;
 
-	if (!is_user(name) || a == KV_UNKNOWN || (a != KV_NONE && ino->is_dir))
+	if (!is_user(name) || a == KV_UNKNOWN || (a != KV_NONE && ino->is_dir) ||
+	    ino->ctl)
 		return -ENODATA;
 	if (a != KV_NONE) {
 		pthread_rwlock_wrlock(&ino->lock);
@@ -253,7 +283,7 @@ ssize_t kvfs_xattr_list(struct kvfs_ns *ns, struct kvfs_inode *ino, char *buf,
 
 	(void)ns;
 	pthread_rwlock_rdlock(&ino->lock);
-	if (!ino->is_dir) {
+	if (!ino->is_dir && !ino->ctl) {
 		list_add(buf, size, &len, KV_PREFIX "tier");
 		list_add(buf, size, &len, KV_PREFIX "hits");
 		list_add(buf, size, &len, KV_PREFIX "crc32c");
@@ -261,6 +291,8 @@ ssize_t kvfs_xattr_list(struct kvfs_ns *ns, struct kvfs_inode *ino, char *buf,
 			list_add(buf, size, &len, KV_PREFIX "pin");
 		if (ino->kv_parent)
 			list_add(buf, size, &len, KV_PREFIX "parent");
+		if (atomic_load(&ino->last_access_ns) > 0)
+			list_add(buf, size, &len, KV_PREFIX "last_access");
 	}
 	for (struct kvfs_xattr *x = ino->xattrs; x; x = x->next)
 		list_add(buf, size, &len, x->name);
@@ -277,9 +309,9 @@ int kvfs_xattr_remove(struct kvfs_ns *ns, struct kvfs_inode *ino,
 	struct kvfs_xattr **pp, *x;
 	int r = 0;
 
-	if (!is_user(name) || a == KV_UNKNOWN)
+	if (!is_user(name) || a == KV_UNKNOWN || a == KV_EVICT)
 		return -ENODATA;
-	if (a == KV_TIER || a == KV_HITS || a == KV_CRC || (a != KV_NONE && ino->is_dir))
+	if (ino->ctl || read_only(a) || (a != KV_NONE && ino->is_dir))
 		return -EPERM;
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);

@@ -739,6 +739,7 @@ void kvfs_index_stats(struct kvfs_index *ix, struct kvfs_index_stats *out)
 {
 	pthread_mutex_lock(&ix->q_lock);
 	*out = ix->stats;
+	out->pending = ix->enq_seq - ix->done_seq;
 	pthread_mutex_unlock(&ix->q_lock);
 }
 

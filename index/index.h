@@ -100,6 +100,7 @@ struct kvfs_index_stats {
 	uint64_t committed;     /* changes committed */
 	uint64_t transactions;  /* commits */
 	uint64_t errors;        /* failed commits */
+	uint64_t pending;       /* queued, not yet applied (the flush queue) */
 };
 void kvfs_index_stats(struct kvfs_index *ix, struct kvfs_index_stats *out);
 

@@ -39,8 +39,10 @@ static int setup(void **state)
 	assert_int_equal(kvfs_mem_open(&f->mem, MEM, 0), 0);
 	assert_int_equal(kvfs_ns_init(&f->ns, &f->mem, NULL, getuid(), getgid()), 0);
 	assert_int_equal(kvfs_ns_load(&f->ns), 0);
-	f->a = (struct kvfs_ctx){ .uid = 0, .gid = 0, .tid = 1001, .tgid = 1001 };
-	f->b = (struct kvfs_ctx){ .uid = 0, .gid = 0, .tid = 2002, .tgid = 2002 };
+	/* Process ids above the kernel's largest pid_max (2^22) never exist,
+	 * so /proc reports them holding no descriptors. */
+	f->a = (struct kvfs_ctx){ .tid = (1 << 22) + 1, .tgid = (1 << 22) + 1 };
+	f->b = (struct kvfs_ctx){ .tid = (1 << 22) + 2, .tgid = (1 << 22) + 2 };
 	*state = f;
 	return 0;
 }

@@ -1,0 +1,621 @@
+/*
+ * publish.c - publish-on-close, as two processes see it (test_publish.sh).
+ *
+ *   publish visibility DIR     A creates and writes DIR/f and keeps it open;
+ *                              B (another process) must get ENOENT from stat
+ *                              and open, not see f in readdir, get EBUSY when
+ *                              it creates f, and ENOENT when it unlinks f; A's
+ *                              other thread sees f whole.  Closing a dup() of
+ *                              A's descriptor, or one of two writable handles,
+ *                              keeps f unpublished; when the last writable
+ *                              handle closes, B sees the full size and content.
+ *   publish rename DIR ROUNDS  A writes a temp name, closes, renames it over
+ *                              DIR/page.bin (SGLang, ds4); B polls page.bin and
+ *                              must only ever see ENOENT or a complete file.
+ *   publish direct DIR ROUNDS  A writes DIR/direct.bin in pieces directly under
+ *                              its final name (LMCache); same check for B.
+ *
+ * B is forked before A creates anything, so it shares no descriptors with A.
+ * Every check prints "FAIL: what: expected X, got Y" and the exit status is 1
+ * if any failed.  Self-contained: libc and pthreads only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HDR_SIZE 64
+#define MAGIC 0x5453455453465653ull	/* "KVFSTEST" little-endian-ish */
+
+static int nfail;
+
+#define CHECK(cond, ...)                                        \
+	do {                                                    \
+		if (!(cond)) {                                  \
+			printf("FAIL: " __VA_ARGS__);           \
+			printf("\n");                           \
+			fflush(stdout);                         \
+			nfail++;                                \
+		}                                               \
+	} while (0)
+
+static const char *ename(int err)
+{
+	static __thread char buf[16];
+	const char *n = err ? strerrorname_np(err) : "OK";
+
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ull;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
+
+/* Byte-stream `seed`, the same bytes the pattern helper writes. */
+static void fill(unsigned char *buf, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t w = mix((seed << 32) + (i >> 3));
+
+		memcpy(buf + i, &w, 8);
+	}
+	if (i < len) {
+		uint64_t w = mix((seed << 32) + (i >> 3));
+
+		memcpy(buf + i, &w, len - i);
+	}
+}
+
+static uint64_t hash(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0x243F6A8885A308D3ull ^ len;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		h = mix(h ^ w);
+	}
+	for (; i < len; i++)
+		h = mix(h ^ p[i]);
+	return h;
+}
+
+/*
+ * A self-checking file: 64-byte header (magic, round, total size, seed, hash
+ * of the payload) and a payload from the seed.  A reader that sees a torn or
+ * short file finds a bad magic, a size mismatch or a bad hash.
+ */
+static void make_file(unsigned char *buf, size_t size, uint64_t round, uint64_t seed)
+{
+	uint64_t h[5];
+
+	fill(buf + HDR_SIZE, size - HDR_SIZE, seed);
+	h[0] = MAGIC;
+	h[1] = round;
+	h[2] = size;
+	h[3] = seed;
+	h[4] = hash(buf + HDR_SIZE, size - HDR_SIZE);
+	memset(buf, 0, HDR_SIZE);
+	memcpy(buf, h, sizeof(h));
+}
+
+/* 0 if buf[0..len) is a complete self-checking file, else why not. */
+static const char *check_file(const unsigned char *buf, size_t len, uint64_t *round)
+{
+	uint64_t h[5];
+
+	if (len < HDR_SIZE)
+		return "shorter than its header";
+	memcpy(h, buf, sizeof(h));
+	if (h[0] != MAGIC)
+		return "bad magic (torn or zero-filled header)";
+	if (h[2] != len)
+		return "size differs from the size in its header (short or partial file)";
+	if (h[4] != hash(buf + HDR_SIZE, len - HDR_SIZE))
+		return "payload hash mismatch";
+	*round = h[1];
+	return NULL;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read until EOF or len bytes. */
+static ssize_t read_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, off + (off_t)done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+static int listed(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int found = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, name) == 0)
+			found = 1;
+	closedir(d);
+	return found;
+}
+
+/* ------------------------------------------------------------------------ */
+/* visibility: B is a command server in a child process                      */
+
+struct peer {
+	pid_t pid;
+	FILE *to, *from;
+};
+
+/*
+ * B's commands, one per line; B answers one line:
+ *   stat PATH | open PATH | creat PATH | excl PATH | unlink PATH
+ *        -> OK [size] | ERRNO
+ *   list DIR NAME -> listed | absent | ERRNO
+ *   read PATH SIZE SEED -> OK | why not
+ */
+static void peer_serve(FILE *in, FILE *out)
+{
+	char line[4096], cmd[16], path[4000];
+	static unsigned char *buf, *want;
+
+	while (fgets(line, sizeof(line), in)) {
+		unsigned long long a = 0, b = 0;
+		struct stat st;
+		int fd;
+
+		if (sscanf(line, "%15s %3999s %llu %llu", cmd, path, &a, &b) < 2)
+			break;
+		if (strcmp(cmd, "stat") == 0) {
+			if (stat(path, &st) < 0)
+				fprintf(out, "%s\n", ename(errno));
+			else
+				fprintf(out, "OK %lld\n", (long long)st.st_size);
+		} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "creat") == 0 ||
+			   strcmp(cmd, "excl") == 0) {
+			int flags = cmd[0] == 'o' ? O_RDONLY :
+				    cmd[0] == 'c' ? O_CREAT | O_WRONLY : O_CREAT | O_EXCL | O_WRONLY;
+
+			fd = open(path, flags, 0644);
+			if (fd < 0) {
+				fprintf(out, "%s\n", ename(errno));
+			} else {
+				fstat(fd, &st);
+				close(fd);
+				fprintf(out, "OK %lld\n", (long long)st.st_size);
+			}
+		} else if (strcmp(cmd, "unlink") == 0) {
+			fprintf(out, "%s\n", unlink(path) < 0 ? ename(errno) : "OK");
+		} else if (strcmp(cmd, "list") == 0) {
+			char name[256];
+			int r;
+
+			sscanf(line, "%*s %*s %255s", name);
+			r = listed(path, name);
+			fprintf(out, "%s\n", r < 0 ? ename(-r) : r ? "listed" : "absent");
+		} else if (strcmp(cmd, "read") == 0) {
+			ssize_t n;
+
+			free(buf);
+			free(want);
+			buf = malloc(a + 1);
+			want = malloc(a + 1);
+			fill(want, a, b);
+			fd = open(path, O_RDONLY);
+			if (fd < 0) {
+				fprintf(out, "open: %s\n", ename(errno));
+			} else {
+				n = read_full(fd, buf, a + 1, 0);
+				close(fd);
+				if (n < 0)
+					fprintf(out, "read: %s\n", ename((int)-n));
+				else if ((size_t)n != a)
+					fprintf(out, "read %zd bytes, expected %llu\n", n, a);
+				else if (memcmp(buf, want, a) != 0)
+					fprintf(out, "content differs\n");
+				else
+					fprintf(out, "OK\n");
+			}
+		} else {
+			fprintf(out, "bad command\n");
+		}
+		fflush(out);
+	}
+}
+
+static int peer_start(struct peer *p)
+{
+	int down[2], up[2];
+
+	if (pipe(down) < 0 || pipe(up) < 0)
+		return -errno;
+	fflush(stdout);
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		FILE *in = fdopen(down[0], "r"), *out = fdopen(up[1], "w");
+
+		close(down[1]);
+		close(up[0]);
+		peer_serve(in, out);
+		_exit(0);
+	}
+	close(down[0]);
+	close(up[1]);
+	p->to = fdopen(down[1], "w");
+	p->from = fdopen(up[0], "r");
+	return 0;
+}
+
+/* Ask B; returns its answer (static buffer, newline stripped). */
+static const char *peer_ask(struct peer *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static const char *peer_ask(struct peer *p, const char *fmt, ...)
+{
+	static char ans[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(p->to, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->to);
+	fflush(p->to);
+	if (!fgets(ans, sizeof(ans), p->from))
+		snprintf(ans, sizeof(ans), "peer died");
+	ans[strcspn(ans, "\n")] = 0;
+	return ans;
+}
+
+static void peer_stop(struct peer *p)
+{
+	int st;
+
+	fclose(p->to);
+	fclose(p->from);
+	waitpid(p->pid, &st, 0);
+}
+
+struct same_proc {
+	const char *dir, *path;
+	size_t size;
+	uint64_t seed;
+	char result[512];
+	int keep_fd;		/* out: an O_RDONLY fd left open */
+};
+
+/* A's second thread: the unpublished file must be fully visible to it. */
+static void *same_proc_thread(void *arg)
+{
+	struct same_proc *s = arg;
+	unsigned char *buf = malloc(s->size + 1), *want = malloc(s->size);
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	s->keep_fd = -1;
+	fill(want, s->size, s->seed);
+	if (stat(s->path, &st) < 0) {
+		snprintf(s->result, sizeof(s->result), "stat: %s", ename(errno));
+	} else if ((size_t)st.st_size != s->size) {
+		snprintf(s->result, sizeof(s->result), "stat size %lld, expected %zu",
+			 (long long)st.st_size, s->size);
+	} else if ((fd = open(s->path, O_RDONLY)) < 0) {
+		snprintf(s->result, sizeof(s->result), "open O_RDONLY: %s", ename(errno));
+	} else if ((n = read_full(fd, buf, s->size + 1, 0)) != (ssize_t)s->size) {
+		snprintf(s->result, sizeof(s->result), "read returned %zd, expected %zu", n, s->size);
+	} else if (memcmp(buf, want, s->size) != 0) {
+		snprintf(s->result, sizeof(s->result), "content differs");
+	} else if ((r = listed(s->dir, "f")) != 1) {
+		snprintf(s->result, sizeof(s->result), "readdir: %s",
+			 r < 0 ? ename(-r) : "f not listed");
+	} else {
+		snprintf(s->result, sizeof(s->result), "OK");
+		s->keep_fd = fd;
+	}
+	free(buf);
+	free(want);
+	return NULL;
+}
+
+static void expect(const char *what, const char *got, const char *want)
+{
+	CHECK(strcmp(got, want) == 0, "%s: expected %s, got %s", what, want, got);
+	if (strcmp(got, want) == 0)
+		printf("ok: %s: %s\n", what, got);
+}
+
+static int visibility(const char *dir)
+{
+	const size_t size = (3u << 20) + 123;	/* > 1 MiB: the direct-I/O path */
+	const uint64_t seed = 5;
+	char path[4096], want[64];
+	unsigned char *buf = malloc(size);
+	struct same_proc s = { .dir = dir, .path = path, .size = size, .seed = seed };
+	struct peer b;
+	pthread_t th;
+	struct stat st;
+	int fd, fd2;
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	if (peer_start(&b) < 0)
+		return 2;
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+	if (fd < 0) {
+		printf("FAIL: A: create %s: %s\n", path, ename(errno));
+		return 1;
+	}
+	fill(buf, size, seed);
+	if (write_all(fd, buf, size) < 0) {
+		printf("FAIL: A: write: %s\n", strerror(errno));
+		return 1;
+	}
+
+	expect("B stat f while A writes", peer_ask(&b, "stat %s", path), "ENOENT");
+	expect("B open f O_RDONLY while A writes", peer_ask(&b, "open %s", path), "ENOENT");
+	expect("B readdir while A writes", peer_ask(&b, "list %s f", dir), "absent");
+	expect("B open f O_CREAT|O_WRONLY while A writes", peer_ask(&b, "creat %s", path), "EBUSY");
+	expect("B open f O_CREAT|O_EXCL while A writes", peer_ask(&b, "excl %s", path), "EBUSY");
+	expect("B unlink f while A writes", peer_ask(&b, "unlink %s", path), "ENOENT");
+	expect("B stat f after its refused create", peer_ask(&b, "stat %s", path), "ENOENT");
+
+	CHECK(stat(path, &st) == 0 && (size_t)st.st_size == size,
+	      "A stat f: expected size %zu, got %s %lld", size, ename(errno), (long long)st.st_size);
+	pthread_create(&th, NULL, same_proc_thread, &s);
+	pthread_join(th, NULL);
+	expect("A's second thread: stat, open, read, readdir of f", s.result, "OK");
+
+	/* The last (only) writer closes: published, although A's other thread
+	 * still has f open for reading. */
+	close(fd);
+	snprintf(want, sizeof(want), "OK %zu", size);
+	expect("B stat f after A's writer closed", peer_ask(&b, "stat %s", path), want);
+	expect("B readdir after A closed", peer_ask(&b, "list %s f", dir), "listed");
+	expect("B open and read f after A closed",
+	       peer_ask(&b, "read %s %zu %llu", path, size, (unsigned long long)seed), "OK");
+	expect("B open f O_CREAT|O_EXCL after publish", peer_ask(&b, "excl %s", path), "EEXIST");
+
+	/*
+	 * g: closing a dup of the writable descriptor sends FLUSH, but the
+	 * open file (the FUSE handle) stays open for writing: unpublished.
+	 * Shells do this on every builtin redirection (`printf x >&3` is
+	 * dup2(3, 1) ... dup2(saved, 1)), as does any program that dup2()s
+	 * over stdout.
+	 */
+	snprintf(path, sizeof(path), "%s/g", dir);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+	CHECK(fd >= 0 && write(fd, buf, 4096) == 4096, "A create and write g: %s", ename(errno));
+	fd2 = dup(fd);
+	CHECK(fd2 >= 0 && close(fd2) == 0, "A dup/close: %s", ename(errno));
+	expect("B stat g after A closed a dup() of its still-open writable descriptor",
+	       peer_ask(&b, "stat %s", path), "ENOENT");
+	close(fd);
+	expect("B stat g after A closed the descriptor itself", peer_ask(&b, "stat %s", path),
+	       "OK 4096");
+
+	/* h: of two writable handles (two opens), closing one keeps it unpublished. */
+	snprintf(path, sizeof(path), "%s/h", dir);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+	CHECK(fd >= 0 && write(fd, buf, 4096) == 4096, "A create and write h: %s", ename(errno));
+	fd2 = open(path, O_WRONLY);
+	CHECK(fd2 >= 0, "A open h O_WRONLY a second time: expected OK, got %s", ename(errno));
+	close(fd);
+	expect("B stat h while A's second writable handle is open", peer_ask(&b, "stat %s", path),
+	       "ENOENT");
+	expect("B readdir while A's second writable handle is open",
+	       peer_ask(&b, "list %s h", dir), "absent");
+	if (fd2 >= 0)
+		close(fd2);
+	expect("B stat h after A's last writable handle closed", peer_ask(&b, "stat %s", path),
+	       "OK 4096");
+	if (s.keep_fd >= 0)
+		close(s.keep_fd);
+	peer_stop(&b);
+	free(buf);
+	return nfail ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* rename / direct: B polls while A publishes round after round              */
+
+struct shared {
+	volatile int stop;
+	volatile long hits, misses, bad;
+	char why[512];
+};
+
+static void poller(struct shared *sh, const char *path)
+{
+	size_t cap = 8u << 20;
+	unsigned char *buf = malloc(cap + 1);
+	uint64_t round, last = 0;
+
+	while (!sh->stop) {
+		struct stat st;
+		const char *why;
+		ssize_t n;
+		int fd;
+
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			if (errno != ENOENT) {
+				snprintf(sh->why, sizeof(sh->why), "open: %s", ename(errno));
+				sh->bad++;
+			}
+			sh->misses++;
+			usleep(100);
+			continue;
+		}
+		if (fstat(fd, &st) < 0 || (size_t)st.st_size > cap) {
+			snprintf(sh->why, sizeof(sh->why), "fstat: %s size %lld",
+				 ename(errno), (long long)st.st_size);
+			sh->bad++;
+			close(fd);
+			continue;
+		}
+		/* SGLang: ONE read() of the whole file; a short read is a failure. */
+		n = read(fd, buf, (size_t)st.st_size);
+		close(fd);
+		if (n != st.st_size) {
+			snprintf(sh->why, sizeof(sh->why),
+				 "one read() of %lld bytes returned %zd (%s)",
+				 (long long)st.st_size, n, n < 0 ? ename(errno) : "short");
+			sh->bad++;
+			continue;
+		}
+		why = check_file(buf, (size_t)n, &round);
+		if (why) {
+			snprintf(sh->why, sizeof(sh->why), "%s (%zd bytes)", why, n);
+			sh->bad++;
+			continue;
+		}
+		if (round < last) {
+			snprintf(sh->why, sizeof(sh->why), "saw round %llu after round %llu",
+				 (unsigned long long)round, (unsigned long long)last);
+			sh->bad++;
+		}
+		last = round;
+		sh->hits++;
+	}
+	free(buf);
+}
+
+static int publish_rounds(const char *dir, int rounds, int direct)
+{
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	size_t cap = 6u << 20;
+	unsigned char *buf = malloc(cap);
+	char final[4096], tmp[4096 + 32];
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	pid_t pid;
+	int st;
+
+	snprintf(final, sizeof(final), "%s/%s", dir, direct ? "direct.bin" : "page.bin");
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", final, (int)getpid());
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		poller(sh, final);
+		_exit(0);
+	}
+	for (int r = 1; r <= rounds; r++) {
+		/* Sizes from 100 bytes to 6 MiB, odd ones included. */
+		size_t size = HDR_SIZE + (mix(r * 7919ull) % (cap - HDR_SIZE));
+		const char *name = direct ? final : tmp;
+		size_t piece = size / 4 + 1;
+		int fd;
+
+		if (r % 3 == 0)
+			size = HDR_SIZE + 100 + r;
+		make_file(buf, size, (uint64_t)r, (uint64_t)r * 31);
+		if (direct && unlink(final) < 0 && errno != ENOENT) {
+			printf("FAIL: A: unlink %s: %s\n", final, ename(errno));
+			nfail++;
+			break;
+		}
+		fd = open(name, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0) {
+			printf("FAIL: A: create %s: %s\n", name, ename(errno));
+			nfail++;
+			break;
+		}
+		/* In pieces with pauses: a reader that sees a partial file fails its size check. */
+		for (size_t off = 0; off < size; off += piece) {
+			size_t len = off + piece > size ? size - off : piece;
+
+			if (pwrite(fd, buf + off, len, (off_t)off) != (ssize_t)len) {
+				printf("FAIL: A: write %s: %s\n", name, ename(errno));
+				nfail++;
+				break;
+			}
+			nanosleep(&pause, NULL);
+		}
+		if (close(fd) < 0) {
+			printf("FAIL: A: close %s: %s\n", name, ename(errno));
+			nfail++;
+		}
+		if (!direct && rename(tmp, final) < 0) {
+			printf("FAIL: A: rename %s -> %s: %s\n", tmp, final, ename(errno));
+			nfail++;
+			break;
+		}
+		nanosleep(&pause, NULL);
+		nanosleep(&pause, NULL);
+	}
+	sh->stop = 1;
+	waitpid(pid, &st, 0);
+	printf("%s: %d rounds; B saw %ld complete files, %ld misses, %ld bad\n",
+	       direct ? "direct" : "rename", rounds, sh->hits, sh->misses, sh->bad);
+	CHECK(sh->bad == 0, "B observed %ld bad files; last: %s", sh->bad, sh->why);
+	CHECK(sh->hits > 0, "B never observed a complete file in %d rounds", rounds);
+	free(buf);
+	return nfail ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 3 && strcmp(argv[1], "visibility") == 0)
+		return visibility(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "rename") == 0)
+		return publish_rounds(argv[2], atoi(argv[3]), 0);
+	if (argc >= 4 && strcmp(argv[1], "direct") == 0)
+		return publish_rounds(argv[2], atoi(argv[3]), 1);
+	fprintf(stderr, "usage: publish visibility DIR | rename DIR ROUNDS | direct DIR ROUNDS\n");
+	return 2;
+}
