@@ -4,8 +4,16 @@ BUILD    ?= build
 CC       ?= cc
 PKGS     := fuse3 sqlite3 liburing
 DEB_PKGS := fuse3 libfuse3-dev libsqlite3-dev liburing-dev libcmocka-dev pkg-config \
-            sqlite3 attr gcc make
+            sqlite3 attr gcc make \
+            util-linux tmux python3 man-db groff-base gnuplot-nox
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/kvfs
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+# mount(8) looks for mount.<type> helpers in /sbin only, whatever PREFIX is.
+MOUNT_HELPER_DIR ?= /sbin
+INSTALL  ?= install
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -19,7 +27,7 @@ LDLIBS   += $(PKG_LIBS) -lm
 
 # The daemon's core links without FUSE (unit tests, tools); only these files
 # include fuse_lowlevel.h.
-FUSE_SRCS := fs/ops.c fs/main.c
+FUSE_SRCS := fs/ops.c fs/optimer.c fs/main.c
 CORE_SRCS := $(filter-out $(FUSE_SRCS),$(wildcard fs/*.c)) $(wildcard index/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 FUSE_OBJS := $(FUSE_SRCS:%.c=$(BUILD)/%.o)
@@ -30,6 +38,8 @@ IT_SRCS   := $(wildcard tests/integration/*.c)
 IT_BINS   := $(IT_SRCS:tests/integration/%.c=$(BUILD)/tests/it/%)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/%)
+# kvfsctl is tools/kvfsctl.c plus its larger subcommands in tools/kvfsctl/.
+KVFSCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/kvfsctl/*.c))
 
 ifeq ($(V),1)
 Q :=
@@ -40,7 +50,7 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 .PHONY: all test unit integration bench asan soak deps help clean check-deps mount umount
-all: check-deps $(BUILD)/kvfs $(TOOL_BINS)
+all: check-deps $(BUILD)/kvfs $(TOOL_BINS) $(BUILD)/mount.kvfs
 
 check-deps:
 	@pkg-config --exists $(PKGS) cmocka || { \
@@ -74,6 +84,17 @@ $(BUILD)/%: tools/%.c $(BUILD)/libkvfs-core.a
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(LDLIBS)
 
+$(BUILD)/kvfsctl: tools/kvfsctl.c $(KVFSCTL_OBJS) $(BUILD)/libkvfs-core.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(KVFSCTL_OBJS) $(BUILD)/libkvfs-core.a $(LDLIBS)
+
+# The mount helper with this build's kvfs, for tests and use from the tree.
+$(BUILD)/mount.kvfs: mount-helpers/mount.kvfs
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)sed 's|@BINDIR@|$(abspath $(BUILD))|' $< >$@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
+
 test: all $(UNIT_BINS) $(IT_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
@@ -96,7 +117,9 @@ asan:
 
 deps:
 	@if pkg-config --exists $(PKGS) cmocka && command -v fusermount3 >/dev/null \
-	    && command -v getfattr >/dev/null && command -v sqlite3 >/dev/null; then \
+	    && command -v getfattr >/dev/null && command -v sqlite3 >/dev/null \
+	    && command -v tmux >/dev/null && command -v python3 >/dev/null \
+	    && command -v man >/dev/null && command -v gnuplot >/dev/null; then \
 	  echo "kvfs: build dependencies present"; \
 	else \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
@@ -112,6 +135,146 @@ mount: all
 umount:
 	fusermount3 -u $(MNT)
 
+# `make install [PREFIX=/usr] [DESTDIR=...]`: every part, where Debian keeps
+# them.  Each part has its own target; the GPU library's install-gpu joins
+# INSTALL_TARGETS.
+.PHONY: install uninstall install-bin install-mount-helper install-systemd install-man install-doc
+INSTALL_TARGETS := install-bin install-mount-helper install-systemd install-man install-doc
+install: $(INSTALL_TARGETS)
+
+install-bin: $(BUILD)/kvfs $(BUILD)/kvfsctl
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 755 $(BUILD)/kvfs $(BUILD)/kvfsctl $(DESTDIR)$(BINDIR)/
+
+install-mount-helper:
+	$(INSTALL) -d $(DESTDIR)$(MOUNT_HELPER_DIR)
+	sed 's|@BINDIR@|$(BINDIR)|' mount-helpers/mount.kvfs >$(DESTDIR)$(MOUNT_HELPER_DIR)/mount.kvfs
+	chmod 755 $(DESTDIR)$(MOUNT_HELPER_DIR)/mount.kvfs
+	ln -sf mount.kvfs $(DESTDIR)$(MOUNT_HELPER_DIR)/mount.fuse.kvfs
+
+install-systemd:
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|' mount-helpers/kvfs@.service >$(DESTDIR)$(UNITDIR)/kvfs@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/kvfs@.service
+
+install-man:
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man3
+	$(INSTALL) -m 644 man/kvfs.8 man/kvfsctl.8 man/mount.kvfs.8 $(DESTDIR)$(MANDIR)/man8/
+	echo '.so man8/mount.kvfs.8' >$(DESTDIR)$(MANDIR)/man8/mount.fuse.kvfs.8
+	$(INSTALL) -m 644 man/libkvfs-gpu.3 $(DESTDIR)$(MANDIR)/man3/
+
+install-doc:
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 644 README.md docs/tooling.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 mount-helpers/fstab.example $(DESTDIR)$(DOCDIR)/examples/fstab
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kvfs $(DESTDIR)$(BINDIR)/kvfsctl \
+	  $(DESTDIR)$(MOUNT_HELPER_DIR)/mount.kvfs $(DESTDIR)$(MOUNT_HELPER_DIR)/mount.fuse.kvfs \
+	  $(DESTDIR)$(UNITDIR)/kvfs@.service \
+	  $(DESTDIR)$(MANDIR)/man8/kvfs.8 $(DESTDIR)$(MANDIR)/man8/kvfsctl.8 \
+	  $(DESTDIR)$(MANDIR)/man8/mount.kvfs.8 $(DESTDIR)$(MANDIR)/man8/mount.fuse.kvfs.8 \
+	  $(DESTDIR)$(MANDIR)/man3/libkvfs-gpu.3
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# ---- libkvfs-gpu (gpu/, docs/gpu.md): the GPU fast path's client library ----
+# build/libkvfs_gpu.{a,so} and build/kvfs-gpu.pc; helpers tests/integration/
+# gpu_*.c and tools/kvfs-gpu-bench.c link it; the daemon's side is in the core.
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share
+GPU_VERSION := 0.1.0
+GPU_SONAME  := libkvfs_gpu.so.0
+GPU_SRCS := $(wildcard gpu/*.c)
+GPU_OBJS := $(GPU_SRCS:%.c=$(BUILD)/%.o)
+GPU_A    := $(BUILD)/libkvfs_gpu.a
+GPU_SO   := $(BUILD)/libkvfs_gpu.so
+GPU_PC   := $(BUILD)/kvfs-gpu.pc
+GPU_LIBS := -ldl -pthread
+# The fuzz target needs clang with libFuzzer (Debian: clang, libclang-rt-dev).
+FUZZ_CC   ?= clang
+FUZZ_BIN  := $(BUILD)/fuzz/fuzz_fastpath
+FUZZ_TIME ?= 300
+DEB_PKGS  += clang libclang-rt-dev
+
+.PHONY: gpu fuzz fuzz-build install-gpu uninstall-gpu
+all: gpu
+gpu: $(GPU_A) $(GPU_SO) $(GPU_PC)
+test: fuzz-build
+install: install-gpu
+uninstall: uninstall-gpu
+
+$(BUILD)/gpu/%.o: gpu/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -Igpu -c -o $@ $<
+
+$(GPU_A): $(GPU_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(GPU_SO): $(GPU_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,-soname,$(GPU_SONAME) -o $@ $^ $(GPU_LIBS)
+
+# pkg-config file: `pc_file PREFIX LIBDIR INCLUDEDIR OUT`.
+pc_file = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@INCLUDEDIR@|$(3)|' \
+	  -e 's|@VERSION@|$(GPU_VERSION)|' gpu/kvfs-gpu.pc.in >$(4)
+
+$(GPU_PC): gpu/kvfs-gpu.pc.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)$(call pc_file,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$@)
+
+$(BUILD)/tests/it/gpu_%: tests/integration/gpu_%.c $(GPU_A)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Igpu $(LDFLAGS) -o $@ $< $(GPU_A) $(GPU_LIBS)
+
+$(BUILD)/kvfs-gpu-bench: tools/kvfs-gpu-bench.c $(GPU_A)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Igpu $(LDFLAGS) -o $@ $< $(GPU_A) $(GPU_LIBS)
+
+# The daemon's ioctl decoding under libFuzzer, with the whole core compiled
+# in (ASan, UBSan).  `make test` builds it where clang has libFuzzer and
+# runs it for a few seconds (tests/integration/test_gpu_fuzz.sh); `make fuzz`
+# runs it for FUZZ_TIME seconds.
+$(FUZZ_BIN): tests/fuzz/fuzz_fastpath.c $(CORE_SRCS) $(wildcard fs/*.h index/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -Ifs -Iindex $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) \
+	  $(PKG_LIBS) -lm -pthread
+
+fuzz-build:
+	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return !d + (int)n; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(FUZZ_BIN); \
+	else \
+	  echo "  SKIP   fuzzer: no $(FUZZ_CC) with libFuzzer (make deps installs clang, libclang-rt-dev)"; \
+	fi
+
+fuzz: fuzz-build
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -timeout=10 $(BUILD)/fuzz/corpus tests/fuzz/seeds
+
+install-gpu: gpu
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/kvfs \
+	  $(DESTDIR)$(DATADIR)/kvfs/python
+	$(INSTALL) -m 644 $(GPU_A) $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 755 $(GPU_SO) $(DESTDIR)$(LIBDIR)/$(GPU_SONAME)
+	ln -sf $(GPU_SONAME) $(DESTDIR)$(LIBDIR)/libkvfs_gpu.so
+	$(INSTALL) -m 644 gpu/kvfs_gpu.h fs/kvfs_abi.h $(DESTDIR)$(INCLUDEDIR)/kvfs/
+	$(call pc_file,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$(DESTDIR)$(LIBDIR)/pkgconfig/kvfs-gpu.pc)
+	$(INSTALL) -m 644 gpu/python/kvfs_gpu.py $(DESTDIR)$(DATADIR)/kvfs/python/
+
+uninstall-gpu:
+	rm -f $(DESTDIR)$(LIBDIR)/libkvfs_gpu.a $(DESTDIR)$(LIBDIR)/$(GPU_SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libkvfs_gpu.so $(DESTDIR)$(LIBDIR)/pkgconfig/kvfs-gpu.pc \
+	  $(DESTDIR)$(INCLUDEDIR)/kvfs/kvfs_gpu.h $(DESTDIR)$(INCLUDEDIR)/kvfs/kvfs_abi.h \
+	  $(DESTDIR)$(DATADIR)/kvfs/python/kvfs_gpu.py
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/kvfs $(DESTDIR)$(DATADIR)/kvfs/python 2>/dev/null
+
 clean:
 	rm -rf build build-asan
 
@@ -124,6 +287,11 @@ help:
 	@echo "make soak       longer integration runs (1,000,000 random operations)"
 	@echo "make bench      benchmark against tmpfs, a local-disk directory and memcpy"
 	@echo "make mount      build and mount at MNT (default ./mnt), options in KVFS_OPTS"
+	@echo "make install    kvfs, kvfsctl, mount.kvfs (in /sbin), kvfs@.service, man pages;"
+	@echo "                PREFIX (default /usr/local), DESTDIR; make uninstall removes them"
+	@echo "make gpu        libkvfs-gpu: $(BUILD)/libkvfs_gpu.{a,so}, kvfs-gpu.pc (make builds it)"
+	@echo "make install-gpu   its library, headers, .pc and Python module (part of install)"
+	@echo "make fuzz       the ioctl fuzzer for FUZZ_TIME seconds (default 300; needs clang)"
 	@echo "make umount     unmount MNT"
 	@echo "make clean      remove build outputs;  V=1 shows each command"
 

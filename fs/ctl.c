@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +81,7 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	mem->files = atomic_load(&ns->files);
 	s->tier[1].name = "ssd";
 	s->prefaulted_bytes = atomic_load(&kv->mem.arena.faulted);
+	s->arena_path = kv->mem.arena.path;
 
 	s->files = atomic_load(&ns->files);
 	s->dirs = atomic_load(&ns->dirs);
@@ -199,6 +201,11 @@ static void stats_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "memory arena faulted in: %s of %s\n",
 		human_bytes(s->prefaulted_bytes, p, sizeof(p)),
 		human_bytes(s->tier[0].capacity_bytes, c, sizeof(c)));
+	if (s->arena_path)
+		fprintf(f, "gpu fast path: arena shared as %s, %" PRIu64 " ioctls\n",
+			s->arena_path, s->op[KVFS_OP_IOCTL].count);
+	else
+		fprintf(f, "gpu fast path: off (the arena is not shared)\n");
 }
 
 static void stats_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -269,6 +276,13 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	}
 	fprintf(f, "\n  },\n  \"memory_prefaulted_bytes\": %" PRIu64 ",\n",
 		s->prefaulted_bytes);
+	fprintf(f, "  \"gpu_fast_path\": {\"arena_shared\": %s, \"arena_path\": ",
+		s->arena_path ? "true" : "false");
+	if (s->arena_path)
+		json_str(f, s->arena_path);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
 }
 
 static void json_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -438,6 +452,9 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 	prom_tiers(f, s);
 	prom_one(f, "kvfs_memory_prefaulted_bytes", "gauge",
 		 "Bytes of the memory arena faulted in so far.", s->prefaulted_bytes);
+	prom_one(f, "kvfs_gpu_arena_shared", "gauge",
+		 "Whether the arena is shared with GPU fast-path clients (1) or private (0).",
+		 s->arena_path != NULL);
 	prom_one(f, "kvfs_files", "gauge", "Regular files in the namespace.", s->files);
 	prom_one(f, "kvfs_directories", "gauge", "Directories in the namespace.", s->dirs);
 	prom_one(f, "kvfs_published_total", "counter",
@@ -489,7 +506,10 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 	fprintf(f, "prefault=%d\n", o->prefault);
 	fprintf(f, "hugepages=%d\n", o->hugepages);
 	fprintf(f, "threads=%u\n", o->threads);
-	fprintf(f, "ssd=\n# ssd is empty: the SSD tier is not built yet\n");
+	fprintf(f, "arena_group=%s\n", o->arena_group_str ? o->arena_group_str : "");
+	if (kv->mem.arena.path)
+		fprintf(f, "# the arena is shared as %s\n", kv->mem.arena.path);
+	fprintf(f, "# no SSD tier yet: file data lives in memory only\n");
 }
 
 /* ---- the hook ---- */

@@ -48,6 +48,8 @@ struct kvfs_ctl_snap {
 	const char *version, *mountpoint, *state;
 	struct kvfs_ctl_tier tier[KVFS_CTL_NTIER];
 	uint64_t prefaulted_bytes;       /* of the memory arena */
+	const char *arena_path;          /* the arena file GPU clients map, or
+					    NULL: private, no GPU fast path */
 	uint64_t files, dirs, published;
 	uint64_t bytes_read, bytes_written, file_hits, enospc;
 	uint64_t lookup_hits, lookup_misses;

@@ -185,6 +185,23 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned arena_flags)
 	return 0;
 }
 
+int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
+		       unsigned arena_flags, gid_t gid)
+{
+	int rc;
+
+	memset(mem, 0, sizeof(*mem));
+	rc = kvfs_arena_open_file(&mem->arena, path, size, arena_flags, gid);
+	if (rc < 0)
+		return rc;
+	rc = kvfs_alloc_init(&mem->alloc, mem->arena.size / U);
+	if (rc < 0) {
+		kvfs_arena_close(&mem->arena);
+		return rc;
+	}
+	return 0;
+}
+
 void kvfs_mem_close(struct kvfs_mem *mem)
 {
 	kvfs_alloc_release(&mem->alloc);
@@ -475,6 +492,115 @@ int kvfs_extmap_iov(const struct kvfs_extmap *m, const struct kvfs_mem *mem,
 		}
 	}
 	return n;
+}
+
+void kvfs_extmap_walk_init(struct kvfs_extmap_walk *w, const struct kvfs_extmap *m,
+			   uint64_t off, uint64_t len)
+{
+	struct walk in;
+
+	walk_init(&in, m, off, len);
+	*w = (struct kvfs_extmap_walk){ in.m, in.i, in.pos, in.end };
+}
+
+int kvfs_extmap_walk_next(struct kvfs_extmap_walk *w, uint64_t *aoff, uint64_t *len)
+{
+	struct walk in = { w->m, w->i, w->pos, w->end };
+	int r = walk_next(&in, aoff, len);
+
+	w->i = in.i;
+	w->pos = in.pos;
+	return r;
+}
+
+/* ---- adopting units the caller allocated (the fast path's commit) ---- */
+
+/* Lists the parts of units[0..n) that fall into holes of the map. */
+static int adopt_holes(const struct kvfs_extmap *m, const struct kvfs_ext *units,
+		       uint32_t n, struct newlist *l)
+{
+	uint64_t aoff, seg, pos;
+	struct walk w;
+	uint32_t k;
+	int rc;
+
+	for (k = 0; k < n; k++) {
+		pos = units[k].foff;
+		walk_init(&w, m, units[k].foff, units[k].len);
+		while (walk_next(&w, &aoff, &seg)) {
+			if (aoff == WALK_HOLE) {
+				rc = newlist_push(l, pos, units[k].aoff + (pos - units[k].foff), seg);
+				if (rc < 0)
+					return rc;
+			}
+			pos += seg;
+		}
+	}
+	return 0;
+}
+
+/* Copies [s0, s1) of the caller's units into the file's units where the
+ * file is mapped, and gives those caller units back. */
+static void adopt_mapped(const struct kvfs_extmap *m, struct kvfs_mem *mem,
+			 const struct kvfs_ext *units, uint32_t n, uint64_t s0,
+			 uint64_t s1)
+{
+	uint64_t aoff, seg, pos, c0, c1, mine;
+	struct walk w;
+	uint32_t k;
+
+	for (k = 0; k < n; k++) {
+		pos = units[k].foff;
+		walk_init(&w, m, units[k].foff, units[k].len);
+		while (walk_next(&w, &aoff, &seg)) {
+			mine = units[k].aoff + (pos - units[k].foff);
+			if (aoff != WALK_HOLE) {
+				c0 = pos > s0 ? pos : s0;
+				c1 = pos + seg < s1 ? pos + seg : s1;
+				if (c0 < c1)
+					memcpy(kvfs_arena_ptr(&mem->arena, aoff + (c0 - pos)),
+					       kvfs_arena_ptr(&mem->arena, mine + (c0 - pos)),
+					       c1 - c0);
+				ext_give(mem, mine, seg);
+			}
+			pos += seg;
+		}
+	}
+}
+
+int kvfs_extmap_adopt(struct kvfs_extmap *m, struct kvfs_mem *mem,
+		      const struct kvfs_ext *units, uint32_t n, uint64_t s0,
+		      uint64_t s1)
+{
+	uint64_t lo, hi;
+	uint32_t i0, i1;
+	struct newlist l;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	lo = units[0].foff;
+	hi = ext_end(&units[n - 1]);
+	newlist_init(&l);
+	rc = adopt_holes(m, units, n, &l);
+	if (rc == 0)
+		rc = ext_reserve(m, (uint64_t)m->n + l.n);
+	if (rc < 0) {
+		newlist_free(&l);
+		return rc;
+	}
+	/* Nothing can fail from here on. */
+	adopt_mapped(m, mem, units, n, s0, s1);
+	if (l.n) {
+		i0 = ext_find(m, lo);
+		i1 = ext_find(m, hi);
+		if (i1 < m->n && m->v[i1].foff < hi)
+			i1++;
+		merge_in(m, i0, i1, &l);
+	}
+	newlist_free(&l);
+	KVFS_DCHECK(kvfs_extmap_check(m) == 0);
+	return 0;
 }
 
 /* ---- freeing ---- */

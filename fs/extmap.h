@@ -48,6 +48,9 @@ struct kvfs_extmap {
 
 /* Opens the memory tier: arena of `size` bytes plus its allocator. */
 int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned arena_flags);
+/* The same over a shared arena file at `path` (kvfs_arena_open_file()). */
+int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
+		       unsigned arena_flags, gid_t gid);
 void kvfs_mem_close(struct kvfs_mem *mem);
 
 void kvfs_extmap_init(struct kvfs_extmap *m);
@@ -89,6 +92,35 @@ int kvfs_extmap_punch(struct kvfs_extmap *m, struct kvfs_mem *mem,
  * hole offset >= off.  Returns it, or -ENXIO (off >= size, or no data left). */
 int64_t kvfs_extmap_seek(const struct kvfs_extmap *m, uint64_t off, int whence,
 			 uint64_t size);
+
+/*
+ * Walks [off, off + len) in file order, one piece per call of
+ * kvfs_extmap_walk_next(): 1 with the piece's arena offset (KVFS_EXTMAP_HOLE
+ * in a hole) and length, 0 when the range is done.  The map must not change
+ * during the walk.
+ */
+#define KVFS_EXTMAP_HOLE UINT64_MAX
+struct kvfs_extmap_walk {
+	const struct kvfs_extmap *m;
+	uint32_t i;
+	uint64_t pos, end;
+};
+void kvfs_extmap_walk_init(struct kvfs_extmap_walk *w, const struct kvfs_extmap *m,
+			   uint64_t off, uint64_t len);
+int kvfs_extmap_walk_next(struct kvfs_extmap_walk *w, uint64_t *aoff, uint64_t *len);
+
+/*
+ * Makes the caller's arena units the file's data (the fast path's commit):
+ * units[0..n) are sorted, non-overlapping, unit-aligned extents {foff, aoff,
+ * len} that the caller took from the allocator.  Where the file has a hole,
+ * the unit is taken over as it is; where the file already has a unit
+ * (written since the caller took its own), the bytes of [s0, s1) are copied
+ * from the caller's unit into the file's, and the caller's unit is freed.
+ * Returns 0, or -ENOMEM with nothing changed (the units stay the caller's).
+ */
+int kvfs_extmap_adopt(struct kvfs_extmap *m, struct kvfs_mem *mem,
+		      const struct kvfs_ext *units, uint32_t n, uint64_t s0,
+		      uint64_t s1);
 
 /* CRC-32C of the first `size` bytes, holes as zeros. */
 uint32_t kvfs_extmap_crc(const struct kvfs_extmap *m, const struct kvfs_mem *mem,

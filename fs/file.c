@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "fastpath.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -109,7 +110,9 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	pthread_rwlock_wrlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
 	if ((flags & O_TRUNC) && h->writer && ino->size) {
-		r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
+		r = kvfs_fastpath_busy(ino, 0, UINT64_MAX);
+		if (r == 0)
+			r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
 		if (r == 0) {
 			ino->size = 0;
 			ino->crc = 0;
@@ -309,6 +312,9 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
 
+	/* First: a fast-path reservation never committed must not be
+	 * published with the file (fastpath.c). */
+	kvfs_fastpath_release(ns, h);
 	pthread_rwlock_wrlock(&ns->lock);
 	if (h->writer)
 		writer_done(ns, h);
@@ -379,7 +385,9 @@ int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t end = off + len < ino->size ? off + len : ino->size;
 
-		r = off < end ? kvfs_extmap_punch(&ino->data, ns->mem, off, end - off) : 0;
+		r = off < end ? kvfs_fastpath_busy(ino, off, end - off) : 0;
+		if (r == 0 && off < end)
+			r = kvfs_extmap_punch(&ino->data, ns->mem, off, end - off);
 		if (r == 0 && off < end)
 			ino->crc_valid = 0;
 	} else {
@@ -411,7 +419,9 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 	if (size == ino->size)
 		return 0;
 	if (size < ino->size) {
-		r = kvfs_extmap_truncate(&ino->data, ns->mem, size);
+		r = kvfs_fastpath_busy(ino, size, UINT64_MAX);
+		if (r == 0)
+			r = kvfs_extmap_truncate(&ino->data, ns->mem, size);
 		if (r)
 			return r;
 		ino->crc_valid = size == 0 ? 1 : 0;

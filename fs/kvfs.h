@@ -7,6 +7,7 @@
 #define KVFS_KVFS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "extmap.h"
 #include "ns.h"
@@ -29,8 +30,10 @@ struct kvfs_opts {
 	int prefault;
 	int hugepages;
 	unsigned threads;     /* max FUSE worker threads */
+	gid_t arena_gid;      /* group that may map the arena; (gid_t)-1: none */
 	/* Raw strings from the command line, validated by kvfs_opts_check(). */
 	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
+	char *arena_group_str;
 };
 
 /* Parses "64G", "512M", "1048576" (K/M/G/T are powers of 1024; a trailing

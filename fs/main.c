@@ -25,8 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "index.h"
 #include "kvfs.h"
+#include "kvfs_abi.h"
 #include "log.h"
 #include "ops.h"
 
@@ -39,6 +41,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("prefault", prefault_str),
 	OPT("hugepages", hugepages_str),
 	OPT("threads", threads_str),
+	OPT("arena_group", arena_group_str),
 	FUSE_OPT_END
 };
 
@@ -66,6 +69,9 @@ static void usage(const char *prog)
 	       "    -o prefault=0|1    fault the arena in from a background thread (default 1)\n"
 	       "    -o hugepages=0|1   ask for transparent huge pages on the arena (default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
+	       "    -o arena_group=G   group (name or number) whose processes may map the\n"
+	       "                       arena for the GPU fast path (default: none, only the\n"
+	       "                       daemon's user); they can read every cached byte\n"
 	       "kvfs adds default_permissions, subtype=kvfs and fsname=kvfs.\n\n",
 	       prog);
 }
@@ -189,6 +195,52 @@ static void detach(int report)
 	}
 }
 
+/*
+ * The memory arena: a file in /dev/shm that GPU fast-path clients map
+ * (docs/gpu.md), named after the state directory.  Where that cannot be
+ * made, a private memfd, with a warning: POSIX I/O works the same, only the
+ * fast path is off.  With arena_group= the shared file is required.
+ */
+static int open_arena(struct kvfs *kv, unsigned flags)
+{
+	char path[sizeof(((struct kvfs_ioc_info *)0)->arena_path)];
+	const char *mem = kv->opts.mem_str ? kv->opts.mem_str : "(default)";
+	char *state = realpath(kv->opts.state, NULL);
+	int r, n;
+
+	n = kvfs_arena_gc(KVFS_ARENA_DIR, geteuid());
+	if (n > 0)
+		kvfs_info("kvfs: removed %d arena file(s) of killed kvfs daemons from %s",
+			  n, KVFS_ARENA_DIR);
+	r = state ? kvfs_arena_path(path, sizeof(path), state, geteuid()) : -errno;
+	free(state);
+	if (r == 0)
+		r = kvfs_mem_open_file(&kv->mem, path, kv->opts.mem, flags, kv->opts.arena_gid);
+	if (r == 0)
+		return 0;
+	if (r == -EPERM && kv->opts.arena_group_str) {
+		kvfs_err("kvfs: cannot give the arena %s to arena_group=%s: %s (the daemon's user must be root or a member of the group)",
+			 path, kv->opts.arena_group_str, strerror(-r));
+		return r;
+	}
+	if (r == -ENOSPC)
+		kvfs_warn("kvfs: %s has less than mem=%s free, so the arena cannot be shared; the GPU fast path is off (enlarge %s or choose a smaller mem=)",
+			  KVFS_ARENA_DIR, mem, KVFS_ARENA_DIR);
+	else
+		kvfs_warn("kvfs: cannot share the arena as %s: %s; the GPU fast path is off",
+			  path, strerror(-r));
+	if (kv->opts.arena_group_str) {
+		kvfs_err("kvfs: arena_group=%s needs a shared arena; not starting",
+			 kv->opts.arena_group_str);
+		return r;
+	}
+	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
+	if (r)
+		kvfs_err("kvfs: cannot create a memory arena of mem=%s: %s", mem,
+			 strerror(-r));
+	return r;
+}
+
 /* Step 4 up to the mount. */
 static int open_store(struct kvfs *kv)
 {
@@ -197,12 +249,9 @@ static int open_store(struct kvfs *kv)
 	int64_t dropped;
 	int r;
 
-	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
-	if (r) {
-		kvfs_err("kvfs: cannot create a memory arena of mem=%s: %s",
-			 kv->opts.mem_str ? kv->opts.mem_str : "(default)", strerror(-r));
-		return r;
-	}
+	r = open_arena(kv, flags);
+	if (r)
+		return r; /* open_arena said why */
 	r = kvfs_index_open(&kv->index, kv->opts.state);
 	if (r)
 		return r; /* kvfs_index_open said why */
@@ -218,9 +267,15 @@ static int open_store(struct kvfs *kv)
 	r = kvfs_ns_init(&kv->ns, &kv->mem, kv->index, getuid(), getgid());
 	if (r == 0)
 		r = kvfs_ns_load(&kv->ns);
-	if (r)
+	if (r) {
 		kvfs_err("kvfs: cannot load the index in %s: %s", kv->opts.state,
 			 strerror(-r));
+		return r;
+	}
+	r = kvfs_ctl_init(kv);
+	if (r)
+		kvfs_err("kvfs: cannot create the control directory /%s: %s",
+			 KVFS_CTL_NAME, strerror(-r));
 	return r;
 }
 
@@ -302,6 +357,7 @@ int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cl = { 0 };
+	struct fuse_lowlevel_ops ops;
 	struct fuse_session *se = NULL;
 	struct kvfs kv = { .lock_fd = -1 };
 	char msg[512];
@@ -336,7 +392,8 @@ int main(int argc, char **argv)
 		goto out;
 	/* libfuse validates its options here, before anything is touched; the
 	 * session holds no thread or descriptor yet, so it survives the fork. */
-	se = fuse_session_new(&args, &kvfs_ops, sizeof(kvfs_ops), &kv);
+	kvfs_optimer_ops(&ops); /* kvfs_ops, each request timed */
+	se = fuse_session_new(&args, &ops, sizeof(ops), &kv);
 	if (!se)
 		goto out; /* libfuse named the bad option */
 	if ((kv.lock_fd = lock_state(kv.opts.state)) < 0)
@@ -346,6 +403,7 @@ int main(int argc, char **argv)
 	if (!cl.foreground)
 		daemonize(&report);
 	write_pid(kv.lock_fd);
+	kv.mountpoint = cl.mountpoint;
 	if (open_store(&kv) != 0)
 		goto out_session;
 	kv.se = se;

@@ -47,6 +47,7 @@
 #include "extmap.h"
 
 struct kvfs_index;
+struct kvfs_lease;
 
 #define KVFS_NAME_MAX     255
 #define KVFS_XATTR_MAX    65536          /* per value, as XATTR_SIZE_MAX */
@@ -121,6 +122,8 @@ struct kvfs_inode {
 	uint64_t cached_gen;            /* data_gen when last opened cached */
 	uint32_t ncached;               /* open handles using the page cache */
 	int dirty;                      /* row changed since last queued */
+	struct kvfs_lease *leases;      /* fast-path reservations and pins of
+					   all handles (fastpath.c) */
 };
 
 #define KVFS_INODE_MAGIC 0x6b76696eu /* "kvin" */
@@ -170,6 +173,8 @@ struct kvfs_handle {
 	int cached;         /* uses the kernel page cache (not direct I/O) */
 	int counted_hit;    /* this handle's first read was counted */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
+	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
+	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
 	char *ctl_buf;      /* control files: the content generated at open */
 	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */

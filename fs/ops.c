@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
 
+#include "fastpath.h"
 #include "index.h"
 #include "kvfs.h"
 #include "log.h"
@@ -99,16 +101,31 @@ static void reply_entry(fuse_req_t req, int r, const struct kvfs_entry *e)
 
 /* ---- the invalidation queue ---- */
 
+/* NOTICE_INODE: nodeid's data [off, off+len), or only its attributes when
+ * off is (uint64_t)-1; NOTICE_ENTRY: the name in directory nodeid. */
+enum notice_kind { NOTICE_INODE, NOTICE_ENTRY };
+
 struct notice {
 	struct notice *next;
+	enum notice_kind kind;
+	uint64_t seq;
 	fuse_ino_t nodeid;
 	uint64_t off, len;
+	char name[];
 };
+
+/* How long a handler waits for its invalidations (notify_flush): they
+ * take the kernel's lock on a directory, which another request of the same
+ * directory may hold while it waits for this reply (an unlink of the file
+ * being evicted); the wait ends there, and the invalidation follows. */
+#define KVFS_NOTIFY_WAIT_MS 1000
 
 struct kvfs_notify {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t sent_cond;       /* sent moved */
 	struct notice *head, **tail;
+	uint64_t queued, sent;          /* seq of the last notice queued, sent */
 	int stop;
 	pthread_t thread;
 	struct fuse_session *se;
@@ -130,14 +147,31 @@ static void *notify_main(void *arg)
 		if (!q->head)
 			q->tail = &q->head;
 		pthread_mutex_unlock(&q->lock);
-		/* ENOENT: the kernel already forgot the inode; nothing cached. */
-		fuse_lowlevel_notify_inval_inode(q->se, n->nodeid, (off_t)n->off,
-						 (off_t)n->len);
-		free(n);
+		/* ENOENT: the kernel already forgot the inode; nothing cached.
+		 * A nodeid freed and reused since costs one spurious lookup. */
+		if (n->kind == NOTICE_INODE)
+			fuse_lowlevel_notify_inval_inode(q->se, n->nodeid, (off_t)n->off,
+							 (off_t)n->len);
+		else
+			fuse_lowlevel_notify_inval_entry(q->se, n->nodeid, n->name,
+							 strlen(n->name));
 		pthread_mutex_lock(&q->lock);
+		q->sent = n->seq;
+		pthread_cond_broadcast(&q->sent_cond);
+		free(n);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
+}
+
+static void notice_queue(struct kvfs_notify *q, struct notice *n)
+{
+	pthread_mutex_lock(&q->lock);
+	n->seq = ++q->queued;
+	*q->tail = n;
+	q->tail = &n->next;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
 }
 
 static void notify_inval_inode(void *arg, struct kvfs_inode *ino, uint64_t off,
@@ -149,13 +183,61 @@ static void notify_inval_inode(void *arg, struct kvfs_inode *ino, uint64_t off,
 
 	if (!q || !(n = calloc(1, sizeof(*n))))
 		return; /* best effort: stale pages last until the next open */
+	n->kind = NOTICE_INODE;
 	n->nodeid = nodeid_of(kv, ino);
 	n->off = off;
 	n->len = len;
+	notice_queue(q, n);
+}
+
+/* Names: the kernel keeps a dentry until told (entry timeout 3600 s). */
+static void notify_inval_entry(void *arg, struct kvfs_inode *parent,
+			       const char *name)
+{
+	struct kvfs *kv = arg;
+	struct kvfs_notify *q = kv->notify;
+	size_t len = strlen(name) + 1;
+	struct notice *n;
+
+	if (!q || !(n = calloc(1, sizeof(*n) + len)))
+		return; /* best effort: the name stays cached until it times out */
+	n->kind = NOTICE_ENTRY;
+	n->nodeid = nodeid_of(kv, parent);
+	memcpy(n->name, name, len);
+	notice_queue(q, n);
+}
+
+/*
+ * A name taken away behind the kernel's back (eviction): drop the dentry,
+ * and the inode's attributes so open descriptors see nlink 0.  Not
+ * notify_delete: it takes the kernel's lock on the child, which the
+ * evicting setxattr holds until notify_flush() lets it reply.
+ */
+static void notify_delete_entry(void *arg, struct kvfs_inode *parent,
+				struct kvfs_inode *ino, const char *name)
+{
+	notify_inval_entry(arg, parent, name);
+	notify_inval_inode(arg, ino, (uint64_t)-1, 0);
+}
+
+/* Waits (KVFS_NOTIFY_WAIT_MS at most) until every notice queued so far has
+ * been sent, so that a request that changed names behind the kernel's back
+ * replies only once the kernel has forgotten them. */
+static void notify_flush(struct kvfs *kv)
+{
+	struct kvfs_notify *q = kv->notify;
+	struct timespec until;
+
+	if (!q)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)KVFS_NOTIFY_WAIT_MS % 1000 * 1000000;
+	until.tv_sec += KVFS_NOTIFY_WAIT_MS / 1000 + until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
 	pthread_mutex_lock(&q->lock);
-	*q->tail = n;
-	q->tail = &n->next;
-	pthread_cond_signal(&q->cond);
+	for (uint64_t want = q->queued; q->sent < want && !q->stop;)
+		if (pthread_cond_timedwait(&q->sent_cond, &q->lock, &until) != 0)
+			break;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -167,6 +249,7 @@ int kvfs_notify_start(struct kvfs *kv, struct fuse_session *se)
 		return -ENOMEM;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
+	pthread_cond_init(&q->sent_cond, NULL);
 	q->tail = &q->head;
 	q->se = se;
 	if (pthread_create(&q->thread, NULL, notify_main, q) != 0) {
@@ -175,6 +258,8 @@ int kvfs_notify_start(struct kvfs *kv, struct fuse_session *se)
 	}
 	kv->notify = q;
 	kv->ns.hooks.inval_inode = notify_inval_inode;
+	kv->ns.hooks.inval_entry = notify_inval_entry;
+	kv->ns.hooks.delete_entry = notify_delete_entry;
 	kv->ns.hooks.arg = kv;
 	return 0;
 }
@@ -186,6 +271,8 @@ void kvfs_notify_stop(struct kvfs *kv)
 	if (!q)
 		return;
 	kv->ns.hooks.inval_inode = NULL;
+	kv->ns.hooks.inval_entry = NULL;
+	kv->ns.hooks.delete_entry = NULL;
 	pthread_mutex_lock(&q->lock);
 	q->stop = 1;
 	pthread_cond_signal(&q->cond);
@@ -644,12 +731,18 @@ static void op_statfs(fuse_req_t req, fuse_ino_t n)
 static void op_setxattr(fuse_req_t req, fuse_ino_t n, const char *name,
 			const char *value, size_t size, int flags)
 {
+	struct kvfs *kv = kv_of(req);
+	int r;
+
 	if (strncmp(name, "user.", 5) != 0) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	fuse_reply_err(req, -kvfs_xattr_set(&kv_of(req)->ns, ino_of(req, n),
-					    name, value, size, flags));
+	r = kvfs_xattr_set(&kv->ns, ino_of(req, n), name, value, size, flags);
+	/* An eviction: the evicting process must find the name gone. */
+	if (r == 0 && strcmp(name, "user.kvfs.evict") == 0)
+		notify_flush(kv);
+	fuse_reply_err(req, -r);
 }
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t n, const char *name,
@@ -727,6 +820,29 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t n, int mode, off_t off,
 						 (uint64_t)off, (uint64_t)len));
 }
 
+/* The GPU fast path's restricted ioctls (kvfs_abi.h, fastpath.c).  The
+ * kernel has copied in_bufsz argument bytes in; the reply is copied back to
+ * the caller's struct.  Unrestricted ioctls (retries) are never ours. */
+static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	_Alignas(8) char out[KVFS_IOC_MAP_SIZE];
+	ssize_t r;
+
+	(void)n; (void)arg;
+	if (flags & FUSE_IOCTL_UNRESTRICTED) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, fh_of(fi), cmd, in_buf, in_bufsz, out,
+				out_bufsz < sizeof(out) ? out_bufsz : sizeof(out));
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_ioctl(req, 0, out, (size_t)r);
+}
+
 const struct fuse_lowlevel_ops kvfs_ops = {
 	.init = op_init,
 	.lookup = op_lookup,
@@ -760,4 +876,5 @@ const struct fuse_lowlevel_ops kvfs_ops = {
 	.removexattr = op_removexattr,
 	.lseek = op_lseek,
 	.fallocate = op_fallocate,
+	.ioctl = op_ioctl,
 };

@@ -1,6 +1,6 @@
 /*
  * ops.h - the FUSE adaptor's entry points for main.c.  Includes FUSE: only
- * ops.c and main.c may include this header.
+ * the adaptor (ops.c, optimer.c, main.c) may include this header.
  */
 #ifndef KVFS_OPS_H
 #define KVFS_OPS_H
@@ -10,6 +10,9 @@
 #include "kvfs.h"
 
 extern const struct fuse_lowlevel_ops kvfs_ops;
+
+/* kvfs_ops with every handler timed into kv->opstats (optimer.c). */
+void kvfs_optimer_ops(struct fuse_lowlevel_ops *out);
 
 /* Starts/stops the thread that sends kernel-cache invalidations. */
 int kvfs_notify_start(struct kvfs *kv, struct fuse_session *se);

@@ -6,6 +6,7 @@
  * the option and what to do, which main() prints before exiting 1.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,30 @@ char *kvfs_default_state_dir(void)
 	return p;
 }
 
+/* A group name or number; NULL means none ((gid_t)-1).  0 or -EINVAL. */
+static int parse_group(const char *s, gid_t *out)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	*out = (gid_t)-1;
+	if (!s)
+		return 0;
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || *end || v >= (gid_t)-1)
+			return -EINVAL;
+		*out = (gid_t)v;
+		return 0;
+	}
+	if (!*s || getgrnam_r(s, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return -EINVAL;
+	*out = res->gr_gid;
+	return 0;
+}
+
 #define FAIL(...) do { snprintf(msg, msgsz, __VA_ARGS__); return -EINVAL; } while (0)
 
 int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
@@ -113,6 +138,9 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 			FAIL("kvfs: threads=%s must be a number from 1 to 256", o->threads_str);
 		o->threads = (unsigned)t;
 	}
+	if (parse_group(o->arena_group_str, &o->arena_gid) != 0)
+		FAIL("kvfs: arena_group=%s is not a group on this system (see getent group)",
+		     o->arena_group_str);
 	if (!o->state && !(o->state = kvfs_default_state_dir()))
 		FAIL("kvfs: out of memory");
 	if (!*o->state)
@@ -129,5 +157,6 @@ void kvfs_opts_release(struct kvfs_opts *o)
 	free(o->prefault_str);
 	free(o->hugepages_str);
 	free(o->threads_str);
+	free(o->arena_group_str);
 	memset(o, 0, sizeof(*o));
 }

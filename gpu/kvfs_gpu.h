@@ -1,0 +1,133 @@
+/*
+ * kvfs_gpu.h - libkvfs-gpu: moves GPU memory into open kvfs files and back
+ * with one DMA per extent and no staging file (DESIGN.md 4, docs/gpu.md).
+ *
+ * For an fd open on a kvfs file the library asks the daemon (ioctl on that
+ * fd) for the arena extents of the byte range, copies straight between the
+ * device and the daemon's shared memory arena (mapped once per process and,
+ * with CUDA, registered for DMA), then commits the range; reads pin the
+ * range, copy and unpin.  Any other fd (a file elsewhere, a kvfs whose
+ * arena this process may not map) works too, through a bounce buffer and
+ * pwrite/pread, like cuFile's compatibility mode; the statistics count it.
+ *
+ * Backends: CUDA through the driver API, loaded at run time (dlopen of
+ * libcuda.so.1: no link-time dependency), or "host", where the "device"
+ * buffers are ordinary host memory and copies are memcpy: the backend for
+ * machines without a GPU and for tests.  With CUDA, buffers may be device,
+ * managed or host pointers; the kind is detected per buffer.
+ *
+ * Conventions: every function returns 0 (or a byte count) or -errno.
+ * Writes transfer everything or fail; reads return fewer bytes only at EOF.
+ * A context may be used from several threads at once.  Linking: pkg-config
+ * --cflags --libs kvfs-gpu (or -lkvfs_gpu -ldl -pthread with the static
+ * library).  Trust: a process that maps the arena can read and write every
+ * byte kvfs caches; see the README.
+ */
+#ifndef KVFS_GPU_H
+#define KVFS_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KVFS_GPU_VERSION "0.1.0"
+
+/* kvfs_gpu_open() flags: the backend.  KVFS_GPU_AUTO reads the environment
+ * variable KVFS_GPU_BACKEND (host, cuda or auto); auto means CUDA when
+ * libcuda.so.1 loads and reports a device, else host. */
+#define KVFS_GPU_AUTO 0x0
+#define KVFS_GPU_HOST 0x1
+#define KVFS_GPU_CUDA 0x2
+
+struct kvfs_gpu;     /* a context */
+struct kvfs_gpu_io;  /* an asynchronous transfer, until kvfs_gpu_wait() */
+
+struct kvfs_gpu_stats {
+	uint64_t writes, reads;          /* transfers (sync and async) */
+	uint64_t bytes_written, bytes_read;
+	uint64_t fast;                   /* transfers through the arena */
+	uint64_t fallback;               /* transfers through pwrite/pread */
+	uint64_t fallback_bytes;
+	uint64_t copies;                 /* copies issued (one DMA each with CUDA) */
+	uint64_t ioctls;                 /* requests to the daemon */
+	uint64_t arenas;                 /* arenas mapped by this context */
+	uint64_t unregistered;           /* arenas CUDA could not register (slower) */
+	uint64_t errors;                 /* transfers that returned an error */
+};
+
+/*
+ * Creates a context.  `mount` is a kvfs mountpoint (or any directory or file
+ * in one) whose arena is mapped now, or NULL to map arenas lazily, the first
+ * time an fd on each is used.  Errors: -ENOENT (no libcuda.so.1), -ENODEV
+ * (no CUDA device) when KVFS_GPU_CUDA was asked for; -ENOTTY when `mount` is
+ * not in a kvfs; -EOPNOTSUPP when that kvfs shares no arena; -EACCES when
+ * this process may not map it (see arena_group= in the README).
+ */
+int kvfs_gpu_open(struct kvfs_gpu **g, const char *mount, unsigned flags);
+
+/* Frees the context; transfers still in flight must be waited for first.
+ * Arena mappings no other context uses are unmapped. */
+void kvfs_gpu_close(struct kvfs_gpu *g);
+
+/* "cuda" or "host". */
+const char *kvfs_gpu_backend(const struct kvfs_gpu *g);
+
+/*
+ * Writes len bytes from buf (a device pointer with CUDA) to fd at off.
+ * Returns len or -errno: -EBADF (fd not open for writing), -ENOSPC (the
+ * arena is full), -EBUSY (another writer holds part of the range through
+ * the fast path), -EINVAL (a bad range), -EIO (a copy failed).
+ */
+ssize_t kvfs_gpu_pwrite(struct kvfs_gpu *g, int fd, const void *buf, size_t len,
+			uint64_t off);
+
+/* Reads up to len bytes of fd at off into buf.  Returns the bytes read
+ * (short only at EOF) or -errno. */
+ssize_t kvfs_gpu_pread(struct kvfs_gpu *g, int fd, void *buf, size_t len,
+		       uint64_t off);
+
+/* Gathers iov[0..iovcnt) (e.g. the scattered pages of a paged KV cache) into
+ * the one contiguous file range starting at off. */
+ssize_t kvfs_gpu_pwritev(struct kvfs_gpu *g, int fd, const struct iovec *iov,
+			 int iovcnt, uint64_t off);
+
+/* Scatters the file range starting at off into iov[0..iovcnt). */
+ssize_t kvfs_gpu_preadv(struct kvfs_gpu *g, int fd, const struct iovec *iov,
+			int iovcnt, uint64_t off);
+
+/*
+ * Asynchronous variants: the copies are queued on `stream` (a CUstream;
+ * NULL for the default stream) and *io is set; kvfs_gpu_wait() waits for
+ * them, finishes the transfer (commit or unpin) and returns what the
+ * synchronous call would have.  fd must stay open and the buffers untouched
+ * until then.  Returns 0 or -errno (then no io exists).  With the host
+ * backend, and for fds that take the fallback path, the copies are done
+ * before these return.
+ */
+int kvfs_gpu_pwrite_async(struct kvfs_gpu *g, int fd, const void *buf, size_t len,
+			  uint64_t off, void *stream, struct kvfs_gpu_io **io);
+int kvfs_gpu_pread_async(struct kvfs_gpu *g, int fd, void *buf, size_t len,
+			 uint64_t off, void *stream, struct kvfs_gpu_io **io);
+int kvfs_gpu_pwritev_async(struct kvfs_gpu *g, int fd, const struct iovec *iov,
+			   int iovcnt, uint64_t off, void *stream,
+			   struct kvfs_gpu_io **io);
+int kvfs_gpu_preadv_async(struct kvfs_gpu *g, int fd, const struct iovec *iov,
+			  int iovcnt, uint64_t off, void *stream,
+			  struct kvfs_gpu_io **io);
+
+/* Waits for io, finishes it and frees it.  Returns its byte count or -errno. */
+ssize_t kvfs_gpu_wait(struct kvfs_gpu *g, struct kvfs_gpu_io *io);
+
+/* A snapshot of the context's counters. */
+void kvfs_gpu_get_stats(const struct kvfs_gpu *g, struct kvfs_gpu_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

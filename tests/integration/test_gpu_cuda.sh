@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test_gpu_cuda.sh - libkvfs-gpu's CUDA backend on a real mount: device pages
+# gathered into a file and scattered back, the bounce-buffer fallback with
+# device memory, and bandwidth against cuMemcpy to pinned memory.  Skipped
+# (77) where libcuda.so.1 or a CUDA device is missing.
+. "$(dirname "$0")/lib.sh"
+t_require_helper gpu_cuda
+rc=0
+out=$("$IT/gpu_cuda" probe 2>&1) || rc=$?
+((rc == 77)) && t_skip "${out#SKIP: }"
+((rc == 0)) || t_fail "gpu_cuda probe: $out"
+t_require_fuse
+
+M=$T_DIR/mnt
+kvfs_mount "$M" "$T_DIR/state" mem=1G
+t_require_kvfs_mount "$M"
+"$IT/gpu_cuda" "$M" "$T_DIR/outside.bin"
+kvfs_umount "$M"
