@@ -119,7 +119,8 @@ deps:
 	@if pkg-config --exists $(PKGS) cmocka && command -v fusermount3 >/dev/null \
 	    && command -v getfattr >/dev/null && command -v sqlite3 >/dev/null \
 	    && command -v tmux >/dev/null && command -v python3 >/dev/null \
-	    && command -v man >/dev/null && command -v gnuplot >/dev/null; then \
+	    && command -v man >/dev/null && command -v gnuplot >/dev/null \
+	    && command -v clang >/dev/null; then \
 	  echo "kvfs: build dependencies present"; \
 	else \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \

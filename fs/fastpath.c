@@ -30,6 +30,9 @@
  *   4. Release (or UNPIN) gives the uncommitted shadow units back and zeroes
  *      in-place bytes past the file's size (units past EOF read as zeros:
  *      extmap.h), so a client that dies before COMMIT publishes nothing.
+ * Only callers who could open the arena file themselves may RESERVE, COMMIT
+ * or PIN (may_map): committing units one was merely handed would otherwise
+ * show another file's old bytes to someone who cannot see the arena.
  * Units a lease lists are never freed under it: truncation, O_TRUNC and hole
  * punching of a leased range fail with EBUSY (kvfs_fastpath_busy).  Today
  * data never moves; the SSD tier will promote a file into the arena before
@@ -42,6 +45,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -727,9 +731,33 @@ static int check_header(unsigned int cmd, const union fp_arg *a)
 	}
 }
 
-ssize_t kvfs_fastpath_ioctl(struct kvfs_ns *ns, struct kvfs_handle *h,
-			    unsigned int cmd, const void *in, size_t in_size,
-			    void *out, size_t out_size)
+/*
+ * Whether the caller could open the arena file read-write itself.  RESERVE
+ * and COMMIT let a caller publish arena units it was merely handed, so a
+ * caller who cannot see the arena could otherwise commit units still holding
+ * another file's old bytes and read them back; PIN is only useful with the
+ * arena mapped.  Follows the file's owner, group and mode as they are now
+ * (root, as for open(2), always may).
+ */
+static int may_map(const struct kvfs_ns *ns, struct kvfs_ctx *ctx)
+{
+	struct stat st;
+
+	if (ctx->uid == 0)
+		return 1;
+	if (fstat(ns->mem->arena.fd, &st) != 0)
+		return 0;
+	if (ctx->uid == st.st_uid)
+		return (st.st_mode & 0600) == 0600;
+	if (ctx->gid == st.st_gid || kvfs_proc_in_group(ctx->tid, st.st_gid))
+		return (st.st_mode & 0060) == 0060;
+	return (st.st_mode & 0006) == 0006;
+}
+
+ssize_t kvfs_fastpath_ioctl(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			    struct kvfs_handle *h, unsigned int cmd,
+			    const void *in, size_t in_size, void *out,
+			    size_t out_size)
 {
 	size_t size = cmd_size(cmd);
 	union fp_arg a;
@@ -746,8 +774,11 @@ ssize_t kvfs_fastpath_ioctl(struct kvfs_ns *ns, struct kvfs_handle *h,
 		return r;
 	if (h->ino->is_dir && cmd != KVFS_IOC_INFO)
 		return -EISDIR;
-	if (cmd == KVFS_IOC_INFO && !ns->mem->arena.path)
-		return -EOPNOTSUPP;	/* a memfd arena: nothing to map */
+	if (!ns->mem->arena.path)
+		return -EOPNOTSUPP;	/* a private memfd arena: nobody can map it */
+	if ((cmd == KVFS_IOC_RESERVE || cmd == KVFS_IOC_COMMIT || cmd == KVFS_IOC_PIN) &&
+	    !may_map(ns, ctx))
+		return -EPERM;
 	switch (cmd) {
 	case KVFS_IOC_INFO:
 		memset(&a.info, 0, sizeof(a.info));

@@ -22,15 +22,18 @@
 #define KVFS_FP_MAX_LEASES 1024
 
 /*
- * Runs one fast-path ioctl on handle h (a file or a directory).  `in` holds
- * the in_size argument bytes the kernel copied from the caller (any
- * alignment); the reply is written to out (room for out_size bytes).
- * Returns the reply's length, or -errno (kvfs_abi.h lists them); never
- * trusts a byte of the input.  Takes ino->lock.
+ * Runs one fast-path ioctl of caller ctx on handle h (a file or a
+ * directory).  `in` holds the in_size argument bytes the kernel copied from
+ * the caller (any alignment); the reply is written to out (room for
+ * out_size bytes).  Returns the reply's length, or -errno (kvfs_abi.h lists
+ * them); never trusts a byte of the input.  RESERVE, COMMIT and PIN are for
+ * callers who could open the arena file themselves (-EPERM otherwise; see
+ * may_map() in fastpath.c).  Takes ino->lock.
  */
-ssize_t kvfs_fastpath_ioctl(struct kvfs_ns *ns, struct kvfs_handle *h,
-			    unsigned int cmd, const void *in, size_t in_size,
-			    void *out, size_t out_size);
+ssize_t kvfs_fastpath_ioctl(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			    struct kvfs_handle *h, unsigned int cmd,
+			    const void *in, size_t in_size, void *out,
+			    size_t out_size);
 
 /*
  * Ends every lease of h: pins are dropped; of a reservation, the units

@@ -7,16 +7,18 @@
  * attributes (shared for reads, exclusive for changes), and ns->lock is taken
  * first where open counts or the publish state change.
  *
- * Checksums.  Every file carries the CRC-32C of its content, kept current as
- * it is written so that publishing costs nothing extra and an in-place rewrite
- * costs what it writes (DESIGN.md 3.4):
+ * Checksums.  Every file carries the CRC-32C of its content.  While a file
+ * is unpublished its checksum is left stale, and publishing queues it to the
+ * hasher thread (hasher.c), off the write path.  Without a hasher (unit
+ * tests), and for published files, it is kept current as bytes are written,
+ * so an in-place rewrite costs what it writes (DESIGN.md 3.4):
  *   1. an append (or a write past EOF) extends the CRC over the new bytes
  *      (and the zeros of any hole);
  *   2. an overwrite of at most KVFS_PATCH_MAX existing bytes patches the CRC
  *      with the XOR of old and new bytes (crc32c.h explains the algebra);
  *   3. anything else (a larger overwrite, a shrinking truncate, a punched
  *      hole) marks the CRC stale; it is recomputed when the last writer
- *      flushes, or when someone asks for user.kvfs.crc32c.
+ *      closes (by the hasher), or when someone asks for user.kvfs.crc32c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +200,10 @@ static void crc_before_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 {
 	size_t over = 0;
 
+	if (!ino->published && ns->hasher) {
+		ino->crc_valid = 0; /* computed off the write path at publish */
+		return;
+	}
 	if (!ino->crc_valid)
 		return;
 	if (off < ino->size)
@@ -270,7 +276,8 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 	if (--ino->nwriters > 0)
 		return;
 	pthread_rwlock_wrlock(&ino->lock);
-	crc_refresh(ns, ino);
+	if (!ino->crc_valid && kvfs_hasher_queue(ns, ino) != 0)
+		crc_refresh(ns, ino);
 	if (!ino->published) {
 		ino->published = 1;
 		ino->owner_tgid = 0;

@@ -35,11 +35,12 @@
  * Errors (ioctl returns -1 with errno): ENOTTY an unknown command, or a kvfs
  * control file; EINVAL a size, version, flag, reserved field, range or lease
  * id that is wrong; EBADF RESERVE/COMMIT on a file not open for writing, PIN
- * on one not open for reading; EISDIR anything but INFO on a directory;
+ * on one not open for reading; EPERM RESERVE/COMMIT/PIN by a process that
+ * may not open the arena file; EISDIR anything but INFO on a directory;
  * ENOSPC the arena is full; EBUSY RESERVE of bytes another reservation
  * holds (and, from truncate, O_TRUNC or hole punching, a leased range);
  * EMFILE too many leases on one open file; EOPNOTSUPP the daemon has no
- * shared arena (see docs/gpu.md).
+ * shared arena (every command; see docs/gpu.md).
  */
 #ifndef KVFS_ABI_H
 #define KVFS_ABI_H

@@ -343,7 +343,8 @@ static int serve(struct kvfs *kv, struct fuse_session *se,
 
 static void teardown(struct kvfs *kv)
 {
-	kvfs_index_close(kv->index); /* drains every queued change */
+	kvfs_hasher_stop(&kv->ns);   /* finishes queued checksums, which */
+	kvfs_index_close(kv->index); /* ... this records: drains the queue */
 	kv->index = NULL;
 	if (kv->ns.root)
 		kvfs_ns_release(&kv->ns);
@@ -404,7 +405,7 @@ int main(int argc, char **argv)
 		daemonize(&report);
 	write_pid(kv.lock_fd);
 	kv.mountpoint = cl.mountpoint;
-	if (open_store(&kv) != 0)
+	if (open_store(&kv) != 0 || kvfs_hasher_start(&kv.ns) != 0)
 		goto out_session;
 	kv.se = se;
 	if (fuse_set_signal_handlers(se) != 0)

@@ -69,6 +69,9 @@ pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx);
 /* 1 if process tgid has a descriptor open on st_ino `id`, 0 if not, -errno
  * if /proc cannot tell (proc.c). */
 int kvfs_proc_holds(pid_t tgid, uint64_t id);
+/* 1 if thread tid has gid among its supplementary groups, else 0 (also
+ * when /proc cannot tell). */
+int kvfs_proc_in_group(pid_t tid, gid_t gid);
 
 struct kvfs_xattr {
 	struct kvfs_xattr *next;
@@ -102,6 +105,7 @@ struct kvfs_inode {
 	int published;
 	pid_t owner_tgid;               /* creator, while unpublished */
 	int in_index;                   /* a row exists or is queued */
+	int hashing;                    /* queued to the hasher (hasher.c) */
 	atomic_uint_fast64_t nlookup;   /* kernel lookups; atomic, see above */
 
 	/* Guarded by lock. */
@@ -159,6 +163,8 @@ struct kvfs_ns {
 	struct kvfs_index *index;       /* NULL: nothing is recorded (tests) */
 	struct kvfs_ns_hooks hooks;
 	struct kvfs_inode *ctl;         /* the control directory, or NULL (ctl.c) */
+	struct kvfs_hasher *hasher;     /* checksums off the write path, or NULL
+					   (then computed inline; hasher.c) */
 	atomic_uint_fast64_t next_id;
 	struct kvfs_ns_stats stats;
 	uid_t root_uid;
@@ -327,6 +333,13 @@ void kvfs_now(struct timespec *ts);
 /* Drops one open count and frees the inode if that was its last reference.
  * Caller holds ns->lock for writing. */
 void kvfs_ns_put_open(struct kvfs_ns *ns, struct kvfs_inode *ino);
+/* The checksum thread (hasher.c).  queue: caller holds ns->lock for
+ * writing; returns 0, or -ENODEV/-ENOMEM (then compute inline). */
+struct kvfs_hasher;
+int kvfs_hasher_start(struct kvfs_ns *ns);
+void kvfs_hasher_stop(struct kvfs_ns *ns);
+int kvfs_hasher_queue(struct kvfs_ns *ns, struct kvfs_inode *ino);
+
 /* Recomputes a stale CRC; caller holds ino->lock for writing. */
 void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino);
 int kvfs_inode_check(const struct kvfs_inode *ino);

@@ -828,6 +828,7 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		     size_t in_bufsz, size_t out_bufsz)
 {
 	_Alignas(8) char out[KVFS_IOC_MAP_SIZE];
+	struct kvfs_ctx ctx = ctx_of(req);
 	ssize_t r;
 
 	(void)n; (void)arg;
@@ -835,8 +836,8 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
-	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, fh_of(fi), cmd, in_buf, in_bufsz, out,
-				out_bufsz < sizeof(out) ? out_bufsz : sizeof(out));
+	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, &ctx, fh_of(fi), cmd, in_buf, in_bufsz,
+				out, out_bufsz < sizeof(out) ? out_bufsz : sizeof(out));
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else

@@ -6,7 +6,8 @@
  * (thread group) id: read once per request from /proc/<tid>/status, and only
  * when an unpublished inode is involved (rare), so no cache is kept.
  * Also answers whether a process still holds a file open (see
- * kvfs_proc_holds).  Called from any FUSE worker thread; no shared state.
+ * kvfs_proc_holds) and whether a thread belongs to a group
+ * (kvfs_proc_in_group).  Called from any FUSE worker thread; no shared state.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +39,36 @@ static pid_t read_tgid(pid_t tid)
 	if (!p)
 		return tid;
 	return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+int kvfs_proc_in_group(pid_t tid, gid_t gid)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	char *p, *end;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "\nGroups:");
+	if (!p)
+		return 0;
+	for (p += 8; *p && *p != '\n'; p = end) {
+		unsigned long g = strtoul(p, &end, 10);
+
+		if (end == p)
+			break;
+		if ((gid_t)g == gid)
+			return 1;
+	}
+	return 0;
 }
 
 pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx)

@@ -315,16 +315,18 @@ static int lease_end(struct kvfs_gpu *g, int fd, uint64_t lease)
 
 /*
  * Whether an error of RESERVE or PIN means "this fd is not served by a
- * kvfs fast path" (fall back) rather than a real error.  EINVAL is
- * ambiguous (an old driver's unknown ioctl, or a kvfs of another ABI
- * version, or a bad range): INFO settles it.
+ * kvfs fast path" (fall back) rather than a real error: not kvfs (ENOTTY,
+ * ENOSYS), a kvfs without a shared arena (EOPNOTSUPP), or one whose arena
+ * this process may not map (EPERM).  EINVAL is ambiguous (an old driver's
+ * unknown ioctl, or a kvfs of another ABI version, or a bad range): INFO
+ * settles it.
  */
 static int not_served(struct kvfs_gpu *g, int fd, int err)
 {
 	struct kvfs_ioc_info info;
 	int r;
 
-	if (err == -ENOTTY || err == -EOPNOTSUPP || err == -ENOSYS)
+	if (err == -ENOTTY || err == -EOPNOTSUPP || err == -ENOSYS || err == -EPERM)
 		return 1;
 	if (err != -EINVAL)
 		return 0;

@@ -32,6 +32,9 @@
 static struct kvfs_mem mem;
 static struct kvfs_ns ns;
 static struct kvfs_ctx ctx = { .tid = (1 << 22) + 1, .tgid = (1 << 22) + 1 };
+/* A caller who may not map the arena (mode 0600, owned by us). */
+static struct kvfs_ctx stranger = { .uid = 4242, .gid = 4242, .tid = (1 << 22) + 2,
+				    .tgid = (1 << 22) + 2 };
 static char dir[64], path[128];
 static uint64_t total_units;
 
@@ -136,6 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int steps = 0; in.n && steps < 64; steps++) {
 		uint8_t op = (uint8_t)take(&in, 1);
 		struct kvfs_handle *hh = h[(op >> 4) & 3];
+		struct kvfs_ctx *who = (op & 0xc0) == 0xc0 ? &stranger : &ctx;
 		ssize_t r;
 
 		switch (op & 7) {
@@ -148,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				cmd = (cmd & ~0xffffu) | ((unsigned)KVFS_IOC_TYPE << 8) | (0x40 + (cmd & 7));
 			for (size_t i = 0; i < isz; i++)
 				ib[i] = (uint8_t)take(&in, 1);
-			r = kvfs_fastpath_ioctl(&ns, hh, cmd, ib, isz, ob, osz);
+			r = kvfs_fastpath_ioctl(&ns, who, hh, cmd, ib, isz, ob, osz);
 			if (r > (ssize_t)osz)
 				abort();
 			free(ib);
@@ -166,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				m->lease = leases[take(&in, 1) % 16];
 				m->next = take_num(&in);
 			}
-			r = kvfs_fastpath_ioctl(&ns, hh, (op & 7) == 1 ? KVFS_IOC_RESERVE : KVFS_IOC_PIN,
+			r = kvfs_fastpath_ioctl(&ns, who, hh, (op & 7) == 1 ? KVFS_IOC_RESERVE : KVFS_IOC_PIN,
 						m, sizeof(*m), m, sizeof(*m));
 			if (r == (ssize_t)sizeof(*m)) {
 				check_reply(m);
@@ -179,14 +183,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c.lease = leases[take(&in, 1) % 16];
 			c.off = take_num(&in);
 			c.len = take_num(&in);
-			(void)kvfs_fastpath_ioctl(&ns, hh, KVFS_IOC_COMMIT, &c, sizeof(c), &c, sizeof(c));
+			(void)kvfs_fastpath_ioctl(&ns, who, hh, KVFS_IOC_COMMIT, &c, sizeof(c), &c, sizeof(c));
 			break;
 		}
 		case 4: {	/* UNPIN */
 			struct kvfs_ioc_lease q = { .version = KVFS_ABI_VERSION };
 
 			q.lease = leases[take(&in, 1) % 16];
-			(void)kvfs_fastpath_ioctl(&ns, hh, KVFS_IOC_UNPIN, &q, sizeof(q), &q, sizeof(q));
+			(void)kvfs_fastpath_ioctl(&ns, who, hh, KVFS_IOC_UNPIN, &q, sizeof(q), &q, sizeof(q));
 			break;
 		}
 		case 5: {	/* write(2) of a few bytes */

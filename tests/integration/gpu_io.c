@@ -15,7 +15,9 @@
  *   gpu_io hang   FILE OFF LEN                   RESERVE, scribble, print "reserved",
  *                                                sleep until killed (no COMMIT)
  *
- * Every command but hang prints "OK" and the context's counters, and exits 0;
+ * FILE may be fd:N, a descriptor the caller opened (for a test run as a user
+ * who could not open the path).  Every command but hang prints "OK" and the
+ * context's counters, and exits 0;
  * a failure prints why and exits 1.
  */
 #include <errno.h>
@@ -169,9 +171,11 @@ static void pages_free(struct pages *p)
 	free(p->iov);
 }
 
+/* FILE may be "fd:N", a descriptor inherited open (flags then unused). */
 static int open_or_die(const char *path, int flags)
 {
-	int fd = open(path, flags | O_CLOEXEC, 0644);
+	int fd = strncmp(path, "fd:", 3) == 0 ? dup(atoi(path + 3))
+					       : open(path, flags | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		die("open %s: %s", path, strerror(errno));

@@ -47,6 +47,23 @@ t_cmp "$M/async.kv" "$T_DIR/ref"
 "$IT/pattern" 25 3M >"$T_DIR/ref"
 t_cmp "$T_DIR/outside.bin" "$T_DIR/ref"
 
+# A process that may not map the arena (another user, arena mode 0600) is
+# refused the fast path (EPERM) and falls back, on a descriptor opened for it
+# (allow_other lets other users use the mount at all).
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+	M4=$T_DIR/mnt4
+	kvfs_mount "$M4" "$T_DIR/state4" mem=16M,allow_other
+	: >"$M4/shared.kv"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$IT/gpu_io" fallback fd:3 26 2M 3<>"$M4/shared.kv") ||
+		t_fail "another user's transfer: $out"
+	"$IT/pattern" 26 2M >"$T_DIR/ref"
+	t_cmp "$M4/shared.kv" "$T_DIR/ref"
+	kvfs_umount "$M4"
+else
+	t_log "not root or no setpriv: the refusal of another user was not tested"
+fi
+
 # The Python module, with bytearrays standing in for tensors.  An
 # AddressSanitizer build of the library (make asan) needs its runtime first.
 preload=

@@ -56,12 +56,12 @@ static int setup_common(void **state, int shared)
 
 static int setup(void **state)
 {
-	return setup_common(state, 0);
+	return setup_common(state, 1);
 }
 
-static int setup_shared(void **state)
+static int setup_memfd(void **state)
 {
-	return setup_common(state, 1);
+	return setup_common(state, 0);
 }
 
 static int teardown(void **state)
@@ -82,7 +82,7 @@ static long ioc(struct fixture *f, struct kvfs_handle *h, unsigned int cmd, void
 {
 	size_t n = _IOC_SIZE(cmd);
 
-	return kvfs_fastpath_ioctl(&f->ns, h, cmd, arg, n, arg, n);
+	return kvfs_fastpath_ioctl(&f->ns, &f->a, h, cmd, arg, n, arg, n);
 }
 
 static struct kvfs_handle *create(struct fixture *f, const char *name, int flags)
@@ -226,14 +226,54 @@ static void test_info(void **state)
 	close_handle(f, h);
 }
 
-static void test_info_without_shared_arena(void **state)
+/* A private memfd arena: nobody can map it, so no command is served. */
+static void test_without_shared_arena(void **state)
 {
 	struct fixture *f = *state;
 	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
 	struct kvfs_handle *h = create(f, "a", O_RDWR);
+	struct kvfs_ioc_map *m = map_req(0, U);
 
 	assert_int_equal(ioc(f, h, KVFS_IOC_INFO, &info), -EOPNOTSUPP);
+	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), -EOPNOTSUPP);
+	assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), -EOPNOTSUPP);
 	close_handle(f, h);
+	free(m);
+}
+
+/* Only callers who could open the arena file may reserve, commit or pin:
+ * the others could publish units holding another file's old bytes. */
+static void test_permissions(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_handle *h = create(f, "perm", O_RDWR);
+	struct kvfs_ioc_map *m = map_req(0, U);
+	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
+	struct kvfs_ctx root = f->a;
+	struct stat st;
+
+	assert_int_equal(fstat(f->mem.arena.fd, &st), 0);
+	/* Someone else, not in the arena's group (mode 0600). */
+	f->a.uid = st.st_uid + 4242;
+	f->a.gid = st.st_gid + 4242;
+	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), -EPERM);
+	assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), -EPERM);
+	assert_int_equal(commit(f, h, 1, 0, U), -EPERM);
+	assert_int_equal(ioc(f, h, KVFS_IOC_INFO, &info), sizeof(info));	/* harmless */
+	/* ... until the arena is shared with that group (arena_group=). */
+	assert_int_equal(fchown(f->mem.arena.fd, (uid_t)-1, f->a.gid), 0);
+	assert_int_equal(fchmod(f->mem.arena.fd, 0660), 0);
+	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), sizeof(*m));
+	assert_int_equal(commit(f, h, m->lease, 0, U), 0);
+	/* The owner may, and root always may. */
+	assert_int_equal(fchmod(f->mem.arena.fd, 0600), 0);
+	f->a.uid = st.st_uid;
+	assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), sizeof(*m));
+	f->a = root;
+	f->a.uid = 0;
+	assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), sizeof(*m));
+	close_handle(f, h);
+	free(m);
 }
 
 /* Reserve, fill, commit: invisible before, exact after, CRC right at close. */
@@ -494,19 +534,19 @@ static void test_bad_requests(void **state)
 	/* Commands. */
 	assert_int_equal(ioc(f, w, _IOWR('k', 0x7f, struct kvfs_ioc_map), m), -ENOTTY);
 	assert_int_equal(ioc(f, w, _IOWR('j', 0x41, struct kvfs_ioc_map), m), -ENOTTY);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, w, _IOWR('k', 0x41, char[100]), m, 100,
+	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, _IOWR('k', 0x41, char[100]), m, 100,
 					     m, 100), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, w, _IOR('k', 0x41, struct kvfs_ioc_map),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, _IOR('k', 0x41, struct kvfs_ioc_map),
 					     m, sizeof(*m), m, sizeof(*m)), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, w, KVFS_IOC_RESERVE, m, sizeof(*m) - 1,
+	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_RESERVE, m, sizeof(*m) - 1,
 					     m, sizeof(*m)), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, w, KVFS_IOC_RESERVE, m, sizeof(*m),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_RESERVE, m, sizeof(*m),
 					     m, sizeof(*m) - 1), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, w, KVFS_IOC_RESERVE, NULL, sizeof(*m),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_RESERVE, NULL, sizeof(*m),
 					     m, sizeof(*m)), -EINVAL);
 	/* An unaligned argument buffer is fine. */
 	memcpy(raw + 1, m, sizeof(*m));
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, w, KVFS_IOC_PIN, raw + 1, sizeof(*m),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_PIN, raw + 1, sizeof(*m),
 					     raw + 1, sizeof(*m)), sizeof(*m));
 	/* Header fields. */
 	m->version = 0;
@@ -608,8 +648,9 @@ static void test_otrunc_busy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_info, setup_shared, teardown),
-		cmocka_unit_test_setup_teardown(test_info_without_shared_arena, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_without_shared_arena, setup_memfd, teardown),
+		cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_drops_reservation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_pieces, setup, teardown),

@@ -412,6 +412,37 @@ static void test_truncate_and_setattr(void **state)
 	free(want);
 }
 
+/* With the hasher running, a new file's checksum is left stale while it is
+ * written and computed after publish; an unlink meanwhile frees nothing
+ * until the hasher is done with the inode. */
+static void test_hasher_computes_after_publish(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 3 << 20;
+	char *want = malloc(len);
+	struct kvfs_handle *h;
+	struct kvfs_entry e;
+	uint64_t free0 = kvfs_alloc_free_units(&f->mem.alloc);
+
+	fill(want, len, 33);
+	assert_int_equal(kvfs_hasher_start(&f->ns), 0);
+	assert_int_equal(kvfs_ns_create(&f->ns, &f->a, f->ns.root, "h", 0644,
+					O_WRONLY, &e, &h), 0);
+	assert_int_equal(kvfs_file_write(&f->ns, h, want, len, 0), (ssize_t)len);
+	assert_false(e.ino->crc_valid); /* not computed on the write path */
+	assert_int_equal(kvfs_file_flush(&f->ns, &f->a, h), 0);
+	kvfs_file_release(&f->ns, h);
+	assert_int_equal(kvfs_ns_unlink(&f->ns, &f->a, f->ns.root, "h"), 0);
+	for (int i = 0; i < 2000 && !e.ino->crc_valid; i++)
+		usleep(1000);
+	assert_true(e.ino->crc_valid);
+	assert_int_equal(e.ino->crc, kvfs_crc32c(0, want, len));
+	kvfs_hasher_stop(&f->ns);
+	kvfs_ns_forget(&f->ns, e.ino, 1);
+	assert_int_equal(kvfs_alloc_free_units(&f->mem.alloc), free0);
+	free(want);
+}
+
 static char tmpdir[64];
 
 static void rm_state(void)
@@ -473,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_and_setattr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_restart_keeps_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hasher_computes_after_publish, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ns", tests, NULL, NULL);
