@@ -144,8 +144,7 @@ static double ratio(uint64_t part, uint64_t whole)
 	return whole ? (double)part / (double)whole : 0.0;
 }
 
-/* A string inside JSON quotes: ", \ and control characters escaped. */
-static void json_str(FILE *f, const char *s)
+void kvfs_ctl_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -279,7 +278,7 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "  \"gpu_fast_path\": {\"arena_shared\": %s, \"arena_path\": ",
 		s->arena_path ? "true" : "false");
 	if (s->arena_path)
-		json_str(f, s->arena_path);
+		kvfs_ctl_json_str(f, s->arena_path);
 	else
 		fprintf(f, "null");
 	fprintf(f, ", \"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
@@ -308,11 +307,11 @@ static void json_ops(FILE *f, const struct kvfs_ctl_snap *s)
 void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 {
 	fprintf(f, "{\n  \"version\": ");
-	json_str(f, s->version);
+	kvfs_ctl_json_str(f, s->version);
 	fprintf(f, ",\n  \"pid\": %d,\n  \"mountpoint\": ", (int)s->pid);
-	json_str(f, s->mountpoint);
+	kvfs_ctl_json_str(f, s->mountpoint);
 	fprintf(f, ",\n  \"state\": ");
-	json_str(f, s->state);
+	kvfs_ctl_json_str(f, s->state);
 	fprintf(f, ",\n  \"start_time\": %.3f,\n  \"uptime_seconds\": %.3f,\n",
 		s->start_ns / 1e9, (s->now_ns - s->start_ns) / 1e9);
 	json_tiers(f, s);

@@ -74,4 +74,8 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s);
 void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s);
 void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv);
 
+/* Writes s as a JSON string (quotes; ", \ and control characters
+ * escaped).  Shared with kvfsctl. */
+void kvfs_ctl_json_str(FILE *f, const char *s);
+
 #endif

@@ -169,37 +169,30 @@ static void zero_range(struct kvfs_extmap *m, struct kvfs_mem *mem,
 
 /* ---- the memory tier ---- */
 
-int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned arena_flags)
+/* Second half of both opens: the allocator over the arena just opened
+ * (rc is the arena open's result). */
+static int mem_add_alloc(struct kvfs_mem *mem, int rc)
 {
-	int rc;
-
-	memset(mem, 0, sizeof(*mem));
-	rc = kvfs_arena_open(&mem->arena, size, arena_flags);
 	if (rc < 0)
 		return rc;
 	rc = kvfs_alloc_init(&mem->alloc, mem->arena.size / U);
-	if (rc < 0) {
+	if (rc < 0)
 		kvfs_arena_close(&mem->arena);
-		return rc;
-	}
-	return 0;
+	return rc < 0 ? rc : 0;
+}
+
+int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned arena_flags)
+{
+	memset(mem, 0, sizeof(*mem));
+	return mem_add_alloc(mem, kvfs_arena_open(&mem->arena, size, arena_flags));
 }
 
 int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
 		       unsigned arena_flags, gid_t gid)
 {
-	int rc;
-
 	memset(mem, 0, sizeof(*mem));
-	rc = kvfs_arena_open_file(&mem->arena, path, size, arena_flags, gid);
-	if (rc < 0)
-		return rc;
-	rc = kvfs_alloc_init(&mem->alloc, mem->arena.size / U);
-	if (rc < 0) {
-		kvfs_arena_close(&mem->arena);
-		return rc;
-	}
-	return 0;
+	return mem_add_alloc(mem, kvfs_arena_open_file(&mem->arena, path, size,
+						       arena_flags, gid));
 }
 
 void kvfs_mem_close(struct kvfs_mem *mem)

@@ -19,48 +19,42 @@
 
 #include "ns.h"
 
-static pid_t read_tgid(pid_t tid)
+/* Reads /proc/<tid>/status into buf and returns the text after `field`
+ * (e.g. "\nTgid:"), or NULL when the thread is gone or has no such field. */
+static const char *status_field(pid_t tid, const char *field, char *buf,
+				size_t size)
 {
-	char path[64], buf[1024];
+	char path[64];
 	ssize_t n;
-	char *p;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return tid;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return NULL;
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
-		return tid;
+		return NULL;
 	buf[n] = '\0';
-	p = strstr(buf, "\nTgid:");
-	if (!p)
-		return tid;
-	return (pid_t)strtol(p + 6, NULL, 10);
+	buf = strstr(buf, field);
+	return buf ? buf + strlen(field) : NULL;
+}
+
+static pid_t read_tgid(pid_t tid)
+{
+	char buf[1024];
+	const char *p = status_field(tid, "\nTgid:", buf, sizeof(buf));
+
+	return p ? (pid_t)strtol(p, NULL, 10) : tid;
 }
 
 int kvfs_proc_in_group(pid_t tid, gid_t gid)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	char *p, *end;
-	int fd;
+	char buf[4096], *end;
+	const char *p = status_field(tid, "\nGroups:", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strstr(buf, "\nGroups:");
-	if (!p)
-		return 0;
-	for (p += 8; *p && *p != '\n'; p = end) {
+	for (; p && *p && *p != '\n'; p = end) {
 		unsigned long g = strtoul(p, &end, 10);
 
 		if (end == p)

@@ -247,18 +247,7 @@ const char *human_secs(double s, char *buf, size_t size)
 
 void json_string(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	kvfs_ctl_json_str(f, s);
 }
 
 /* ---- Prometheus text ---- */
