@@ -8,10 +8,19 @@
  *
  * Rules, in priority order:
  *   1. pinned files are never candidates (kvfs_policy_order drops them);
- *   2. leaf-first: a file that another live file names as its parent
+ *   2. leaf-first: a file that another candidate names as its parent
  *      (user.kvfs.parent, a name in the same directory) comes after every
- *      file that names it, so a prefix is never cut above a live page;
+ *      candidate that names it, so a prefix is never cut above a live page;
  *   3. otherwise coldest first, by the score of the evict_policy= option.
+ *
+ * Rule 2 only sees candidates.  A parent that is alive but not a candidate
+ * (the mechanism could not free it) does not matter: the rule keeps a file
+ * from being evicted before its child, and that needs the file itself to be
+ * a candidate.  A child that is not a candidate does not hold its parent
+ * back.  A pinned candidate is still a node: a pinned parent is never in
+ * the order but its children are ordinary leaves; the parent of a pinned
+ * child (and its ancestors) come after all others but cycle members,
+ * leaf-first among themselves, since evicting them cuts above a live page.
  */
 #ifndef KVFS_POLICY_H
 #define KVFS_POLICY_H
@@ -26,7 +35,9 @@ enum kvfs_evict_policy {
 	KVFS_EVICT_LFU,    /* hits, then last access */
 };
 
-/* Parses "hybrid", "lru", "lfu".  Returns 0 or -EINVAL. */
+/* Parses "hybrid", "lru", "lfu" (exact, lower case).  Returns 0, or
+ * -EINVAL for NULL or any other string (*out then unchanged).  _name is the
+ * inverse; it returns "unknown" for a value outside the enum. */
 int kvfs_policy_parse(const char *s, enum kvfs_evict_policy *out);
 const char *kvfs_policy_name(enum kvfs_evict_policy p);
 
@@ -55,10 +66,16 @@ double kvfs_policy_score(enum kvfs_evict_policy p,
 
 /*
  * Orders v[0..n) in place into eviction order under rules 1-3 and returns
- * how many remain (pinned ones are moved past the returned count).  A
- * parent whose children are all earlier in the order may follow them
- * directly; cycles of parents (a names b, b names a) are broken by score.
- * Returns -ENOMEM if it cannot allocate its work space (v then unchanged).
+ * how many remain (pinned ones are moved past the returned count, in their
+ * input order).  A parent whose children are all earlier in the order may
+ * follow them directly; cycles of parents (a names b, b names a) are broken
+ * at their coldest member, and a file naming itself is no link.  Names are
+ * compared within one dir; a parent name matching no candidate is ignored;
+ * if two candidates share (dir, name) the first is the one named.  Ties of
+ * score go to the larger bytes, then to the lower input index.
+ * O(n log n) time, about 49 bytes of work space per candidate.
+ * Returns -ENOMEM if it cannot allocate its work space, -E2BIG if n exceeds
+ * 2^32 - 2 (v then unchanged).  Thread-safe: no state between calls.
  */
 ssize_t kvfs_policy_order(enum kvfs_evict_policy p,
 			  struct kvfs_policy_cand *v, size_t n, int64_t now_ns);
