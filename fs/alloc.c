@@ -162,6 +162,60 @@ int64_t kvfs_alloc_take(struct kvfs_alloc *a, uint64_t want, uint64_t near,
 	return (int64_t)taken;
 }
 
+/*
+ * Start of the first free run of `want` units that lies inside [from, to),
+ * or UINT64_MAX.  Each step skips a used stretch, then a free one that is
+ * too short, a word at a time, so the search is linear in the bitmap.
+ */
+static uint64_t find_run(const uint64_t *bits, uint64_t from, uint64_t to,
+			 uint64_t want)
+{
+	uint64_t u = from, end;
+
+	while (u < to && to - u >= want) {
+		u = scan(bits, u, to, 0);
+		if (u == to || to - u < want)
+			break;
+		end = scan(bits, u, u + want, 1);
+		if (end == u + want)
+			return u;
+		u = end;
+	}
+	return UINT64_MAX;
+}
+
+int kvfs_alloc_take_run(struct kvfs_alloc *a, uint64_t want, uint64_t near,
+			uint64_t *start)
+{
+	uint64_t u = UINT64_MAX, hint;
+
+	if (want == 0)
+		return -EINVAL;
+	if (want > a->nunits)
+		return -ENOSPC;
+	pthread_mutex_lock(&a->lock);
+	hint = a->hint < a->nunits ? a->hint : 0;
+	if (a->nfree >= want) {
+		if (near < a->nunits && want <= a->nunits - near &&
+		    range_is(a->bits, near, want, 0))
+			u = near;
+		if (u == UINT64_MAX)
+			u = find_run(a->bits, hint, a->nunits, want);
+		/* Wrapped: runs that start before the hint may end past it. */
+		if (u == UINT64_MAX && hint > 0)
+			u = find_run(a->bits, 0, hint + want - 1 < a->nunits ?
+				     hint + want - 1 : a->nunits, want);
+	}
+	if (u != UINT64_MAX) {
+		set_range(a->bits, u, want, 1);
+		a->nfree -= want;
+		a->hint = u + want;
+		*start = u;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return u == UINT64_MAX ? -ENOSPC : 0;
+}
+
 int kvfs_alloc_take_at(struct kvfs_alloc *a, uint64_t start, uint64_t len)
 {
 	int rc = 0;

@@ -9,7 +9,8 @@
  *
  * Representation: a bitmap, one bit per unit (1 = in use), and a next-fit
  * hint.  One mutex guards everything; all functions are thread-safe.
- * The SSD tier reuses this allocator for its slabs with a larger unit.
+ * The SSD tier reuses it over its slab files (same unit), taking one run
+ * per request with kvfs_alloc_take_run().
  */
 #ifndef KVFS_ALLOC_H
 #define KVFS_ALLOC_H
@@ -48,6 +49,17 @@ void kvfs_alloc_release(struct kvfs_alloc *a);
  */
 int64_t kvfs_alloc_take(struct kvfs_alloc *a, uint64_t want, uint64_t near,
 			struct kvfs_run *runs, int max_runs, int *nruns);
+
+/*
+ * Takes one contiguous run of exactly `want` units (the SSD tier's slabs
+ * need runs, not lists of extents): the run at `near` if it is free, else
+ * the first that fits at or after the hint, wrapping once.  Returns 0 with
+ * *start set, -ENOSPC when no free run is that long (nothing taken), or
+ * -EINVAL for want == 0.  Cost: one pass over the bitmap at worst, skipping
+ * whole 64-bit words that are all used (or all free, inside a run).
+ */
+int kvfs_alloc_take_run(struct kvfs_alloc *a, uint64_t want, uint64_t near,
+			uint64_t *start);
 
 /*
  * Takes exactly the run [start, start + len) if all of it is free (used to

@@ -20,6 +20,14 @@
  * This module owns the slab fds, the io_uring rings and the allocator; it
  * knows nothing of files, chunks or the index.  Thread-safe: any thread may
  * call any function after kvfs_ssd_open() returns; open/close are main's.
+ *
+ * Caveats.  One process per store: open flock()s DIR (-EBUSY otherwise).
+ * Each slab holds an fd for as long as the store is open, so a large store
+ * needs RLIMIT_NOFILE above its slab count (8 TiB = 8192 slabs of 1 GiB).
+ * Do not put DIR on a network filesystem.  Where O_DIRECT is refused the
+ * slabs are opened buffered (stats.direct = 0); where io_uring is refused
+ * (seccomp, io_uring_disabled) transfers fall back to pread/pwrite on the
+ * calling thread (stats.uring = 0).  Both are logged once.
  */
 #ifndef KVFS_SSD_H
 #define KVFS_SSD_H
@@ -32,6 +40,30 @@
 #define KVFS_SSD_MIN  (64ull << 20)          /* smallest ssd_size accepted */
 
 struct kvfs_ssd;
+
+/*
+ * The header at the start of every slab file.  All fields little-endian;
+ * crc is the CRC-32C of the 4092 bytes before it.  A slab whose header
+ * fails any check makes kvfs_ssd_open() refuse the store (-EUCLEAN).
+ */
+#define KVFS_SLAB_MAGIC   "KVFSSLAB"         /* 8 bytes, no NUL */
+#define KVFS_SLAB_VERSION 1u
+
+struct kvfs_slab_hdr {
+	char magic[8];         /* KVFS_SLAB_MAGIC */
+	uint32_t version;      /* KVFS_SLAB_VERSION */
+	uint32_t hdr_size;     /* KVFS_SSD_HDR */
+	uint64_t store_id;     /* random, nonzero, the same in every slab */
+	uint64_t slab;         /* this slab's number: kvfs-slab-NNNN */
+	uint64_t slab_size;    /* data bytes after the header, all slabs alike */
+	uint64_t created;      /* seconds since the epoch */
+	uint8_t zero[KVFS_SSD_HDR - 52];
+	uint32_t crc;          /* CRC-32C of all bytes above */
+};
+_Static_assert(sizeof(struct kvfs_slab_hdr) == KVFS_SSD_HDR, "slab header size");
+_Static_assert(offsetof(struct kvfs_slab_hdr, store_id) == 16, "slab header layout");
+_Static_assert(offsetof(struct kvfs_slab_hdr, crc) == KVFS_SSD_HDR - 4,
+	       "slab header crc is its last 4 bytes");
 
 /* One transfer: len bytes between SSD offset soff and buf.  soff, len and
  * buf are multiples of KVFS_SSD_UNIT; len > 0.  res: bytes moved or -errno,
@@ -56,8 +88,8 @@ int kvfs_ssd_open(struct kvfs_ssd **out, const char *dir, uint64_t size,
 		  char *msg, size_t msgsz);
 void kvfs_ssd_close(struct kvfs_ssd *s);
 
-/* The store's random 64-bit id (from the slab headers); the index records
- * it so a state directory is never used with another store's slabs. */
+/* The store's random 64-bit id (from the slab headers; never 0); the index
+ * records it so a state directory is never used with another store's slabs. */
 uint64_t kvfs_ssd_id(const struct kvfs_ssd *s);
 /* Data bytes (sum of slab sizes) and bytes free right now. */
 uint64_t kvfs_ssd_capacity(const struct kvfs_ssd *s);
@@ -68,7 +100,11 @@ uint64_t kvfs_ssd_free(const struct kvfs_ssd *s);
  * buffers in every ring, so transfers to and from it are DMA without a
  * per-I/O page pin.  May be called once, at any time after open (main calls
  * it when the arena is faulted in).  Returns 0, or -errno (RLIMIT_MEMLOCK)
- * and transfers keep working without fixed buffers.
+ * and transfers keep working without fixed buffers (logged); -EBUSY once
+ * registered, -EOPNOTSUPP without io_uring.  Registration pins every page
+ * of the range (faulting in any not yet there), in 1 GiB pieces; a transfer
+ * goes fixed when its buffer lies inside one piece.  The range must stay
+ * mapped until kvfs_ssd_close().
  */
 int kvfs_ssd_register(struct kvfs_ssd *s, void *base, uint64_t size);
 
@@ -76,11 +112,13 @@ int kvfs_ssd_register(struct kvfs_ssd *s, void *base, uint64_t size);
  * Takes one contiguous run of `len` bytes (a multiple of KVFS_SSD_UNIT,
  * at most one slab), preferring the run that starts at `near` (the end of
  * the caller's previous run; UINT64_MAX for none).  Returns 0 with *soff
- * set, or -ENOSPC (no run that long is free).
+ * set, or -ENOSPC (no run that long is free), or -EINVAL for a len that is
+ * 0, unaligned or longer than a slab.  soff is never 0 (slab 0's header).
  */
 int kvfs_ssd_alloc(struct kvfs_ssd *s, uint32_t len, uint64_t near,
 		   uint64_t *soff);
-/* Gives a run back.  Returns 0, or -EINVAL for a run not allocated (logged). */
+/* Gives a run back.  Returns 0, or -EINVAL for a run not allocated, or one
+ * not inside one slab's data (logged). */
 int kvfs_ssd_give(struct kvfs_ssd *s, uint64_t soff, uint32_t len);
 /* Marks a run allocated while rebuilding from the index at start.  Returns
  * 0, -EBUSY if any of it is taken, -EINVAL if it is outside the store. */
@@ -90,20 +128,32 @@ int kvfs_ssd_take_at(struct kvfs_ssd *s, uint64_t soff, uint32_t len);
  * Moves every transfer of v[0..n), in parallel (as deep a queue as the
  * ring allows), and waits for all of them.  Returns 0 when each moved its
  * whole length, else the first -errno (a short transfer is -EIO); every
- * v[i].res is set either way.  Blocks only the calling thread.
+ * v[i].res is set either way.  Blocks only the calling thread.  A transfer
+ * that is unaligned or not inside one slab's data (the header included)
+ * gets res -EINVAL and is not started; the others still run.  Transfers
+ * of one batch must not overlap each other (they run in any order).
  */
 int kvfs_ssd_write(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n);
 int kvfs_ssd_read(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n);
 
 /* Makes every write completed before the call durable (fdatasync of each
- * slab written since the last sync).  Returns 0 or the first -errno. */
+ * slab written since the last sync).  Returns 0 or the first -errno; after
+ * an error, treat every write since the last successful sync as lost (a
+ * later fdatasync may succeed without having saved them). */
 int kvfs_ssd_sync(struct kvfs_ssd *s);
 
+/* reads, writes: transfers moved whole; syncs: fdatasync calls; errors:
+ * transfers that failed, and failed fdatasyncs. */
 struct kvfs_ssd_stats {
 	uint64_t reads, read_bytes, writes, write_bytes, syncs, errors;
 	int fixed;          /* arena registered as fixed buffers */
 	int direct;         /* slabs opened with O_DIRECT */
+	int uring;          /* transfers go through io_uring (else pread/pwrite) */
 };
 void kvfs_ssd_stats(struct kvfs_ssd *s, struct kvfs_ssd_stats *out);
+
+/* Validates the allocator and that every slab header is allocated; for
+ * tests and debug builds.  Returns 0 or -EUCLEAN (logged). */
+int kvfs_ssd_check(struct kvfs_ssd *s);
 
 #endif

@@ -289,6 +289,116 @@ static void test_random_vs_reference(void **state)
 	free(t.ref);
 }
 
+/* kvfs_alloc_take_run: exact contiguous runs, near first, next fit, wrap. */
+static void test_take_run(void **state)
+{
+	struct kvfs_alloc a;
+	uint64_t st = 0;
+
+	(void)state;
+	assert_int_equal(kvfs_alloc_init(&a, 300), 0);
+	assert_int_equal(kvfs_alloc_take_run(&a, 0, UINT64_MAX, &st), -EINVAL);
+	assert_int_equal(kvfs_alloc_take_run(&a, 301, UINT64_MAX, &st), -ENOSPC);
+	assert_int_equal(kvfs_alloc_take_run(&a, 10, UINT64_MAX, &st), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(kvfs_alloc_take_run(&a, 10, UINT64_MAX, &st), 0);
+	assert_int_equal(st, 10);
+	/* near free: taken there, even far from the hint. */
+	assert_int_equal(kvfs_alloc_take_run(&a, 5, 200, &st), 0);
+	assert_int_equal(st, 200);
+	/* near busy, or its run too short: next fit from the hint (205). */
+	assert_int_equal(kvfs_alloc_take_run(&a, 5, 12, &st), 0);
+	assert_int_equal(st, 205);
+	assert_int_equal(kvfs_alloc_take_run(&a, 5, 196, &st), 0);
+	assert_int_equal(st, 210);
+	/* Use [0, 260); then holes of 3 units at 62 and 127 (each across a
+	 * word boundary).  A run of 40 is the tail, [260, 300), exactly. */
+	assert_int_equal(kvfs_alloc_take_at(&a, 20, 180), 0);
+	assert_int_equal(kvfs_alloc_take_at(&a, 215, 45), 0);
+	assert_int_equal(kvfs_alloc_give(&a, 62, 3), 0);
+	assert_int_equal(kvfs_alloc_give(&a, 127, 3), 0);
+	assert_int_equal(kvfs_alloc_take_run(&a, 40, 62, &st), 0);
+	assert_int_equal(st, 260);
+	/* 6 units free, but no 4 of them in a row. */
+	assert_int_equal(kvfs_alloc_take_run(&a, 4, UINT64_MAX, &st), -ENOSPC);
+	assert_int_equal(kvfs_alloc_free_units(&a), 6);
+	/* The hint is at the end: wrap, and the hole at 62 comes first. */
+	assert_int_equal(kvfs_alloc_take_run(&a, 3, UINT64_MAX, &st), 0);
+	assert_int_equal(st, 62);
+	assert_int_equal(kvfs_alloc_take_run(&a, 3, UINT64_MAX, &st), 0);
+	assert_int_equal(st, 127);
+	assert_int_equal(kvfs_alloc_take_run(&a, 1, UINT64_MAX, &st), -ENOSPC);
+	assert_int_equal(kvfs_alloc_check(&a), 0);
+	/* A wrapped run may straddle the hint: free [50, 70), hint at 60. */
+	assert_int_equal(kvfs_alloc_give(&a, 50, 20), 0);
+	assert_int_equal(kvfs_alloc_take_run(&a, 5, UINT64_MAX, &st), 0);
+	assert_int_equal(st, 50);
+	assert_int_equal(kvfs_alloc_give(&a, 50, 5), 0);
+	assert_int_equal(kvfs_alloc_take_run(&a, 18, UINT64_MAX, &st), 0);
+	assert_int_equal(st, 50);
+	assert_int_equal(kvfs_alloc_check(&a), 0);
+	kvfs_alloc_release(&a);
+}
+
+/* 1 if ref has a free run of `len` units anywhere. */
+static int t_has_run(const char *ref, uint64_t nunits, uint64_t len)
+{
+	uint64_t u, n = 0;
+
+	for (u = 0; u < nunits; u++) {
+		n = ref[u] ? 0 : n + 1;
+		if (n >= len)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_take_run_random(void **state)
+{
+	const uint64_t nunits = 3001;
+	struct t_held *held = calloc(4000, sizeof(*held));
+	char *ref = calloc(nunits, 1);
+	struct kvfs_alloc a;
+	uint64_t st, want, near, u, nfree = nunits;
+	int op, k, nheld = 0, rc;
+
+	(void)state;
+	assert_non_null(held);
+	assert_non_null(ref);
+	srand(777);
+	assert_int_equal(kvfs_alloc_init(&a, nunits), 0);
+	for (op = 0; op < 20000; op++) {
+		if (rand() % 2 && nheld < 4000) {
+			want = 1 + (uint64_t)rand() % (rand() % 8 ? 16 : 300);
+			near = rand() % 3 ? (uint64_t)rand() % (nunits + 5) : UINT64_MAX;
+			rc = kvfs_alloc_take_run(&a, want, near, &st);
+			if (rc == -ENOSPC) {
+				assert_false(t_has_run(ref, nunits, want));
+				continue;
+			}
+			assert_int_equal(rc, 0);
+			assert_true(st + want <= nunits);
+			for (u = st; u < st + want; u++)
+				assert_int_equal(ref[u]++, 0);
+			held[nheld++] = (struct t_held){ st, want };
+			nfree -= want;
+		} else if (nheld > 0) {
+			k = rand() % nheld;
+			assert_int_equal(kvfs_alloc_give(&a, held[k].start, held[k].len), 0);
+			memset(ref + held[k].start, 0, held[k].len);
+			nfree += held[k].len;
+			held[k] = held[--nheld];
+		}
+		assert_int_equal(kvfs_alloc_free_units(&a), nfree);
+	}
+	for (u = 0; u < nunits; u++)
+		assert_int_equal(t_bit(&a, u), ref[u]);
+	assert_int_equal(kvfs_alloc_check(&a), 0);
+	kvfs_alloc_release(&a);
+	free(held);
+	free(ref);
+}
+
 /* A 6 GiB tier: 1.5M units, taken in 1 MiB runs, freed, taken again. */
 static void test_large(void **state)
 {
@@ -325,6 +435,8 @@ int main(void)
 		cmocka_unit_test(test_near),
 		cmocka_unit_test(test_take_at),
 		cmocka_unit_test(test_random_vs_reference),
+		cmocka_unit_test(test_take_run),
+		cmocka_unit_test(test_take_run_random),
 		cmocka_unit_test(test_large),
 	};
 
