@@ -6,9 +6,11 @@
  * changes, and the one writer thread that applies that queue.  It does not
  * decide what is stored: fs/ns.c queues rows and reads them back at start.
  *
- * Threads: open, load, drop_files and close run on main(); put, del,
- * xattr_put, xattr_del, sync, max_id and stats on any thread (FUSE workers);
- * writer_main() is the only thread that writes once open has returned.
+ * Threads: open, load, drop_files, drop_unstored, count_stored and close run
+ * on main(); put, del, xattr_put, xattr_del, after_commit, meta_get,
+ * meta_set, sync, max_id and stats on any thread (FUSE workers);
+ * writer_main() is the only thread that writes once open has returned, and
+ * the one that runs after_commit callbacks (holding neither lock).
  * Locks: q_lock guards the queue, the sequence numbers, first_err and the
  * counters; db_lock guards the sqlite3 handle and every prepared statement
  * (the writer holds it for a whole batch).  Neither is taken while the other
@@ -58,22 +60,54 @@
  *  6. A failed batch is rolled back whole and not retried (the in-memory
  *     namespace stays authoritative); the first failure since the previous
  *     sync is what that sync returns.
+ *  7. An after_commit callback asks for FULL like a durable barrier, and runs
+ *     only after the COMMIT of its batch returned: what it frees is no
+ *     longer referenced by any row that a power loss could bring back.  Its
+ *     err is the first failure since the previous callback (writer's
+ *     `after_err`), because failed changes are not retried.
+ *  8. kvfs_index_meta_set() is a change and a durable barrier in one op,
+ *     living on its caller's stack like a barrier; its own batch's result is
+ *     what it returns.
  */
 
-/* A queued change.  Barriers live on their sync caller's stack. */
-enum op_kind { OP_PUT, OP_DEL, OP_XATTR_PUT, OP_XATTR_DEL, OP_BARRIER };
+/* A queued change, barrier or callback.  Barriers and meta ops live on
+ * their callers' stacks (op_on_stack()); the writer frees the others. */
+enum op_kind {
+	OP_PUT, OP_DEL, OP_XATTR_PUT, OP_XATTR_DEL,     /* changes */
+	OP_META,        /* change and durable barrier; on its caller's stack */
+	OP_BARRIER,     /* on its sync caller's stack */
+	OP_AFTER,       /* an after_commit callback */
+};
 
 struct ix_op {
 	struct ix_op *next;
 	enum op_kind kind;
 	uint64_t seq;                   /* position in the queue, from 1 */
 	int durable;                    /* OP_BARRIER: sync at FULL */
+	int res;                        /* OP_META: its batch's result */
 	struct kvfs_index_row row;      /* OP_PUT; row.id for every kind */
-	const char *xname;              /* OP_XATTR_*: points into buf */
-	const void *value;              /* OP_XATTR_PUT: points into buf */
+	const char *xname;              /* OP_XATTR_*: points into buf; OP_META:
+					   the key, borrowed from the caller */
+	const void *value;              /* OP_XATTR_PUT: points into buf; OP_META:
+					   the text or NULL, borrowed */
 	size_t size;
+	void (*fn)(void *arg, int err); /* OP_AFTER */
+	void *arg;
 	char buf[];                     /* copies of the strings and the value */
 };
+
+/* Ops that change the database (and count in the statistics). */
+static int op_is_change(enum op_kind kind)
+{
+	return kind != OP_BARRIER && kind != OP_AFTER;
+}
+
+/* Ops that live on their caller's stack: the writer never frees them and
+ * never touches them once done_seq has passed them. */
+static int op_on_stack(enum op_kind kind)
+{
+	return kind == OP_BARRIER || kind == OP_META;
+}
 
 /*
  * The statements the writer and the readers run again and again.  PRAGMA
@@ -82,7 +116,8 @@ struct ix_op {
  */
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_PUT, ST_DEL_INODE, ST_DEL_XATTRS,
-	ST_XATTR_PUT, ST_XATTR_DEL, ST_SYNC_GEN, ST_MAX_ID, ST_COUNT
+	ST_XATTR_PUT, ST_XATTR_DEL, ST_SYNC_GEN, ST_MAX_ID, ST_META_GET,
+	ST_META_SET, ST_META_DEL, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -93,13 +128,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * and measured 3x slower (1,000,000 puts: 9 s against 3 s). */
 	[ST_PUT]         = "INSERT INTO inodes (id, parent, name, mode, uid,"
 			   " gid, size, atime_ns, mtime_ns, ctime_ns, crc32c,"
-			   " flags, hits, last_access_ns, kv_parent)"
+			   " flags, hits, last_access_ns, kv_parent, map)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			   " ?11, ?12, ?13, ?14, ?15) ON CONFLICT (id) DO UPDATE"
+			   " ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (id) DO UPDATE"
 			   " SET parent = ?2, name = ?3, mode = ?4, uid = ?5,"
 			   " gid = ?6, size = ?7, atime_ns = ?8, mtime_ns = ?9,"
 			   " ctime_ns = ?10, crc32c = ?11, flags = ?12,"
-			   " hits = ?13, last_access_ns = ?14, kv_parent = ?15",
+			   " hits = ?13, last_access_ns = ?14, kv_parent = ?15,"
+			   " map = ?16",
 	[ST_DEL_INODE]   = "DELETE FROM inodes WHERE id = ?1",
 	[ST_DEL_XATTRS]  = "DELETE FROM xattrs WHERE ino = ?1",
 	[ST_XATTR_PUT]   = "INSERT INTO xattrs (ino, name, value)"
@@ -109,6 +145,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SYNC_GEN]    = "INSERT INTO meta (key, value) VALUES ('sync_gen', 1)"
 			   " ON CONFLICT (key) DO UPDATE SET value = value + 1",
 	[ST_MAX_ID]      = "SELECT COALESCE(MAX(id), 0) FROM inodes",
+	[ST_META_GET]    = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET]    = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+			   " ON CONFLICT (key) DO UPDATE SET value = ?2",
+	[ST_META_DEL]    = "DELETE FROM meta WHERE key = ?1",
 };
 
 /*
@@ -131,6 +171,9 @@ _Static_assert(S_IFMT == 61440 && S_IFDIR == 16384 && S_IFREG == 32768,
  * ordered put of the moved row and del of the replaced one, and between the
  * two both rows carry the same name.  inodes_dirs indexes directories only,
  * so the load walks the tree without touching the (many) file rows.
+ *
+ * inodes.map (version 2) is a file's encoded chunk map (map.h), NULL while
+ * the file has no copy on the SSD tier.
  */
 static const char *const migrations[] = {
 	/* 0 -> 1: the first schema. */
@@ -148,6 +191,8 @@ static const char *const migrations[] = {
 	" value BLOB NOT NULL, PRIMARY KEY (ino, name)) WITHOUT ROWID;"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
 	"INSERT INTO meta (key, value) VALUES ('sync_gen', 0);",
+	/* 1 -> 2: the SSD tier's chunk map of each stored file. */
+	"ALTER TABLE inodes ADD COLUMN map BLOB;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KVFS_INDEX_VERSION,
 	       "one migration step per schema version");
@@ -178,7 +223,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KVFS_INDEX_VERSION,
 #define ROW_COLUMNS \
 	"SELECT i.id, i.parent, i.name, i.mode, i.uid, i.gid, i.size," \
 	" i.atime_ns, i.mtime_ns, i.ctime_ns, i.crc32c, i.flags, i.hits," \
-	" i.last_access_ns, i.kv_parent"
+	" i.last_access_ns, i.kv_parent, i.map"
 
 static const char sql_load_dirs[] = DIRS_CTE ROW_COLUMNS
 	" FROM dirs d JOIN inodes i ON i.id = d.id ORDER BY d.depth, i.id";
@@ -194,6 +239,13 @@ static const char sql_drop_xattrs[] = "DELETE FROM xattrs WHERE ino IN"
 	" (SELECT id FROM inodes WHERE " SQL_IS_REG("mode") ")";
 static const char sql_drop_files[] =
 	"DELETE FROM inodes WHERE " SQL_IS_REG("mode");
+static const char sql_drop_unstored_xattrs[] = "DELETE FROM xattrs WHERE ino IN"
+	" (SELECT id FROM inodes WHERE " SQL_IS_REG("mode") " AND map IS NULL)";
+static const char sql_drop_unstored[] =
+	"DELETE FROM inodes WHERE " SQL_IS_REG("mode") " AND map IS NULL";
+static const char sql_count_stored[] =
+	"SELECT COUNT(*) FROM inodes WHERE " SQL_IS_REG("mode")
+	" AND map IS NOT NULL";
 
 struct kvfs_index {
 	char *path;                     /* <dir>/index.db, for messages */
@@ -215,6 +267,8 @@ struct kvfs_index {
 
 	pthread_t writer;
 	int unsynced;                   /* writer: a NORMAL commit since FULL */
+	int after_err;                  /* writer: first failure since the last
+					   after_commit callback (rule 7) */
 	uint64_t fail_streak;           /* writer: batches failed in a row */
 };
 
@@ -623,7 +677,7 @@ static void enqueue_locked(struct kvfs_index *ix, struct ix_op *op)
 		pthread_cond_signal(&ix->q_cond);
 	}
 	ix->tail = op;
-	if (op->kind != OP_BARRIER)
+	if (op_is_change(op->kind))
 		ix->stats.queued++;
 	if (op->kind == OP_PUT && op->row.id > ix->max_put_id)
 		ix->max_put_id = op->row.id;
@@ -659,9 +713,12 @@ int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row)
 	const char *name = row->name ? row->name : "";
 	size_t nlen = strlen(name) + 1;
 	size_t plen = row->kv_parent ? strlen(row->kv_parent) + 1 : 0;
+	size_t mlen = row->map ? row->map_len : 0;
 	struct ix_op *op;
 
-	op = op_new(OP_PUT, row->id, nlen + plen);
+	if (mlen > SIZE_MAX - nlen - plen)
+		return -ENOMEM;
+	op = op_new(OP_PUT, row->id, nlen + plen + mlen);
 	if (!op)
 		return -ENOMEM;
 	op->row = *row;
@@ -671,6 +728,11 @@ int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row)
 		memcpy(op->buf + nlen, row->kv_parent, plen);
 		op->row.kv_parent = op->buf + nlen;
 	}
+	/* A map of no bytes is no map: the column stays NULL. */
+	op->row.map = mlen ? op->buf + nlen + plen : NULL;
+	op->row.map_len = mlen;
+	if (mlen)
+		memcpy(op->buf + nlen + plen, row->map, mlen);
 	return enqueue(ix, op);
 }
 
@@ -713,6 +775,83 @@ int kvfs_index_xattr_del(struct kvfs_index *ix, uint64_t id, const char *name)
 	memcpy(op->buf, name, nlen);
 	op->xname = op->buf;
 	return enqueue(ix, op);
+}
+
+int kvfs_index_after_commit(struct kvfs_index *ix,
+			    void (*fn)(void *arg, int err), void *arg)
+{
+	struct ix_op *op = op_new(OP_AFTER, 0, 0);
+
+	if (!op)
+		return -ENOMEM;
+	op->fn = fn;
+	op->arg = arg;
+	return enqueue(ix, op);
+}
+
+/* Queues the stack op `op` and waits until the writer has passed it. */
+static void enqueue_wait(struct kvfs_index *ix, struct ix_op *op)
+{
+	pthread_mutex_lock(&ix->q_lock);
+	enqueue_locked(ix, op);
+	while (ix->done_seq < op->seq)
+		pthread_cond_wait(&ix->done_cond, &ix->q_lock);
+	pthread_mutex_unlock(&ix->q_lock);
+}
+
+/* Rule 8: the op lives on this stack, and carries the key and value the
+ * caller lends until the writer has applied them. */
+int kvfs_index_meta_set(struct kvfs_index *ix, const char *key,
+			const char *value)
+{
+	struct ix_op op;
+
+	if (!key || strcmp(key, "sync_gen") == 0)
+		return -EINVAL;
+	memset(&op, 0, sizeof(op));
+	op.kind = OP_META;
+	op.durable = 1;
+	op.xname = key;
+	op.value = value;
+	enqueue_wait(ix, &op);
+	return op.res;
+}
+
+int kvfs_index_meta_get(struct kvfs_index *ix, const char *key, char *buf,
+			size_t n)
+{
+	sqlite3_stmt *st;
+	const char *v;
+	size_t len;
+	int rc, err;
+
+	pthread_mutex_lock(&ix->db_lock);
+	st = ix->st[ST_META_GET];
+	rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(st, 0);
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (!v)
+			err = sqlite3_column_type(st, 0) == SQLITE_NULL ?
+			      -ENOENT : -ENOMEM;
+		else if (len >= n)
+			err = -ERANGE;
+		else
+			err = 0;
+		if (!err)
+			memcpy(buf, v, len + 1);
+	} else if (rc == SQLITE_DONE) {
+		err = -ENOENT;
+	} else {
+		err = sql_errno(ix->db, rc);
+		report(ix, rc, err, "reading meta", sqlite3_errmsg(ix->db));
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);     /* `key` is the caller's */
+	pthread_mutex_unlock(&ix->db_lock);
+	return err;
 }
 
 /* The barrier lives on this stack: the writer never frees or touches it
@@ -806,6 +945,11 @@ static int apply_put(struct kvfs_index *ix, const struct kvfs_index_row *r)
 	err = bind_text(ix, st, 3, r->name);
 	if (!err)
 		err = bind_text(ix, st, 15, r->kv_parent);
+	if (!err)
+		err = sql_errno(ix->db, r->map ?
+				sqlite3_bind_blob64(st, 16, r->map, r->map_len,
+						    SQLITE_STATIC) :
+				sqlite3_bind_null(st, 16));
 	return err ? err : stmt_run(ix, ST_PUT);
 }
 
@@ -822,6 +966,21 @@ static int apply_xattr(struct kvfs_index *ix, const struct ix_op *op)
 		err = sql_errno(ix->db, rc);
 	}
 	return err ? err : stmt_run(ix, which);
+}
+
+static int apply_meta(struct kvfs_index *ix, const struct ix_op *op)
+{
+	int which = op->value ? ST_META_SET : ST_META_DEL;
+	sqlite3_stmt *st = ix->st[which];
+	int err;
+
+	err = bind_text(ix, st, 1, op->xname);
+	if (!err && op->value)
+		err = bind_text(ix, st, 2, op->value);
+	if (!err)
+		err = stmt_run(ix, which);
+	sqlite3_clear_bindings(st);     /* key and value are the caller's */
+	return err;
 }
 
 static int apply_op(struct kvfs_index *ix, const struct ix_op *op)
@@ -841,7 +1000,10 @@ static int apply_op(struct kvfs_index *ix, const struct ix_op *op)
 	case OP_XATTR_PUT:
 	case OP_XATTR_DEL:
 		return apply_xattr(ix, op);
+	case OP_META:
+		return apply_meta(ix, op);
 	case OP_BARRIER:
+	case OP_AFTER:
 		return 0;
 	}
 	return 0;
@@ -862,7 +1024,9 @@ static void batch_scan(const struct ix_op *op, struct batch_info *bi)
 	for (; op; op = op->next) {
 		if (op->kind == OP_BARRIER)
 			bi->durable |= op->durable;
-		else
+		else if (op->kind == OP_AFTER || op->kind == OP_META)
+			bi->durable = 1;        /* rules 7 and 8 */
+		if (op_is_change(op->kind))
 			bi->changes++;
 		bi->last_seq = op->seq;
 	}
@@ -926,10 +1090,35 @@ static void batch_report(struct kvfs_index *ix, const struct batch_info *bi,
 	}
 }
 
+/*
+ * After the batch's commit returned `err`: runs the callbacks in queue order
+ * (rule 7), gives each meta op its result, frees what the writer owns.
+ * Holds no lock: callbacks may queue changes.
+ */
+static void batch_finish(struct kvfs_index *ix, struct ix_op *batch, int err)
+{
+	struct ix_op *op, *next;
+
+	for (op = batch; op; op = next) {
+		next = op->next;
+		if (err && op_is_change(op->kind) && !ix->after_err)
+			ix->after_err = err;
+		if (op->kind == OP_META)
+			op->res = err;
+		if (op->kind == OP_AFTER) {
+			op->fn(op->arg, ix->after_err);
+			ix->after_err = 0;
+		}
+		/* Stack ops belong to their waiters, who return once
+		 * done_seq moves. */
+		if (!op_on_stack(op->kind))
+			free(op);
+	}
+}
+
 static void batch_run(struct kvfs_index *ix, struct ix_op *batch)
 {
 	struct batch_info bi;
-	struct ix_op *op, *next;
 	int err;
 
 	batch_scan(batch, &bi);
@@ -937,13 +1126,7 @@ static void batch_run(struct kvfs_index *ix, struct ix_op *batch)
 	err = batch_commit(ix, batch, &bi);
 	batch_report(ix, &bi, err);
 	pthread_mutex_unlock(&ix->db_lock);
-
-	/* Barriers belong to their waiters, who return once done_seq moves. */
-	for (op = batch; op; op = next) {
-		next = op->next;
-		if (op->kind != OP_BARRIER)
-			free(op);
-	}
+	batch_finish(ix, batch, err);
 	pthread_mutex_lock(&ix->q_lock);
 	ix->done_seq = bi.last_seq;
 	if (err) {
@@ -999,6 +1182,11 @@ static void row_read(sqlite3_stmt *st, struct kvfs_index_row *r)
 	r->hits = (uint64_t)sqlite3_column_int64(st, 12);
 	r->last_access_ns = sqlite3_column_int64(st, 13);
 	r->kv_parent = (const char *)sqlite3_column_text(st, 14);
+	/* Blob before bytes, as SQLite asks; an empty blob reads as none. */
+	r->map = sqlite3_column_blob(st, 15);
+	r->map_len = r->map ? (size_t)sqlite3_column_bytes(st, 15) : 0;
+	if (r->map_len == 0)
+		r->map = NULL;
 }
 
 /* Steps `sql`, calling `each` per row; its non-zero return stops the scan. */
@@ -1087,25 +1275,50 @@ int kvfs_index_load(struct kvfs_index *ix,
 	return err;
 }
 
-int64_t kvfs_index_drop_files(struct kvfs_index *ix)
+/* Deletes the xattrs, then the rows, each chosen by its SQL; one
+ * transaction.  Returns the rows deleted or -errno (nothing deleted). */
+static int64_t drop_rows(struct kvfs_index *ix, const char *xattrs_sql,
+			 const char *rows_sql, const char *what)
 {
 	int64_t dropped = 0;
 	int err;
 
 	pthread_mutex_lock(&ix->db_lock);
-	err = exec_sql(ix, "BEGIN IMMEDIATE", "dropping files");
+	err = exec_sql(ix, "BEGIN IMMEDIATE", what);
 	if (err)
 		goto out;
-	err = exec_sql(ix, sql_drop_xattrs, "dropping files");
+	err = exec_sql(ix, xattrs_sql, what);
 	if (!err)
-		err = exec_sql(ix, sql_drop_files, "dropping files");
+		err = exec_sql(ix, rows_sql, what);
 	if (!err)
 		dropped = sqlite3_changes64(ix->db);
 	if (!err)
-		err = exec_sql(ix, "COMMIT", "dropping files");
+		err = exec_sql(ix, "COMMIT", what);
 	if (err && !sqlite3_get_autocommit(ix->db))
 		sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	pthread_mutex_unlock(&ix->db_lock);
 	return err ? err : dropped;
+}
+
+int64_t kvfs_index_drop_files(struct kvfs_index *ix)
+{
+	return drop_rows(ix, sql_drop_xattrs, sql_drop_files, "dropping files");
+}
+
+int64_t kvfs_index_drop_unstored(struct kvfs_index *ix)
+{
+	return drop_rows(ix, sql_drop_unstored_xattrs, sql_drop_unstored,
+			 "dropping files without a stored copy");
+}
+
+int64_t kvfs_index_count_stored(struct kvfs_index *ix)
+{
+	int64_t n = 0;
+	int err;
+
+	pthread_mutex_lock(&ix->db_lock);
+	err = query_int(ix, sql_count_stored, &n, "counting stored files");
+	pthread_mutex_unlock(&ix->db_lock);
+	return err ? err : n;
 }

@@ -13,7 +13,10 @@
  * version is PRAGMA user_version, migrated forward at open.
  *
  * Thread-safety: every function may be called from any thread, except that
- * open/load/close are called by main() alone.
+ * open/load/drop_files/drop_unstored/count_stored/close are called by main()
+ * alone, and that an after_commit callback (which runs on the writer thread)
+ * must not call kvfs_index_sync() or kvfs_index_meta_set(): both wait for the
+ * writer.
  */
 #ifndef KVFS_INDEX_H
 #define KVFS_INDEX_H
@@ -21,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KVFS_INDEX_VERSION 1     /* schema this code writes */
+#define KVFS_INDEX_VERSION 2     /* schema this code writes */
 #define KVFS_INDEX_ROOT_ID 1     /* id of the root directory */
 
 /* Row flags. */
@@ -44,6 +47,9 @@ struct kvfs_index_row {
 	uint64_t hits;
 	int64_t last_access_ns;
 	const char *kv_parent;  /* user.kvfs.parent, or NULL */
+	const void *map;        /* encoded chunk map (map.h) of the copy on the
+				   SSD tier; NULL (map_len 0): no stored copy */
+	size_t map_len;
 };
 
 /*
@@ -61,8 +67,9 @@ void kvfs_index_close(struct kvfs_index *ix);
 /*
  * Reads every stored row, directories before the files and directories they
  * contain (a parent's row always comes before its children's), then every
- * xattr.  A callback returning non-zero stops the load and is returned.
- * Call before any change is queued.
+ * xattr.  A row's strings and map are borrowed for the callback's duration.
+ * A callback returning non-zero stops the load and is returned.  Call before
+ * any change is queued.
  */
 int kvfs_index_load(struct kvfs_index *ix,
 		    int (*row_cb)(void *arg, const struct kvfs_index_row *row),
@@ -77,7 +84,19 @@ int kvfs_index_load(struct kvfs_index *ix,
  */
 int64_t kvfs_index_drop_files(struct kvfs_index *ix);
 
-/* Queue changes.  Each copies what it needs; returns 0 or -ENOMEM. */
+/*
+ * Deletes every regular-file row without a map (a file whose data lived
+ * only in memory) and its xattrs; rows with a map, directories and other
+ * types stay.  Returns the number of rows dropped, or -errno (then nothing
+ * is dropped).  Synchronous; called at start before kvfs_index_load().
+ */
+int64_t kvfs_index_drop_unstored(struct kvfs_index *ix);
+
+/* Regular-file rows with a map, as committed; or -errno.  Synchronous. */
+int64_t kvfs_index_count_stored(struct kvfs_index *ix);
+
+/* Queue changes.  Each copies what it needs (the row's strings and map
+ * too); returns 0 or -ENOMEM. */
 int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row);
 int kvfs_index_del(struct kvfs_index *ix, uint64_t id); /* and its xattrs */
 int kvfs_index_xattr_put(struct kvfs_index *ix, uint64_t id, const char *name,
@@ -90,6 +109,43 @@ int kvfs_index_xattr_del(struct kvfs_index *ix, uint64_t id, const char *name);
  * -errno of the first failed commit since the previous sync.
  */
 int kvfs_index_sync(struct kvfs_index *ix, int durable);
+
+/*
+ * Queues fn(arg, err) in order with the changes.  The writer thread calls it
+ * once the commit holding every change queued before it has returned and
+ * is synced to stable storage (as kvfs_index_sync(ix, 1) would): err is 0 when every change queued since the previous after_commit was
+ * committed (so, as far as that one said 0, every change before it), else
+ * the -errno of the first commit that failed since then (its changes are
+ * missing from the index).  Callbacks run in queue order, each exactly
+ * once, before any kvfs_index_sync() queued after them returns;
+ * kvfs_index_close() runs those still pending after its final commit.
+ * The callback runs on the writer thread: it may queue changes, but must
+ * not wait for the writer (see Thread-safety above) and should be quick,
+ * since commits wait for it.  Returns 0, or -ENOMEM (fn is never called).
+ *
+ * Use: free what a row pointed at (its old SSD space) only once the row
+ * that stopped pointing at it is committed: put, then after_commit(free).
+ */
+int kvfs_index_after_commit(struct kvfs_index *ix,
+			    void (*fn)(void *arg, int err), void *arg);
+
+/*
+ * The meta table: small named text values of the daemon (the SSD store's
+ * id, ...).  "sync_gen" is the index's own and cannot be set.
+ *
+ * kvfs_index_meta_get copies the committed value of `key` with its
+ * terminating NUL into buf; returns 0, -ENOENT if there is none, -ERANGE
+ * if it needs more than n bytes (buf untouched), or -errno.
+ *
+ * kvfs_index_meta_set stores `value` (NULL: deletes the key) and returns
+ * once that is committed and synced to stable storage, in order with the
+ * changes queued before it: 0, -EINVAL for "sync_gen", or the -errno of
+ * the failed commit (then nothing of its batch is stored).
+ */
+int kvfs_index_meta_get(struct kvfs_index *ix, const char *key, char *buf,
+			size_t n);
+int kvfs_index_meta_set(struct kvfs_index *ix, const char *key,
+			const char *value);
 
 /* Largest id stored (0 if none): new ids start above it. */
 uint64_t kvfs_index_max_id(struct kvfs_index *ix);

@@ -330,6 +330,26 @@ static void test_newer_schema_and_damage(void **state)
 	assert_int_equal(r.repaired, 0);
 }
 
+/* Both schemas the daemon has written check: version 1 (no map column; the
+ * check does not migrate) and version 2 with a stored file's map. */
+static void test_schema_versions(void **state)
+{
+	struct t_env *env = *state;
+	struct kvfs_check_result r;
+
+	assert_int_equal(KVFS_INDEX_VERSION, 2);
+	t_tree(env);
+	t_sql(env, "UPDATE inodes SET map = x'01020304' WHERE id = 4");
+	r = t_check(env, 0, 0);
+	assert_int_equal(r.rows, 5);
+	assert_int_equal(r.errors, 0);
+	t_sql(env, "ALTER TABLE inodes DROP COLUMN map; PRAGMA user_version = 1");
+	r = t_check(env, 0, 0);
+	assert_int_equal(r.rows, 5);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.count[KVFS_CHECK_SCHEMA], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roots, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_xattrs, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_and_damage, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_versions, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
