@@ -25,6 +25,8 @@
 
 #include "ctl.h"
 #include "index.h"
+#include "log.h"
+#include "ssd.h"
 
 static const struct {
 	const char *name;
@@ -58,6 +60,92 @@ int kvfs_ctl_init(struct kvfs *kv)
 	return 0;
 }
 
+static void counter(struct kvfs_ctl_snap *s, const char *name,
+		    const char *metric, const char *type, const char *help,
+		    uint64_t value)
+{
+	KVFS_ASSERT(s->nstore < KVFS_CTL_NSTORE);
+	s->store[s->nstore++] = (struct kvfs_ctl_counter){ name, metric, type, help,
+							   value };
+}
+
+#define C(x) atomic_load(&st->stats.x)
+
+/* The SSD tier and the store's movements between the tiers. */
+static void snap_store(struct kvfs *kv, struct kvfs_ctl_snap *s)
+{
+	struct kvfs_store *st = &kv->store;
+	struct kvfs_ctl_tier *ssd = &s->tier[1];
+	struct kvfs_ssd_stats io = { 0 };
+
+	if (!kv->store_ready)
+		return;
+	s->write_policy = st->write_policy == KVFS_WRITE_BACK ? "back" : "through";
+	s->evict_policy = kvfs_policy_name(st->evict_policy);
+	if (st->ssd) {
+		ssd->present = 1;
+		ssd->capacity_bytes = kvfs_ssd_capacity(st->ssd);
+		ssd->used_bytes = ssd->capacity_bytes - kvfs_ssd_free(st->ssd);
+		ssd->files = C(stored_files);
+		kvfs_ssd_stats(st->ssd, &io);
+		s->ssd_fixed = io.fixed;
+		s->ssd_direct = io.direct;
+	}
+	counter(s, "memory_hits", "kvfs_memory_read_hits_total", "counter",
+		"Reads served from the memory tier.", C(mem_hits));
+	counter(s, "ssd_reads", "kvfs_ssd_reads_total", "counter",
+		"Reads that had to go to the SSD tier (misses of the memory tier).",
+		C(ssd_reads));
+	counter(s, "ssd_read_bytes", "kvfs_ssd_read_bytes_total", "counter",
+		"Bytes read from the SSD to serve reads.", C(ssd_read_bytes));
+	counter(s, "head_loads", "kvfs_ssd_head_loads_total", "counter",
+		"File heads loaded back into memory from the SSD.", C(head_loads));
+	counter(s, "ssd_io_reads", "kvfs_ssd_io_reads_total", "counter",
+		"Transfers read from the slabs (all causes).", io.reads);
+	counter(s, "ssd_io_read_bytes", "kvfs_ssd_io_read_bytes_total", "counter",
+		"Bytes read from the slabs (all causes).", io.read_bytes);
+	counter(s, "ssd_io_writes", "kvfs_ssd_io_writes_total", "counter",
+		"Transfers written to the slabs.", io.writes);
+	counter(s, "ssd_io_write_bytes", "kvfs_ssd_io_write_bytes_total", "counter",
+		"Bytes written to the slabs.", io.write_bytes);
+	counter(s, "ssd_io_errors", "kvfs_ssd_io_errors_total", "counter",
+		"Slab transfers or syncs that failed.", io.errors);
+	counter(s, "flushes", "kvfs_flushes_total", "counter",
+		"Files written to the SSD tier and committed.", C(flushes));
+	counter(s, "flushed_bytes", "kvfs_flushed_bytes_total", "counter",
+		"Bytes of files written to the SSD tier.", C(flushed_bytes));
+	counter(s, "flush_errors", "kvfs_flush_errors_total", "counter",
+		"Flushes that failed (the files stay in memory).", C(flush_errors));
+	counter(s, "flush_queue", "kvfs_flush_queue_files", "gauge",
+		"Files waiting for the flusher.", C(queue_depth));
+	counter(s, "promotions", "kvfs_store_promotions_total", "counter",
+		"Files read back from the SSD into memory.", C(promotions));
+	counter(s, "promoted_bytes", "kvfs_promoted_bytes_total", "counter",
+		"Bytes of the files promoted.", C(promoted_bytes));
+	counter(s, "demotions", "kvfs_demotions_total", "counter",
+		"Files whose memory was dropped (the SSD holds them).", C(demotions));
+	counter(s, "demoted_bytes", "kvfs_demoted_bytes_total", "counter",
+		"Memory freed by demotions.", C(demoted_bytes));
+	counter(s, "ssd_evictions", "kvfs_ssd_evictions_total", "counter",
+		"Files evicted to make room on the SSD tier.", C(ssd_evictions));
+	counter(s, "ssd_evicted_bytes", "kvfs_ssd_evicted_bytes_total", "counter",
+		"SSD bytes of the files evicted for room.", C(ssd_evicted_bytes));
+	counter(s, "memory_evictions", "kvfs_memory_evictions_total", "counter",
+		"Files evicted to make room in memory (no SSD tier).", C(mem_evictions));
+	counter(s, "memory_evicted_bytes", "kvfs_memory_evicted_bytes_total", "counter",
+		"Memory bytes of the files evicted for room.", C(mem_evicted_bytes));
+	counter(s, "checksum_errors", "kvfs_checksum_errors_total", "counter",
+		"Chunks read from the SSD that did not match their checksum.",
+		C(crc_errors));
+	counter(s, "stored_files", "kvfs_ssd_files", "gauge",
+		"Files with a copy on the SSD tier.", C(stored_files));
+	counter(s, "ssd_only_files", "kvfs_ssd_only_files", "gauge",
+		"Files whose data only the SSD holds (memory has the head).",
+		C(ssd_only_files));
+}
+
+#undef C
+
 void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 {
 	struct kvfs_ns_stats *ns = &kv->ns.stats;
@@ -77,9 +165,10 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	mem->present = 1;
 	mem->capacity_bytes = kv->mem.arena.size;
 	mem->used_bytes = mem->capacity_bytes - free_bytes;
-	/* Every file lives in the memory tier until the SSD tier exists. */
-	mem->files = atomic_load(&ns->files);
+	mem->files = atomic_load(&ns->files) - (kv->store_ready ?
+		     atomic_load(&kv->store.stats.ssd_only_files) : 0);
 	s->tier[1].name = "ssd";
+	snap_store(kv, s);
 	s->prefaulted_bytes = atomic_load(&kv->mem.arena.faulted);
 	s->arena_path = kv->mem.arena.path;
 
@@ -95,7 +184,7 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->evictions = atomic_load(&ns->evictions);
 	s->evicted_bytes = atomic_load(&ns->evicted_bytes);
 	s->evict_refused = atomic_load(&ns->evict_refused);
-	s->promotions = 0; /* nothing to promote from without an SSD tier */
+	s->promotions = kv->store_ready ? atomic_load(&kv->store.stats.promotions) : 0;
 	if (kv->index) {
 		s->have_index = 1;
 		kvfs_index_stats(kv->index, &s->index);
@@ -250,6 +339,15 @@ void kvfs_ctl_write_stats(FILE *f, const struct kvfs_ctl_snap *s)
 		" (pinned or being written); promotions %" PRIu64 "\n",
 		s->evictions, human_bytes(s->evicted_bytes, a, sizeof(a)),
 		s->evict_refused, s->promotions);
+	if (s->nstore) {
+		fprintf(f, "store      write_policy=%s evict_policy=%s%s%s\n",
+			s->write_policy, s->evict_policy,
+			s->tier[1].present && !s->ssd_direct ? ", SSD without O_DIRECT" : "",
+			s->tier[1].present && !s->ssd_fixed ? ", arena not registered" : "");
+		for (int i = 0; i < s->nstore; i++)
+			fprintf(f, "  %-22s %" PRIu64 "\n", s->store[i].name,
+				s->store[i].value);
+	}
 	if (s->have_index)
 		fprintf(f, "index      %" PRIu64 " pending, %" PRIu64 " of %" PRIu64
 			" changes committed in %" PRIu64 " transactions, %" PRIu64
@@ -328,6 +426,15 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 		", \"refused\": %" PRIu64 "},\n  \"promotions\": {\"count\": %"
 		PRIu64 "},\n", s->evictions, s->evicted_bytes, s->evict_refused,
 		s->promotions);
+	if (s->nstore) {
+		fprintf(f, "  \"store\": {\"write_policy\": \"%s\", \"evict_policy\": \"%s\""
+			", \"ssd_fixed_buffers\": %s, \"ssd_direct_io\": %s",
+			s->write_policy, s->evict_policy, s->ssd_fixed ? "true" : "false",
+			s->ssd_direct ? "true" : "false");
+		for (int i = 0; i < s->nstore; i++)
+			fprintf(f, ", \"%s\": %" PRIu64, s->store[i].name, s->store[i].value);
+		fprintf(f, "},\n");
+	}
 	if (s->have_index)
 		fprintf(f, "  \"index\": {\"pending\": %" PRIu64 ", \"queued\": %"
 			PRIu64 ", \"committed\": %" PRIu64 ", \"transactions\": %"
@@ -479,6 +586,9 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 		 s->evict_refused);
 	prom_one(f, "kvfs_promotions_total", "counter",
 		 "Files promoted from the SSD tier to memory.", s->promotions);
+	for (int i = 0; i < s->nstore; i++)
+		prom_one(f, s->store[i].metric, s->store[i].type, s->store[i].help,
+			 s->store[i].value);
 	prom_index(f, s);
 	prom_ops(f, s);
 }
@@ -508,7 +618,16 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 	fprintf(f, "arena_group=%s\n", o->arena_group_str ? o->arena_group_str : "");
 	if (kv->mem.arena.path)
 		fprintf(f, "# the arena is shared as %s\n", kv->mem.arena.path);
-	fprintf(f, "# no SSD tier yet: file data lives in memory only\n");
+	if (o->ssd) {
+		fprintf(f, "ssd=%s\n", o->ssd);
+		if (kv->ssd)
+			fprintf(f, "ssd_size=%" PRIu64 "\n", kvfs_ssd_capacity(kv->ssd));
+		fprintf(f, "write_policy=%s\n",
+			o->write_policy == KVFS_WRITE_BACK ? "back" : "through");
+	} else {
+		fprintf(f, "# no ssd=: file data lives in memory only, and cold files are evicted when it is full\n");
+	}
+	fprintf(f, "evict_policy=%s\n", kvfs_policy_name(o->evict_policy));
 }
 
 /* ---- the hook ---- */

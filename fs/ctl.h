@@ -40,6 +40,7 @@ struct kvfs_ctl_tier {
 };
 
 #define KVFS_CTL_NTIER 2
+#define KVFS_CTL_NSTORE 24
 
 /* Every number the control files print, read once per open. */
 struct kvfs_ctl_snap {
@@ -56,6 +57,17 @@ struct kvfs_ctl_snap {
 	uint64_t evictions, evicted_bytes, evict_refused, promotions;
 	int have_index;
 	struct kvfs_index_stats index;
+	/* The store's counters (store.h), named for JSON and Prometheus. */
+	struct kvfs_ctl_counter {
+		const char *name;     /* stats.json key under "store" */
+		const char *metric;   /* kvfs_* metric name, units in the name */
+		const char *type;     /* "counter" or "gauge" */
+		const char *help;
+		uint64_t value;
+	} store[KVFS_CTL_NSTORE];
+	int nstore;
+	const char *write_policy, *evict_policy;
+	int ssd_fixed, ssd_direct;
 	struct kvfs_opstat_snap op[KVFS_OP_COUNT];
 };
 

@@ -34,10 +34,9 @@
  * or PIN (may_map): committing units one was merely handed would otherwise
  * show another file's old bytes to someone who cannot see the arena.
  * Units a lease lists are never freed under it: truncation, O_TRUNC and hole
- * punching of a leased range fail with EBUSY (kvfs_fastpath_busy).  Today
- * data never moves; the SSD tier will promote a file into the arena before
- * PIN lists it (see do_pin) and must check kvfs_fastpath_busy before it
- * demotes or evicts one.
+ * punching of a leased range fail with EBUSY (kvfs_fastpath_busy).  The SSD
+ * tier promotes a file into the arena before RESERVE, COMMIT or PIN lists
+ * it (kvfs_file_lock_resident), and demotion skips leased files.
  */
 #include "fastpath.h"
 
@@ -503,7 +502,11 @@ static int do_reserve(struct kvfs_ns *ns, struct kvfs_handle *h,
 	l = lease_new(h, LEASE_RESERVE, m->off, m->off + m->len);
 	if (!l)
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&ino->lock);
+	r = kvfs_file_lock_resident(ns, ino);
+	if (r) {
+		free(l);
+		return r;
+	}
 	if (h->nleases >= KVFS_FP_MAX_LEASES)
 		r = -EMFILE;
 	else if (reserved_by_other(ino, l->off, l->end))
@@ -563,7 +566,10 @@ static int do_commit(struct kvfs_ns *ns, struct kvfs_handle *h,
 	if (!range_ok(c->off, c->len))
 		return -EINVAL;
 	b = a + c->len;
-	pthread_rwlock_wrlock(&ino->lock);
+	r = kvfs_file_lock_resident(ns, ino);
+	if (r)
+		return r;
+	r = -EINVAL;
 	l = lease_find(ino, h, c->lease);
 	if (!l || l->kind != LEASE_RESERVE || a < l->off || b > l->end ||
 	    (a != l->off && a % U) || (b != l->end && b % U))
@@ -624,12 +630,13 @@ static int do_pin(struct kvfs_ns *ns, struct kvfs_handle *h,
 	l = lease_new(h, LEASE_PIN, m->off, m->off + m->len);
 	if (!l)
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&ino->lock);
-	/*
-	 * The SSD tier hooks in here: promote the SSD-resident parts of
-	 * [off, end) into the arena before listing them (DESIGN.md 4).  Today
-	 * every byte of a file is in the arena.
-	 */
+	/* A file the SSD alone holds is promoted into the arena before its
+	 * extents are listed (DESIGN.md 4); demotion skips leased files. */
+	r = kvfs_file_lock_resident(ns, ino);
+	if (r) {
+		free(l);
+		return r;
+	}
 	if (l->end > ino->size)
 		l->end = ino->size;
 	m->next = m->off;

@@ -102,6 +102,8 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		return -EISDIR;
 	if (ino->ctl)
 		return ctl_open(ns, ino, flags, fh);
+	if (ino->gone)
+		return -ENOENT; /* evicted: the kernel had not forgotten it yet */
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -116,6 +118,8 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		if (r == 0)
 			r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
 		if (r == 0) {
+			/* nothing left to be elsewhere */
+			kvfs_store_set_resident(ns->store, ino, 1);
 			ino->size = 0;
 			ino->crc = 0;
 			ino->crc_valid = 1;
@@ -147,49 +151,140 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	return 0;
 }
 
-ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
-			     uint64_t off, size_t size, struct iovec *iov,
-			     int max_iov, int *niov)
+/* How a read of [off, off + size) of a file the memory does not hold whole
+ * is served (caller holds ino->lock, shared). */
+enum { SERVE_MEM, SERVE_HEAD, SERVE_PROMOTE, SERVE_SSD };
+
+static int read_route(struct kvfs_handle *h, uint64_t off, size_t size)
 {
 	struct kvfs_inode *ino = h->ino;
-	int n;
 
-	*niov = 0;
-	pthread_rwlock_rdlock(&ino->lock);
-	if (h->ctl_buf) {
-		if (off >= h->ctl_len || size == 0)
-			return 0;
-		if (size > h->ctl_len - off)
-			size = h->ctl_len - off;
-		iov[0].iov_base = h->ctl_buf + off;
-		iov[0].iov_len = size;
-		*niov = 1;
-		return (ssize_t)size;
-	}
-	if (off >= ino->size || size == 0)
-		return 0;
-	if (size > ino->size - off)
-		size = ino->size - off;
-	n = kvfs_extmap_iov(&ino->data, ns->mem, off, size, iov, max_iov);
-	if (n < 0) {
+	if (ino->t.resident)
+		return SERVE_MEM;
+	if (off + size <= KVFS_HEAD)
+		return ino->t.head_loaded ? SERVE_MEM : SERVE_HEAD;
+	/* From the start, or on from where this handle's last read ended:
+	 * a sequential reader, who will want the rest too (store.h). */
+	if (off == 0 || off == h->next_off)
+		return h->no_promote ? SERVE_SSD : SERVE_PROMOTE;
+	return SERVE_SSD;
+}
+
+/* Moves the file towards a state where the read can be served; called
+ * with no lock held.  Returns 0 to look again, or -errno. */
+static int read_prepare(struct kvfs_ns *ns, struct kvfs_handle *h, int route)
+{
+	struct kvfs_inode *ino = h->ino;
+	int r = 0;
+
+	if (route == SERVE_HEAD) {
+		pthread_rwlock_wrlock(&ino->lock);
+		r = kvfs_store_load_head(ns->store, ino);
 		pthread_rwlock_unlock(&ino->lock);
-		return n;
+		if (r == -ENOSPC)
+			h->no_head = 1; /* served from the SSD instead */
+		return r == -ENOSPC ? 0 : r;
 	}
-	*niov = n;
+	r = kvfs_store_promote(ns->store, ino);
+	if (r == -ENOSPC)
+		h->no_promote = 1; /* no room: read through the SSD */
+	return r == -ENOSPC ? 0 : r;
+}
+
+/* Serves [off, off + size) from the SSD into a buffer of its own. */
+static ssize_t read_ssd(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
+			size_t size, struct iovec *iov, int *niov, void **bounce)
+{
+	char *buf = malloc(size);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = kvfs_store_read(ns->store, h->ino, off, buf, size);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	iov[0].iov_base = buf;
+	iov[0].iov_len = size;
+	*niov = 1;
+	*bounce = buf;
+	return (ssize_t)size;
+}
+
+static void count_read(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
+		       size_t size)
+{
+	struct kvfs_inode *ino = h->ino;
+
 	if (!h->counted_hit && ino->published) {
 		h->counted_hit = 1;
 		atomic_fetch_add(&ino->hits, 1);
 		atomic_fetch_add(&ns->stats.hits, 1);
 	}
+	h->next_off = off + size;
 	atomic_store(&ino->last_access_ns, now_ns());
 	atomic_fetch_add(&ns->stats.bytes_read, size);
+}
+
+ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
+			     uint64_t off, size_t size, struct iovec *iov,
+			     int max_iov, int *niov, void **bounce)
+{
+	struct kvfs_inode *ino = h->ino;
+	ssize_t n;
+	int route, r;
+
+	*niov = 0;
+	*bounce = NULL;
+	for (int tries = 0;; tries++) {
+		pthread_rwlock_rdlock(&ino->lock);
+		if (h->ctl_buf) {
+			if (off >= h->ctl_len || size == 0)
+				return 0;
+			if (size > h->ctl_len - off)
+				size = h->ctl_len - off;
+			iov[0].iov_base = h->ctl_buf + off;
+			iov[0].iov_len = size;
+			*niov = 1;
+			return (ssize_t)size;
+		}
+		if (off >= ino->size || size == 0)
+			return 0;
+		if (size > ino->size - off)
+			size = ino->size - off;
+		route = ns->store ? read_route(h, off, size) : SERVE_MEM;
+		if (route == SERVE_HEAD && h->no_head)
+			route = SERVE_SSD;
+		if (route == SERVE_MEM || route == SERVE_SSD || tries >= 3)
+			break;
+		pthread_rwlock_unlock(&ino->lock);
+		r = read_prepare(ns, h, route);
+		if (r)
+			return r;
+	}
+	if (route == SERVE_MEM) {
+		n = kvfs_extmap_iov(&ino->data, ns->mem, off, size, iov, max_iov);
+		if (n >= 0 && ns->store)
+			atomic_fetch_add(&ns->store->stats.mem_hits, 1);
+	} else {
+		n = read_ssd(ns, h, off, size, iov, niov, bounce);
+	}
+	if (n < 0) {
+		pthread_rwlock_unlock(&ino->lock);
+		return n;
+	}
+	if (route == SERVE_MEM)
+		*niov = (int)n;
+	count_read(ns, h, off, size);
 	return (ssize_t)size;
 }
 
-void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h)
+void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h, void *bounce)
 {
 	(void)ns;
 	pthread_rwlock_unlock(&h->ino->lock);
+	free(bounce);
 }
 
 /* Keeps the CRC current across a write of buf to [off, off + len) (rules 1
@@ -225,19 +320,47 @@ static void crc_before_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 		ino->crc = kvfs_crc32c(ino->crc, buf + over, len - over);
 }
 
+int kvfs_file_lock_resident(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	for (;;) {
+		int r;
+
+		pthread_rwlock_wrlock(&ino->lock);
+		if (ino->t.resident || !ns->store)
+			return 0;
+		pthread_rwlock_unlock(&ino->lock);
+		r = kvfs_store_promote(ns->store, ino);
+		if (r)
+			return r;
+	}
+}
+
+/* A change needs memory it could not get: make room and say whether to
+ * try again (at most a few times). */
+static int room_for(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t want,
+		    int *tries)
+{
+	if (!ns->store || (*tries)++ >= 3)
+		return 0;
+	return kvfs_store_reclaim(ns->store, want, ino) == 0;
+}
+
 ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 			const void *buf, size_t size, uint64_t off)
 {
 	struct kvfs_inode *ino = h->ino;
 	uint32_t crc_before;
-	int valid_before, inval;
+	int valid_before, inval, tries = 0;
 	ssize_t r;
 
 	if (off > KVFS_MAX_FILESIZE || size > KVFS_MAX_FILESIZE - off)
 		return -EFBIG;
 	if (size == 0)
 		return 0;
-	pthread_rwlock_wrlock(&ino->lock);
+again:
+	r = kvfs_file_lock_resident(ns, ino);
+	if (r)
+		return r;
 	crc_before = ino->crc;
 	valid_before = ino->crc_valid;
 	crc_before_write(ns, ino, buf, size, off);
@@ -246,6 +369,8 @@ ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 		ino->crc = crc_before;
 		ino->crc_valid = valid_before;
 		pthread_rwlock_unlock(&ino->lock);
+		if (r == -ENOSPC && room_for(ns, ino, size, &tries))
+			goto again;
 		if (r == -ENOSPC)
 			atomic_fetch_add(&ns->stats.enospc, 1);
 		return r;
@@ -270,6 +395,7 @@ ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
+	int queue;
 
 	h->writer = 0;
 	KVFS_ASSERT(ino->nwriters > 0);
@@ -286,7 +412,11 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 	} else if (ino->dirty) {
 		kvfs_ns_record(ns, ino, 0);
 	}
+	queue = ino->t.resident &&
+		!(ino->t.has_stored && ino->t.stored_gen == ino->data_gen);
 	pthread_rwlock_unlock(&ino->lock);
+	if (queue)
+		kvfs_store_queue(ns->store, ino); /* write_policy=through */
 }
 
 /*
@@ -344,8 +474,10 @@ int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync)
 	int record;
 
 	(void)datasync;
-	/* Data lives in memory only until the SSD tier exists: fsync makes the
-	 * metadata durable (the index row) and says nothing more. */
+	if (ns->store && ns->store->ssd)
+		return kvfs_store_fsync(ns->store, ino);
+	/* Memory only: fsync makes the metadata durable (the index row) and
+	 * says nothing more; the data does not outlive the daemon. */
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
 	record = ino->published && ino->dirty;
@@ -368,7 +500,12 @@ int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,
 	if (off < 0)
 		return -ENXIO;
 	pthread_rwlock_rdlock(&ino->lock);
-	r = kvfs_extmap_seek(&ino->data, (uint64_t)off, whence, ino->size);
+	if (ino->t.resident)
+		r = kvfs_extmap_seek(&ino->data, (uint64_t)off, whence, ino->size);
+	else if ((uint64_t)off >= ino->size)
+		r = -ENXIO; /* on the SSD: reported as all data */
+	else
+		r = whence == SEEK_DATA ? off : (int64_t)ino->size;
 	pthread_rwlock_unlock(&ino->lock);
 	return r;
 }
@@ -378,7 +515,7 @@ int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
 {
 	struct kvfs_inode *ino = h->ino;
 	int keep = mode & FALLOC_FL_KEEP_SIZE;
-	int r;
+	int r, tries = 0;
 
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
 		return -EOPNOTSUPP;
@@ -388,7 +525,10 @@ int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
 		return -EINVAL;
 	if (off > KVFS_MAX_FILESIZE || len > KVFS_MAX_FILESIZE - off)
 		return -EFBIG;
-	pthread_rwlock_wrlock(&ino->lock);
+again:
+	r = kvfs_file_lock_resident(ns, ino);
+	if (r)
+		return r;
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t end = off + len < ino->size ? off + len : ino->size;
 
@@ -413,6 +553,8 @@ int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
 			ino->mtime = ino->ctime;
 	}
 	pthread_rwlock_unlock(&ino->lock);
+	if (r == -ENOSPC && room_for(ns, ino, len, &tries))
+		goto again;
 	return r;
 }
 
@@ -425,6 +567,8 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 		return -EFBIG;
 	if (size == ino->size)
 		return 0;
+	if (!ino->t.resident && size)
+		return -EAGAIN; /* demoted since the caller promoted it */
 	if (size < ino->size) {
 		r = kvfs_fastpath_busy(ino, size, UINT64_MAX);
 		if (r == 0)
@@ -432,8 +576,10 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 		if (r)
 			return r;
 		ino->crc_valid = size == 0 ? 1 : 0;
-		if (size == 0)
+		if (size == 0) {
 			ino->crc = 0;
+			kvfs_store_set_resident(ns->store, ino, 1);
+		}
 	} else if (ino->crc_valid) {
 		ino->crc = kvfs_crc32c_zeros(ino->crc, size - ino->size);
 	}
@@ -455,7 +601,7 @@ int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		      struct kvfs_inode *ino, const struct stat *attr, int to_set,
 		      struct stat *out)
 {
-	int r = 0;
+	int r = 0, tries = 0;
 
 	(void)ctx;
 	if (ino->ctl)
@@ -464,10 +610,21 @@ int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		return -EISDIR;
 	if ((to_set & KVFS_SET_SIZE) && attr->st_size < 0)
 		return -EINVAL;
+	/* A size change needs the data in memory; a file the SSD alone holds
+	 * comes back first (truncation to 0 needs nothing back). */
+again:
+	if ((to_set & KVFS_SET_SIZE) && attr->st_size > 0 && ns->store &&
+	    (r = kvfs_store_promote(ns->store, ino)) != 0)
+		return r;
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
 	if (to_set & KVFS_SET_SIZE)
 		r = set_size(ns, ino, (uint64_t)attr->st_size);
+	if (r == -EAGAIN && tries++ < 3) {
+		pthread_rwlock_unlock(&ino->lock);
+		pthread_rwlock_unlock(&ns->lock);
+		goto again;
+	}
 	if (r == 0) {
 		if (to_set & KVFS_SET_MODE)
 			ino->mode = (ino->mode & S_IFMT) | (attr->st_mode & 07777);

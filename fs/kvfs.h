@@ -31,9 +31,14 @@ struct kvfs_opts {
 	int hugepages;
 	unsigned threads;     /* max FUSE worker threads */
 	gid_t arena_gid;      /* group that may map the arena; (gid_t)-1: none */
+	char *ssd;            /* SSD tier directory, or NULL: memory only */
+	uint64_t ssd_size;    /* 0: default (decided at open, main.c) */
+	enum kvfs_write_policy write_policy;
+	enum kvfs_evict_policy evict_policy;
 	/* Raw strings from the command line, validated by kvfs_opts_check(). */
 	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
 	char *arena_group_str;
+	char *ssd_size_str, *write_policy_str, *evict_policy_str;
 };
 
 /* Parses "64G", "512M", "1048576" (K/M/G/T are powers of 1024; a trailing
@@ -54,6 +59,10 @@ struct kvfs {
 	struct kvfs_opts opts;
 	struct kvfs_mem mem;
 	struct kvfs_index *index;
+	struct kvfs_ssd *ssd;       /* the SSD tier, or NULL */
+	struct kvfs_store store;    /* tiers, flusher, eviction */
+	int store_ready;            /* store initialised (teardown) */
+	int clean_exit;             /* the session ended normally */
 	struct kvfs_ns ns;
 	int lock_fd;           /* state/kvfs.lock, flock'ed for our lifetime */
 	void *se;              /* struct fuse_session *, owned by main.c */

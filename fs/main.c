@@ -23,10 +23,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "index.h"
+#include "ssd.h"
 #include "kvfs.h"
 #include "kvfs_abi.h"
 #include "log.h"
@@ -42,6 +45,10 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("hugepages", hugepages_str),
 	OPT("threads", threads_str),
 	OPT("arena_group", arena_group_str),
+	OPT("ssd", ssd),
+	OPT("ssd_size", ssd_size_str),
+	OPT("write_policy", write_policy_str),
+	OPT("evict_policy", evict_policy_str),
 	FUSE_OPT_END
 };
 
@@ -72,6 +79,14 @@ static void usage(const char *prog)
 	       "    -o arena_group=G   group (name or number) whose processes may map the\n"
 	       "                       arena for the GPU fast path (default: none, only the\n"
 	       "                       daemon's user); they can read every cached byte\n"
+	       "    -o ssd=DIR         SSD tier: slab files in DIR (default: none; memory\n"
+	       "                       only, and files are evicted when memory is full)\n"
+	       "    -o ssd_size=SIZE   bytes of slabs in DIR (default: what DIR's slabs hold\n"
+	       "                       already, else half of the free space, at most 1T)\n"
+	       "    -o write_policy=P  through (default): files go to the SSD once published;\n"
+	       "                       back: only when memory needs their room\n"
+	       "    -o evict_policy=P  hybrid (default: recency, each hit worth a minute),\n"
+	       "                       lru, or lfu\n"
 	       "kvfs adds default_permissions, subtype=kvfs and fsname=kvfs.\n\n",
 	       prog);
 }
@@ -241,20 +256,131 @@ static int open_arena(struct kvfs *kv, unsigned flags)
 	return r;
 }
 
-/* Step 4 up to the mount. */
-static int open_store(struct kvfs *kv)
+/* Human size for messages. */
+static const char *human(uint64_t b, char *buf, size_t n)
 {
-	unsigned flags = (kv->opts.prefault ? KVFS_ARENA_PREFAULT : 0) |
-			 (kv->opts.hugepages ? KVFS_ARENA_HUGE : 0);
+	snprintf(buf, n, "%.1f GiB", b / 1073741824.0);
+	return buf;
+}
+
+/* ssd_size when none is given: what the store's slabs hold already, else
+ * half of the free space of DIR's filesystem, at most 1 TiB. */
+static uint64_t default_ssd_size(const char *dir)
+{
+	struct statvfs sv;
+	uint64_t have = 0, half;
+	char path[4096];
+	struct stat st;
+
+	for (unsigned i = 0; i < 100000; i++) {
+		snprintf(path, sizeof(path), "%s/kvfs-slab-%04u", dir, i);
+		if (stat(path, &st) != 0)
+			break;
+		have += (uint64_t)st.st_size - KVFS_SSD_HDR;
+	}
+	if (have)
+		return have;
+	if (statvfs(dir, &sv) != 0)
+		return KVFS_SSD_MIN; /* kvfs_ssd_open says what is wrong */
+	half = (uint64_t)sv.f_bavail * sv.f_frsize / 2;
+	if (half > (1ull << 40))
+		half = 1ull << 40;
+	return half > KVFS_SSD_MIN ? half : KVFS_SSD_MIN;
+}
+
+/*
+ * The index and the slabs belong together: the index records the store's
+ * id.  A fresh index beside a store that holds data means the index was
+ * lost: refuse, rather than mount an empty cache over stored data.
+ */
+static int pair_store(struct kvfs *kv)
+{
+	char want[32], have[32] = "";
+	int r;
+
+	snprintf(want, sizeof(want), "%016llx",
+		 (unsigned long long)kvfs_ssd_id(kv->ssd));
+	r = kvfs_index_meta_get(kv->index, "ssd_id", have, sizeof(have));
+	if (r == 0 && strcmp(have, want) != 0) {
+		kvfs_err("kvfs: ssd=%s holds SSD store %s, but the index in %s belongs to store %s; use the matching ssd= directory, or move one of them aside",
+			 kv->opts.ssd, want, kv->opts.state, have);
+		return -EINVAL;
+	}
+	if (r == 0)
+		return 0;
+	if (r != -ENOENT) {
+		kvfs_err("kvfs: cannot read the index in %s: %s", kv->opts.state, strerror(-r));
+		return r;
+	}
+	if (!kvfs_ssd_is_new(kv->ssd)) {
+		kvfs_err("kvfs: the index in %s has no record of the SSD store in %s, which was made before; the index was lost or replaced: restore %s/index.db, or move the kvfs-slab-* files of %s aside to start empty",
+			 kv->opts.state, kv->opts.ssd, kv->opts.state, kv->opts.ssd);
+		return -EINVAL;
+	}
+	r = kvfs_index_meta_set(kv->index, "ssd_id", want);
+	if (r == 0)
+		r = kvfs_index_meta_set(kv->index, "ssd_dir", kv->opts.ssd);
+	if (r)
+		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state, strerror(-r));
+	return r;
+}
+
+/* Each slab holds an fd for the daemon's life: a big store needs more than
+ * the usual soft limit of 1024.  Best effort: the hard limit is the cap. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int open_ssd(struct kvfs *kv)
+{
+	uint64_t size = kv->opts.ssd_size ? kv->opts.ssd_size :
+			default_ssd_size(kv->opts.ssd);
+	char msg[512], hb[32];
 	int64_t dropped;
 	int r;
 
-	r = open_arena(kv, flags);
+	raise_nofile();
+	r = kvfs_ssd_open(&kv->ssd, kv->opts.ssd, size, msg, sizeof(msg));
+	if (r) {
+		kvfs_err("kvfs: %s", msg);
+		return r;
+	}
+	r = pair_store(kv);
 	if (r)
-		return r; /* open_arena said why */
-	r = kvfs_index_open(&kv->index, kv->opts.state);
-	if (r)
-		return r; /* kvfs_index_open said why */
+		return r;
+	dropped = kvfs_index_drop_unstored(kv->index);
+	if (dropped < 0) {
+		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state,
+			 strerror((int)-dropped));
+		return (int)dropped;
+	}
+	if (dropped > 0)
+		kvfs_info("kvfs: %lld files of the last run never reached the SSD and were dropped",
+			  (long long)dropped);
+	kvfs_info("kvfs: SSD tier %s: %s", kv->opts.ssd,
+		  human(kvfs_ssd_capacity(kv->ssd), hb, sizeof(hb)));
+	return 0;
+}
+
+/* Memory only: files of the last run are gone, unless an SSD tier held
+ * them, in which case the operator forgot ssd=. */
+static int open_memory_only(struct kvfs *kv)
+{
+	char dir[4096] = "(unknown)";
+	int64_t stored = kvfs_index_count_stored(kv->index), dropped;
+
+	if (stored > 0) {
+		kvfs_index_meta_get(kv->index, "ssd_dir", dir, sizeof(dir));
+		kvfs_err("kvfs: the index in %s holds %lld files stored on the SSD tier ssd=%s; mount with ssd=%s, or move %s aside to start empty",
+			 kv->opts.state, (long long)stored, dir, dir, kv->opts.state);
+		return -EINVAL;
+	}
 	dropped = kvfs_index_drop_files(kv->index);
 	if (dropped < 0) {
 		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state,
@@ -264,7 +390,31 @@ static int open_store(struct kvfs *kv)
 	if (dropped > 0)
 		kvfs_info("kvfs: %lld files of the last run were dropped: their data lived only in memory",
 			  (long long)dropped);
+	return 0;
+}
+
+/* Step 4 up to the mount. */
+static int open_store(struct kvfs *kv)
+{
+	unsigned flags = (kv->opts.prefault ? KVFS_ARENA_PREFAULT : 0) |
+			 (kv->opts.hugepages ? KVFS_ARENA_HUGE : 0);
+	int r;
+
+	r = open_arena(kv, flags);
+	if (r)
+		return r; /* open_arena said why */
+	r = kvfs_index_open(&kv->index, kv->opts.state);
+	if (r)
+		return r; /* kvfs_index_open said why */
+	r = kv->opts.ssd ? open_ssd(kv) : open_memory_only(kv);
+	if (r)
+		return r; /* they said why */
 	r = kvfs_ns_init(&kv->ns, &kv->mem, kv->index, getuid(), getgid());
+	if (r == 0) {
+		r = kvfs_store_init(&kv->store, &kv->ns, kv->ssd, kv->opts.write_policy,
+				    kv->opts.evict_policy);
+		kv->store_ready = r == 0;
+	}
 	if (r == 0)
 		r = kvfs_ns_load(&kv->ns);
 	if (r) {
@@ -344,10 +494,17 @@ static int serve(struct kvfs *kv, struct fuse_session *se,
 static void teardown(struct kvfs *kv)
 {
 	kvfs_hasher_stop(&kv->ns);   /* finishes queued checksums, which */
-	kvfs_index_close(kv->index); /* ... this records: drains the queue */
+	if (kv->store_ready)         /* ... the store writes out (clean exit) */
+		kvfs_store_stop(&kv->store, kv->clean_exit);
+	kvfs_index_close(kv->index); /* ... and this records: drains the queue */
 	kv->index = NULL;
+	kv->ns.store = NULL;         /* nothing is freed on the SSD from here */
+	kv->ns.index = NULL;
 	if (kv->ns.root)
 		kvfs_ns_release(&kv->ns);
+	if (kv->store_ready)
+		kvfs_store_release(&kv->store);
+	kvfs_ssd_close(kv->ssd);
 	kvfs_mem_close(&kv->mem);
 	if (kv->lock_fd >= 0)
 		close(kv->lock_fd);
@@ -405,7 +562,8 @@ int main(int argc, char **argv)
 		daemonize(&report);
 	write_pid(kv.lock_fd);
 	kv.mountpoint = cl.mountpoint;
-	if (open_store(&kv) != 0 || kvfs_hasher_start(&kv.ns) != 0)
+	if (open_store(&kv) != 0 || kvfs_hasher_start(&kv.ns) != 0 ||
+	    kvfs_store_start(&kv.store) != 0)
 		goto out_session;
 	kv.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
@@ -414,11 +572,13 @@ int main(int argc, char **argv)
 		goto out_signals;
 	if (kvfs_notify_start(&kv, se) != 0)
 		goto out_unmount;
-	kvfs_info("kvfs: mounted %s (mem=%llu MiB, state=%s)", cl.mountpoint,
-		  (unsigned long long)(kv.opts.mem >> 20), kv.opts.state);
+	kvfs_info("kvfs: mounted %s (mem=%llu MiB, state=%s%s%s)", cl.mountpoint,
+		  (unsigned long long)(kv.opts.mem >> 20), kv.opts.state,
+		  kv.ssd ? ", ssd=" : "", kv.ssd ? kv.opts.ssd : "");
 	detach(report);
 	report = -1;
 	r = serve(&kv, se, &cl) == 0 ? 0 : 1;
+	kv.clean_exit = r == 0; /* unmounted or SIGTERM: write memory out */
 	kvfs_notify_stop(&kv);
 out_unmount:
 	fuse_session_unmount(se);

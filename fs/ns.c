@@ -168,6 +168,13 @@ static struct kvfs_inode *inode_new(struct kvfs_ns *ns, mode_t mode, uid_t uid,
 	kvfs_now(&ino->mtime);
 	ino->atime = ino->ctime = ino->mtime;
 	kvfs_extmap_init(&ino->data);
+	kvfs_tier_init(&ino->t);
+	if (S_ISREG(mode)) { /* callers hold ns->lock for writing, or load */
+		ino->fnext = ns->files;
+		if (ns->files)
+			ns->files->fprev = ino;
+		ns->files = ino;
+	}
 	return ino;
 }
 
@@ -179,7 +186,20 @@ static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
 		atomic_fetch_sub(&ns->stats.dirs, 1);
 	else
 		atomic_fetch_sub(&ns->stats.files, 1);
-	kvfs_extmap_release(&ino->data, ns->mem);
+	if (S_ISREG(ino->mode)) {
+		if (ino->fprev)
+			ino->fprev->fnext = ino->fnext;
+		else if (ns->files == ino)
+			ns->files = ino->fnext;
+		if (ino->fnext)
+			ino->fnext->fprev = ino->fprev;
+	}
+	if (ns->store) {
+		kvfs_store_forget(ns->store, ino);
+	} else {
+		kvfs_extmap_release(&ino->data, ns->mem);
+		kvfs_map_release(&ino->t.stored);
+	}
 	kvfs_xattr_free_all(ino);
 	free(ino->dir.bucket);
 	free(ino->kv_parent);
@@ -228,7 +248,8 @@ void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
 	st->st_gid = ino->gid;
 	st->st_size = ino->is_dir ? 4096 * (1 + ino->dir.count / 64) : ino->size;
 	st->st_blksize = KVFS_BLKSIZE;
-	st->st_blocks = ino->data.bytes / 512;
+	st->st_blocks = (ino->t.resident ? ino->data.bytes :
+			 kvfs_tier_ssd_bytes(&ino->t)) / 512;
 	st->st_atim = ino->atime;
 	st->st_mtim = ino->mtime;
 	st->st_ctim = ino->ctime;
@@ -264,9 +285,24 @@ void kvfs_ns_record(struct kvfs_ns *ns, struct kvfs_inode *ino, int xattrs)
 		.kv_parent = ino->kv_parent,
 	};
 
+	void *blob = NULL;
+	ssize_t blen;
+
 	if (!ns->index || !ino->published || ino->ctl ||
 	    (!ino->parent && ino != ns->root))
 		return;
+	if (ino->t.has_stored) {
+		/* The row describes the stored version: a restart brings back
+		 * what the SSD holds, never newer bytes only memory had. */
+		blen = kvfs_map_encode(&ino->t.stored, &blob);
+		if (blen < 0)
+			return; /* -ENOMEM: the next change records it */
+		row.map = blob;
+		row.map_len = (size_t)blen;
+		row.size = ino->t.stored.size;
+		row.crc32c = ino->t.stored.file_crc;
+		row.flags |= KVFS_ROW_CRC_VALID;
+	}
 	/* A failed queue (-ENOMEM) loses only this record: the namespace in
 	 * memory stays right, and the next change of the inode records it. */
 	if (kvfs_index_put(ns->index, &row) == 0)
@@ -274,6 +310,7 @@ void kvfs_ns_record(struct kvfs_ns *ns, struct kvfs_inode *ino, int xattrs)
 	ino->dirty = 0;
 	for (struct kvfs_xattr *x = xattrs ? ino->xattrs : NULL; x; x = x->next)
 		kvfs_index_xattr_put(ns->index, ino->id, x->name, x->value, x->size);
+	free(blob);
 }
 
 static void unrecord(struct kvfs_ns *ns, struct kvfs_inode *ino)
@@ -320,7 +357,9 @@ struct load_state {
 	struct kvfs_ns *ns;
 	struct kvfs_inode **slot; /* open addressing by id */
 	size_t nslot, used;
-	uint64_t skipped;
+	uint64_t skipped, bad;
+	uint64_t bad_ids[1024];   /* rows to delete once the load is done */
+	size_t nbad_ids;
 };
 
 static int load_map_put(struct load_state *ls, struct kvfs_inode *ino)
@@ -377,6 +416,30 @@ static void row_apply(struct kvfs_inode *ino, const struct kvfs_index_row *row)
 	ino->in_index = 1;
 }
 
+/* A stored file's map: decoded, checked against the store and adopted.
+ * A map that is damaged or claims runs already claimed drops the file
+ * (logged); -ENOMEM stops nothing either, the file is just not loaded. */
+static int load_stored(struct load_state *ls, struct kvfs_inode *ino,
+		       const struct kvfs_index_row *row)
+{
+	struct kvfs_map m;
+	int r = kvfs_map_decode(row->map, row->map_len, &m);
+
+	if (r == 0) {
+		r = kvfs_store_adopt(ls->ns->store, ino, &m);
+		kvfs_map_release(&m);
+	}
+	if (r) {
+		ls->bad++;
+		kvfs_warn("kvfs: index row of file %llu (%s) has a %s chunk map; dropped",
+			  (unsigned long long)row->id, row->name,
+			  r == -ENOMEM ? "unloadable" : "damaged or overlapping");
+		if (ls->nbad_ids < sizeof(ls->bad_ids) / sizeof(ls->bad_ids[0]))
+			ls->bad_ids[ls->nbad_ids++] = row->id;
+	}
+	return r;
+}
+
 static int load_row(void *arg, const struct kvfs_index_row *row)
 {
 	struct load_state *ls = arg;
@@ -393,10 +456,11 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 		return load_map_put(ls, ns->root);
 	}
 	parent = load_map_get(ls, row->parent);
-	/* Only directories come back in this version: a file's data lived in
-	 * memory.  A row whose parent is missing is an orphan; skip it. */
-	if (!S_ISDIR(row->mode) || !parent || name_check(row->name) != 0 ||
-	    dir_find(parent, row->name)) {
+	/* Directories, and files whose data the SSD holds, come back.  A row
+	 * whose parent is missing is an orphan; skip it. */
+	if (!(S_ISDIR(row->mode) || (S_ISREG(row->mode) && row->map && ns->store &&
+				     ns->store->ssd)) ||
+	    !parent || name_check(row->name) != 0 || dir_find(parent, row->name)) {
 		ls->skipped++;
 		return 0;
 	}
@@ -408,8 +472,14 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 	}
 	ino->id = row->id;
 	row_apply(ino, row);
+	if (S_ISREG(row->mode) && load_stored(ls, ino, row) != 0) {
+		inode_free(ns, ino);
+		return 0;
+	}
 	dir_insert(parent, ino);
-	atomic_fetch_add(&ns->stats.dirs, 1);
+	atomic_fetch_add(ino->is_dir ? &ns->stats.dirs : &ns->stats.files, 1);
+	if (!ino->is_dir)
+		atomic_fetch_add(&ns->stats.published, 1);
 	return load_map_put(ls, ino);
 }
 
@@ -431,6 +501,8 @@ int kvfs_ns_load(struct kvfs_ns *ns)
 	free(ls.slot);
 	if (r != 0)
 		return r < 0 ? r : -EIO;
+	for (size_t i = 0; ns->index && i < ls.nbad_ids; i++)
+		kvfs_index_del(ns->index, ls.bad_ids[i]);
 	if (ls.skipped)
 		kvfs_warn("kvfs: skipped %llu index rows with no parent directory",
 			  (unsigned long long)ls.skipped);
@@ -957,18 +1029,16 @@ void kvfs_ns_releasedir(struct kvfs_ns *ns, struct kvfs_handle *h)
 	free(h);
 }
 
-int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino)
+int kvfs_ns_evict_locked(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
-	struct kvfs_inode *parent;
+	struct kvfs_inode *parent = ino->parent;
 	uint64_t bytes;
 	int r = 0, pinned;
 
-	pthread_rwlock_wrlock(&ns->lock);
 	pthread_rwlock_rdlock(&ino->lock);
 	pinned = ino->pinned;
-	bytes = ino->data.bytes;
+	bytes = ino->t.resident ? ino->data.bytes : kvfs_tier_ssd_bytes(&ino->t);
 	pthread_rwlock_unlock(&ino->lock);
-	parent = ino->parent;
 	if (ino->ctl)
 		r = -EPERM;
 	else if (ino->is_dir)
@@ -980,7 +1050,6 @@ int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	if (r) {
 		if (r == -EBUSY)
 			atomic_fetch_add(&ns->stats.evict_refused, 1);
-		pthread_rwlock_unlock(&ns->lock);
 		return r;
 	}
 	/* The hook queues a copy of the name. */
@@ -989,9 +1058,59 @@ int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	unlink_inode(ns, ino);
 	atomic_fetch_add(&ns->stats.evictions, 1);
 	atomic_fetch_add(&ns->stats.evicted_bytes, bytes);
+	/* The kernel may hold the inode for a while yet; its bytes are of no
+	 * use to anyone once no handle is open, and the cache needs them. */
+	if (ino->nopen == 0 && ns->store) {
+		pthread_rwlock_wrlock(&ino->lock);
+		ino->gone = 1;
+		kvfs_store_forget(ns->store, ino);
+		pthread_rwlock_unlock(&ino->lock);
+	}
 	maybe_free(ns, ino);
-	pthread_rwlock_unlock(&ns->lock);
 	return 0;
+}
+
+int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	r = kvfs_ns_evict_locked(ns, ino);
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+/* Prepends "/name" of each ancestor; returns the start within buf. */
+static char *path_build(const struct kvfs_inode *ino, char *buf, size_t n)
+{
+	char *p = buf + n - 1;
+
+	*p = '\0';
+	for (; ino && ino->parent; ino = ino->parent) {
+		size_t len = strlen(ino->name);
+
+		if ((size_t)(p - buf) < len + 1)
+			return NULL;
+		p -= len;
+		memcpy(p, ino->name, len);
+		*--p = '/';
+	}
+	return ino ? p : NULL;
+}
+
+void kvfs_ns_path(struct kvfs_ns *ns, struct kvfs_inode *ino, char *buf,
+		  size_t n)
+{
+	char *p = NULL;
+
+	if (pthread_rwlock_tryrdlock(&ns->lock) == 0) {
+		p = ino->nlink ? path_build(ino, buf, n) : NULL;
+		if (p)
+			memmove(buf, p, strlen(p) + 1);
+		pthread_rwlock_unlock(&ns->lock);
+	}
+	if (!p)
+		snprintf(buf, n, "(inode %llu)", (unsigned long long)ino->id);
 }
 
 /* ---- the control directory ---- */

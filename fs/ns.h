@@ -45,6 +45,7 @@
 #include <sys/uio.h>
 
 #include "extmap.h"
+#include "store.h"
 
 struct kvfs_index;
 struct kvfs_lease;
@@ -128,6 +129,12 @@ struct kvfs_inode {
 	int dirty;                      /* row changed since last queued */
 	struct kvfs_lease *leases;      /* fast-path reservations and pins of
 					   all handles (fastpath.c) */
+	struct kvfs_tier t;             /* tier state (store.h) */
+	int gone;                       /* evicted with no opens: its data is
+					   freed, it can never be opened again */
+
+	/* Guarded by ns->lock: every regular file, for the store's scans. */
+	struct kvfs_inode *fnext, *fprev;
 };
 
 #define KVFS_INODE_MAGIC 0x6b76696eu /* "kvin" */
@@ -165,6 +172,9 @@ struct kvfs_ns {
 	struct kvfs_inode *ctl;         /* the control directory, or NULL (ctl.c) */
 	struct kvfs_hasher *hasher;     /* checksums off the write path, or NULL
 					   (then computed inline; hasher.c) */
+	struct kvfs_store *store;       /* tiers and eviction, or NULL (tests):
+					   then memory only, ENOSPC when full */
+	struct kvfs_inode *files;       /* list of regular files (fnext) */
 	atomic_uint_fast64_t next_id;
 	struct kvfs_ns_stats stats;
 	uid_t root_uid;
@@ -178,6 +188,9 @@ struct kvfs_handle {
 	int writer;         /* counted in ino->nwriters until flushed */
 	int cached;         /* uses the kernel page cache (not direct I/O) */
 	int counted_hit;    /* this handle's first read was counted */
+	uint64_t next_off;  /* where this handle's last read ended */
+	int no_promote;     /* promotion found no room: read via the SSD */
+	int no_head;        /* likewise for loading the head */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
 	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
 	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
@@ -253,6 +266,14 @@ void kvfs_ns_releasedir(struct kvfs_ns *ns, struct kvfs_handle *h);
  * -ENOENT if it has no name any more.
  */
 int kvfs_ns_evict(struct kvfs_ns *ns, struct kvfs_inode *ino);
+/* The same with ns->lock held for writing (the store's eviction).  An
+ * evicted file with no open handle loses its data at once (ino->gone). */
+int kvfs_ns_evict_locked(struct kvfs_ns *ns, struct kvfs_inode *ino);
+
+/* Writes "/dir/name" of ino into buf (or "(inode N)" when it has no name
+ * or ns->lock is busy).  Safe with ino->lock held: it only tries ns->lock. */
+void kvfs_ns_path(struct kvfs_ns *ns, struct kvfs_inode *ino, char *buf,
+		  size_t n);
 
 /*
  * The control directory KVFS_CTL_NAME at the root (ctl.c fills its files):
@@ -279,11 +300,16 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_handle **fh);
 /* Describes [off, off+size) clamped to EOF as iovecs into the arena; the
  * inode's read lock stays held until kvfs_file_read_done() so the bytes
- * cannot change or be freed while the kernel copies them. */
+ * cannot change or be freed while the kernel copies them.  A file the
+ * memory does not hold whole (store.h) is promoted first when read
+ * sequentially, else served from the SSD through a buffer (*bounce). */
 ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 			     uint64_t off, size_t size, struct iovec *iov,
-			     int max_iov, int *niov);
-void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h);
+			     int max_iov, int *niov, void **bounce);
+/* bounce: what read_begin returned in *bounce (bytes read from the SSD
+ * into a buffer of the read's own; NULL when the arena served it). */
+void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h,
+			 void *bounce);
 ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 			const void *buf, size_t size, uint64_t off);
 int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
@@ -339,6 +365,11 @@ struct kvfs_hasher;
 int kvfs_hasher_start(struct kvfs_ns *ns);
 void kvfs_hasher_stop(struct kvfs_ns *ns);
 int kvfs_hasher_queue(struct kvfs_ns *ns, struct kvfs_inode *ino);
+
+/* Takes ino->lock for writing with the whole file in memory, promoting it
+ * from the SSD first if needed (file.c).  No lock held on entry.  Returns 0
+ * (locked) or -errno (not locked). */
+int kvfs_file_lock_resident(struct kvfs_ns *ns, struct kvfs_inode *ino);
 
 /* Recomputes a stale CRC; caller holds ino->lock for writing. */
 void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino);

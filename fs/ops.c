@@ -346,6 +346,7 @@ static void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 	/* A range of `size` bytes spans at most size/unit + 2 units, and each
 	 * hole run needs at most one iovec per KVFS_EXTMAP_ZERO_LEN. */
 	int max = (int)(size / KVFS_ALLOC_UNIT) + 4, niov;
+	void *bounce;
 	ssize_t r;
 
 	(void)n;
@@ -358,7 +359,7 @@ static void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 		return;
 	}
 	r = kvfs_file_read_begin(&kv->ns, h, (uint64_t)off, size, iov,
-				 max > 64 ? max : 64, &niov);
+				 max > 64 ? max : 64, &niov, &bounce);
 	if (r < 0) {
 		fuse_reply_err(req, (int)-r);
 	} else {
@@ -367,7 +368,7 @@ static void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 			fuse_reply_iov(req, iov, niov);
 		else
 			fuse_reply_buf(req, NULL, 0);
-		kvfs_file_read_done(&kv->ns, h);
+		kvfs_file_read_done(&kv->ns, h, bounce);
 	}
 	if (iov != stack_iov)
 		free(iov);

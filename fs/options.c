@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kvfs.h"
+#include "ssd.h"
 
 int kvfs_parse_size(const char *s, uint64_t *out)
 {
@@ -101,6 +102,43 @@ static int parse_group(const char *s, gid_t *out)
 
 #define FAIL(...) do { snprintf(msg, msgsz, __VA_ARGS__); return -EINVAL; } while (0)
 
+/* ssd=, ssd_size=, write_policy=, evict_policy=.  Whether the directory
+ * exists and has room is kvfs_ssd_open()'s to say, at start. */
+static int check_tiers(struct kvfs_opts *o, char *msg, size_t msgsz)
+{
+	o->ssd_size = 0;
+	if (o->ssd && !*o->ssd)
+		FAIL("kvfs: ssd= needs a directory");
+	if (o->ssd_size_str) {
+		if (!o->ssd)
+			FAIL("kvfs: ssd_size=%s needs ssd=DIR", o->ssd_size_str);
+		if (kvfs_parse_size(o->ssd_size_str, &o->ssd_size) != 0)
+			FAIL("kvfs: ssd_size=%s is not a size (use a number with an optional K, M, G or T suffix)",
+			     o->ssd_size_str);
+		if (o->ssd_size < KVFS_SSD_MIN)
+			FAIL("kvfs: ssd_size=%s is too small; use at least ssd_size=%lluM",
+			     o->ssd_size_str, (unsigned long long)(KVFS_SSD_MIN >> 20));
+	}
+	o->write_policy = KVFS_WRITE_THROUGH;
+	if (o->write_policy_str) {
+		if (!o->ssd)
+			FAIL("kvfs: write_policy=%s needs ssd=DIR", o->write_policy_str);
+		if (strcmp(o->write_policy_str, "through") == 0)
+			o->write_policy = KVFS_WRITE_THROUGH;
+		else if (strcmp(o->write_policy_str, "back") == 0)
+			o->write_policy = KVFS_WRITE_BACK;
+		else
+			FAIL("kvfs: write_policy=%s is not one of through, back",
+			     o->write_policy_str);
+	}
+	o->evict_policy = KVFS_EVICT_HYBRID;
+	if (o->evict_policy_str &&
+	    kvfs_policy_parse(o->evict_policy_str, &o->evict_policy) != 0)
+		FAIL("kvfs: evict_policy=%s is not one of hybrid, lru, lfu",
+		     o->evict_policy_str);
+	return 0;
+}
+
 int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 {
 	o->mem = phys / 4;
@@ -141,6 +179,8 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 	if (parse_group(o->arena_group_str, &o->arena_gid) != 0)
 		FAIL("kvfs: arena_group=%s is not a group on this system (see getent group)",
 		     o->arena_group_str);
+	if (check_tiers(o, msg, msgsz) != 0)
+		return -EINVAL;
 	if (!o->state && !(o->state = kvfs_default_state_dir()))
 		FAIL("kvfs: out of memory");
 	if (!*o->state)
@@ -158,5 +198,9 @@ void kvfs_opts_release(struct kvfs_opts *o)
 	free(o->hugepages_str);
 	free(o->threads_str);
 	free(o->arena_group_str);
+	free(o->ssd);
+	free(o->ssd_size_str);
+	free(o->write_policy_str);
+	free(o->evict_policy_str);
 	memset(o, 0, sizeof(*o));
 }

@@ -77,6 +77,7 @@ struct kvfs_ssd {
 	atomic_int *dirty;       /* [nslabs]: a write completed since last sync */
 	int direct;              /* every slab opened with O_DIRECT */
 	int uring;               /* every ring set up at open */
+	int is_new;              /* no slab existed before this open */
 	struct kvfs_alloc alloc;
 	struct ssd_ring rings[SSD_RINGS];
 	int nrings_init;         /* rings whose lock was initialized */
@@ -444,6 +445,7 @@ static int store_load(struct kvfs_ssd *s, uint64_t size, char *msg, size_t msgsz
 
 	if ((rc = slab_count(s, &have, msg, msgsz)) < 0)
 		return rc;
+	s->is_new = have == 0;
 	s->fds = malloc(sizeof(int));
 	if (!s->fds)
 		return -ENOMEM;
@@ -601,6 +603,11 @@ static int64_t slab_of(const struct kvfs_ssd *s, uint64_t soff, uint64_t len)
 	    slab >= s->nslabs || off < KVFS_SSD_HDR || len > s->stride - off)
 		return -1;
 	return (int64_t)slab;
+}
+
+int kvfs_ssd_is_new(const struct kvfs_ssd *s)
+{
+	return s->is_new;
 }
 
 int kvfs_ssd_alloc(struct kvfs_ssd *s, uint32_t len, uint64_t near,

@@ -91,6 +91,8 @@ void kvfs_ssd_close(struct kvfs_ssd *s);
 /* The store's random 64-bit id (from the slab headers; never 0); the index
  * records it so a state directory is never used with another store's slabs. */
 uint64_t kvfs_ssd_id(const struct kvfs_ssd *s);
+/* 1 if this open made the store (no slab file existed before), else 0. */
+int kvfs_ssd_is_new(const struct kvfs_ssd *s);
 /* Data bytes (sum of slab sizes) and bytes free right now. */
 uint64_t kvfs_ssd_capacity(const struct kvfs_ssd *s);
 uint64_t kvfs_ssd_free(const struct kvfs_ssd *s);

@@ -2,7 +2,9 @@
  * xattr.c - extended attributes: the cache metadata kvfs exposes, and any
  * other user.* attribute stored as given.
  *
- *   user.kvfs.tier    read-only: where the bytes live ("memory")
+ *   user.kvfs.tier    read-only: where the bytes live: "memory" (only
+ *                     there), "memory+ssd" (stored, and in memory too),
+ *                     "ssd" (stored; memory holds only the head)
  *   user.kvfs.hits    read-only: reads of the file since it was published
  *   user.kvfs.crc32c  read-only: CRC-32C of the content, 8 hex digits
  *   user.kvfs.pin     "1" while pinned; set "1"/"0", or remove to unpin
@@ -218,7 +220,11 @@ static int get_kv(struct kvfs_ns *ns, struct kvfs_inode *ino, enum kv_attr a,
 		  char *out, size_t outsz)
 {
 	switch (a) {
-	case KV_TIER:
+	case KV_TIER: /* store.h's states: MEM, BOTH, SSD */
+		if (!ino->t.resident)
+			return snprintf(out, outsz, "ssd");
+		if (ino->t.has_stored && ino->t.stored_gen == ino->data_gen)
+			return snprintf(out, outsz, "memory+ssd");
 		return snprintf(out, outsz, "memory");
 	case KV_HITS:
 		return snprintf(out, outsz, "%" PRIu64, (uint64_t)atomic_load(&ino->hits));

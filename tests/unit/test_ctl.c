@@ -110,9 +110,10 @@ static size_t t_read(struct fixture *f, struct kvfs_handle *h, char *out,
 	struct iovec iov[64];
 	size_t done = 0;
 	int niov;
+	void *bounce;
 
 	for (;;) {
-		ssize_t n = kvfs_file_read_begin(&f->kv.ns, h, done, 4096, iov, 64, &niov);
+		ssize_t n = kvfs_file_read_begin(&f->kv.ns, h, done, 4096, iov, 64, &niov, &bounce);
 
 		assert_true(n >= 0);
 		for (int i = 0; i < niov; i++) {
@@ -120,7 +121,7 @@ static size_t t_read(struct fixture *f, struct kvfs_handle *h, char *out,
 			memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
 			done += iov[i].iov_len;
 		}
-		kvfs_file_read_done(&f->kv.ns, h);
+		kvfs_file_read_done(&f->kv.ns, h, bounce);
 		if (n == 0)
 			break;
 	}

@@ -167,18 +167,19 @@ static void read_back(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 		      unsigned char *out, size_t len)
 {
 	int max = (int)(len / U) + 4, niov;
+	void *bounce;
 	struct iovec *iov = calloc((size_t)max, sizeof(*iov));
 	size_t done = 0;
 	ssize_t n;
 
 	assert_non_null(iov);
-	n = kvfs_file_read_begin(&f->ns, h, off, len, iov, max, &niov);
+	n = kvfs_file_read_begin(&f->ns, h, off, len, iov, max, &niov, &bounce);
 	assert_int_equal(n, (ssize_t)len);
 	for (int i = 0; i < niov; i++) {
 		memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
 		done += iov[i].iov_len;
 	}
-	kvfs_file_read_done(&f->ns, h);
+	kvfs_file_read_done(&f->ns, h, bounce);
 	free(iov);
 }
 

@@ -93,14 +93,15 @@ static void read_all(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 	ssize_t n;
 	size_t done = 0;
 	int niov;
+	void *bounce;
 
-	n = kvfs_file_read_begin(&f->ns, h, off, len, iov, 64, &niov);
+	n = kvfs_file_read_begin(&f->ns, h, off, len, iov, 64, &niov, &bounce);
 	assert_true(n >= 0);
 	for (int i = 0; i < niov; i++) {
 		memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
 		done += iov[i].iov_len;
 	}
-	kvfs_file_read_done(&f->ns, h);
+	kvfs_file_read_done(&f->ns, h, bounce);
 	assert_int_equal(done, (size_t)n);
 	assert_int_equal(n, (ssize_t)len);
 }

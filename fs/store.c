@@ -1,0 +1,942 @@
+/*
+ * store.c - the SSD tier's data movement: the flush queue and its thread,
+ * the durable commit of a stored version, promotion back into memory,
+ * reads served from the SSD, and fsync.  Eviction (making room) is
+ * evict.c's; the tier state machine is described in store.h.
+ *
+ * Threads: the flusher thread (kvfs_store_start) drains the queue that
+ * publishes and data changes feed under write_policy=through; FUSE worker
+ * threads call promote/read/fsync; main calls init/start/stop.
+ * Locks: store.h.  The flusher holds an open reference (nopen) on every
+ * queued inode, so a queued inode is never freed under it.
+ *
+ * Durability protocol.  The order of these steps is the whole of crash
+ * safety (DESIGN.md 3.5); after any crash an index row never points at
+ * bytes that are not on the SSD:
+ *   1. A stored version is written to runs freshly taken from the SSD
+ *      allocator, never over a run that any row may point at.
+ *   2. Those writes complete and are synced (kvfs_ssd_sync) before the
+ *      row that points at them is queued to the index.
+ *   3. The row (size, checksums and chunk map in one blob) is committed in
+ *      one SQLite transaction; fsync waits for that commit, durably.
+ *   4. Runs of the version it replaces (or of a deleted file) go back to
+ *      the allocator only after the transaction that stopped pointing at
+ *      them has committed (kvfs_index_after_commit).
+ *   5. At start the allocator is rebuilt from the committed maps alone, so
+ *      runs written but never committed (a crash between 1 and 3) and runs
+ *      whose release was pending are free again without a scan of the
+ *      slabs.  A row without a map (never stored) is dropped.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crc32c.h"
+#include "fastpath.h"
+#include "index.h"
+#include "log.h"
+#include "ns.h"
+#include "ssd.h"
+
+/* Files written per flusher batch before one sync covers them all; and
+ * bytes.  A batch bounds how long a row waits for its sync. */
+#define FLUSH_BATCH_FILES 64
+#define FLUSH_BATCH_BYTES (256ull << 20)
+
+/* Chunk-sized zeros for the holes of a chunk being written (O_DIRECT needs
+ * an aligned buffer). */
+static _Alignas(4096) char zero_chunk[KVFS_CHUNK];
+
+struct flush {
+	struct kvfs_inode *ino;
+	uint64_t gen;
+	struct kvfs_map m;
+};
+
+struct iovec_list {
+	struct kvfs_ssd_io *v;
+	int n, cap;
+};
+
+static int iol_add(struct iovec_list *l, uint64_t soff, uint32_t len, void *buf)
+{
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 64;
+		struct kvfs_ssd_io *v = realloc(l->v, (size_t)cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct kvfs_ssd_io){ .soff = soff, .len = len, .buf = buf };
+	return 0;
+}
+
+/* ---- run bookkeeping ---- */
+
+static uint64_t map_bytes(const struct kvfs_map *m)
+{
+	uint64_t b = 0;
+
+	for (uint32_t i = 0; i < m->n; i++)
+		b += m->c[i].len;
+	return b;
+}
+
+uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t)
+{
+	return t->has_stored ? t->stored_bytes : 0;
+}
+
+static void map_give(struct kvfs_store *st, struct kvfs_map *m)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->c[i].len)
+			kvfs_ssd_give(st->ssd, m->c[i].soff, m->c[i].len);
+	kvfs_map_release(m);
+}
+
+struct deferred_give {
+	struct kvfs_store *st;
+	struct kvfs_map m;
+};
+
+static void give_committed(void *arg, int err)
+{
+	struct deferred_give *d = arg;
+
+	if (err == 0) {
+		map_give(d->st, &d->m);
+	} else {
+		/* The old row may still point at the runs: keep them until the
+		 * next start rebuilds the allocator from what committed. */
+		kvfs_warn("kvfs: index commit failed (%s); %u SSD runs stay in use until restart",
+			  strerror(-err), d->m.n);
+		kvfs_map_release(&d->m);
+	}
+	free(d);
+}
+
+/* Rule 4: gives m's runs back once everything queued so far has committed.
+ * Takes m over (leaves it empty). */
+static void map_give_after_commit(struct kvfs_store *st, struct kvfs_map *m)
+{
+	struct kvfs_index *ix = st->ns->index;
+	struct deferred_give *d;
+
+	if (!ix) {
+		map_give(st, m);
+		return;
+	}
+	d = malloc(sizeof(*d));
+	if (!d || kvfs_index_after_commit(ix, give_committed, d) != 0) {
+		/* Cannot wait for the commit: leak the runs until restart
+		 * rather than risk overwriting bytes a row points at. */
+		free(d);
+		kvfs_map_release(m);
+		return;
+	}
+	d->st = st;
+	d->m = *m;
+	memset(m, 0, sizeof(*m));
+}
+
+void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
+			     int resident)
+{
+	resident = !!resident;
+	if (st && ino->t.resident != resident)
+		atomic_fetch_add(&st->stats.ssd_only_files, resident ? -1 : 1);
+	ino->t.resident = resident;
+}
+
+/* ---- setup ---- */
+
+void kvfs_tier_init(struct kvfs_tier *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->resident = 1;
+}
+
+int kvfs_store_init(struct kvfs_store *st, struct kvfs_ns *ns,
+		    struct kvfs_ssd *ssd, enum kvfs_write_policy wp,
+		    enum kvfs_evict_policy ep)
+{
+	memset(st, 0, sizeof(*st));
+	st->ns = ns;
+	st->ssd = ssd;
+	st->write_policy = wp;
+	st->evict_policy = ep;
+	if (pthread_mutex_init(&st->lock, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_mutex_init(&st->room_lock, NULL) != 0 ||
+	    pthread_mutex_init(&st->ssd_room_lock, NULL) != 0 ||
+	    pthread_cond_init(&st->wake, NULL) != 0) {
+		pthread_mutex_destroy(&st->lock);
+		return -ENOMEM;
+	}
+	ns->store = st;
+	return 0;
+}
+
+void kvfs_store_release(struct kvfs_store *st)
+{
+	KVFS_ASSERT(!st->running);
+	pthread_cond_destroy(&st->wake);
+	pthread_mutex_destroy(&st->room_lock);
+	pthread_mutex_destroy(&st->ssd_room_lock);
+	pthread_mutex_destroy(&st->lock);
+}
+
+int kvfs_store_adopt(struct kvfs_store *st, struct kvfs_inode *ino,
+		     struct kvfs_map *m)
+{
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i < m->n && r == 0; i++)
+		if (m->c[i].len)
+			r = kvfs_ssd_take_at(st->ssd, m->c[i].soff, m->c[i].len);
+	if (r) {
+		for (uint32_t j = 0; j + 1 < i; j++)
+			if (m->c[j].len)
+				kvfs_ssd_give(st->ssd, m->c[j].soff, m->c[j].len);
+		return -EUCLEAN;
+	}
+	ino->t.stored = *m;
+	memset(m, 0, sizeof(*m));
+	ino->t.has_stored = 1;
+	ino->t.stored_bytes = map_bytes(&ino->t.stored);
+	ino->t.stored_gen = ino->data_gen;
+	kvfs_store_set_resident(st, ino, ino->t.stored.size == 0);
+	ino->t.head_loaded = 0;
+	ino->size = ino->t.stored.size;
+	ino->crc = ino->t.stored.file_crc;
+	ino->crc_valid = 1;
+	atomic_fetch_add(&st->stats.stored_files, 1);
+	atomic_fetch_add(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(&ino->t));
+	return 0;
+}
+
+void kvfs_store_forget(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	kvfs_extmap_release(&ino->data, st->ns->mem);
+	kvfs_store_set_resident(st, ino, 1);
+	ino->t.head_loaded = 0;
+	if (!ino->t.has_stored)
+		return;
+	atomic_fetch_sub(&st->stats.stored_files, 1);
+	atomic_fetch_sub(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(&ino->t));
+	ino->t.has_stored = 0;
+	map_give_after_commit(st, &ino->t.stored);
+}
+
+/* ---- the flush queue ---- */
+
+void kvfs_store_queue(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	if (!st || !st->ssd || st->write_policy != KVFS_WRITE_THROUGH)
+		return;
+	pthread_mutex_lock(&st->lock);
+	if (!ino->t.queued && !st->stop) {
+		ino->t.queued = 1;
+		ino->nopen++; /* caller holds ns->lock for writing */
+		ino->t.qnext = NULL;
+		if (st->qtail)
+			st->qtail->t.qnext = ino;
+		else
+			st->qhead = ino;
+		st->qtail = ino;
+		atomic_fetch_add(&st->stats.queue_depth, 1);
+		pthread_cond_signal(&st->wake);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Pops up to max queued inodes (their references come along). */
+static int queue_pop(struct kvfs_store *st, struct kvfs_inode **out, int max)
+{
+	int n = 0;
+
+	while (n < max && st->qhead) {
+		struct kvfs_inode *ino = st->qhead;
+
+		st->qhead = ino->t.qnext;
+		if (!st->qhead)
+			st->qtail = NULL;
+		ino->t.qnext = NULL;
+		ino->t.queued = 0;
+		out[n++] = ino;
+		atomic_fetch_sub(&st->stats.queue_depth, 1);
+	}
+	return n;
+}
+
+static void put_ref(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	pthread_rwlock_wrlock(&st->ns->lock);
+	kvfs_ns_put_open(st->ns, ino);
+	pthread_rwlock_unlock(&st->ns->lock);
+}
+
+/* ---- writing a stored version (rules 1 and 2) ---- */
+
+/* Describes chunk i's stored bytes as transfers from the arena (zeros for
+ * holes) and computes its CRC.  Returns 1 if the chunk has data, 0 if it is
+ * all hole, -ENOMEM. */
+static int chunk_pieces(struct kvfs_store *st, struct kvfs_inode *ino,
+			uint32_t i, uint32_t len, uint64_t soff,
+			struct iovec_list *l, uint32_t *crc)
+{
+	struct kvfs_extmap_walk w;
+	uint64_t start = (uint64_t)i * KVFS_CHUNK, aoff, seg, pos = start;
+	int data = 0, r;
+
+	kvfs_extmap_walk_init(&w, &ino->data, start, len);
+	while (kvfs_extmap_walk_next(&w, &aoff, &seg))
+		data |= aoff != KVFS_EXTMAP_HOLE;
+	if (!data)
+		return 0;
+	*crc = 0;
+	kvfs_extmap_walk_init(&w, &ino->data, start, len);
+	while (kvfs_extmap_walk_next(&w, &aoff, &seg)) {
+		void *buf = aoff == KVFS_EXTMAP_HOLE ? zero_chunk :
+			    kvfs_arena_ptr(&st->ns->mem->arena, aoff);
+
+		*crc = kvfs_crc32c(*crc, buf, seg);
+		r = iol_add(l, soff + (pos - start), (uint32_t)seg, buf);
+		if (r)
+			return r;
+		pos += seg;
+	}
+	return 1;
+}
+
+/* Takes runs for every chunk and lists the transfers.  On error gives back
+ * what it took. */
+static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
+		       struct kvfs_map *m, struct iovec_list *l)
+{
+	uint64_t near = UINT64_MAX;
+	int r = 0;
+
+	for (uint32_t i = 0; i < m->n && r >= 0; i++) {
+		uint32_t len = kvfs_map_chunk_len(m->size, i);
+		uint64_t soff;
+
+		r = kvfs_ssd_alloc(st->ssd, len, near, &soff);
+		if (r)
+			break;
+		r = chunk_pieces(st, ino, i, len, soff, l, &m->c[i].crc);
+		if (r <= 0) {
+			kvfs_ssd_give(st->ssd, soff, len);
+			continue; /* a hole: no run; or the error ends the loop */
+		}
+		m->c[i].soff = soff;
+		m->c[i].len = len;
+		near = soff + len;
+		r = 0;
+	}
+	if (r < 0)
+		map_give(st, m);
+	return r < 0 ? r : 0;
+}
+
+/* The file's checksum and head checksum for the map. */
+static void map_sums(struct kvfs_store *st, struct kvfs_inode *ino,
+		     struct kvfs_map *m)
+{
+	m->file_crc = ino->crc_valid ? ino->crc :
+		      kvfs_extmap_crc(&ino->data, st->ns->mem, ino->size);
+	if (m->n && m->c[0].len) {
+		uint32_t hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
+		char *head = malloc(hl);
+
+		if (head) {
+			kvfs_extmap_read(&ino->data, st->ns->mem, 0, head, hl);
+			m->head_crc = kvfs_crc32c(0, head, hl);
+			free(head);
+		}
+	}
+}
+
+/*
+ * Rule 1: writes the file's present data to fresh runs.  Returns 1 with
+ * *f filled (to be committed after a sync), 0 if there is nothing to do
+ * (stored already, unpublished, gone, not resident), or -errno (-ENOSPC:
+ * the SSD has no room; the caller makes room and retries).
+ */
+static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
+		       struct flush *f)
+{
+	struct iovec_list l = { 0 };
+	struct kvfs_tier *t = &ino->t;
+	int live, r;
+
+	pthread_rwlock_rdlock(&st->ns->lock);
+	live = ino->published && ino->nlink > 0 && !ino->is_dir && !ino->ctl;
+	pthread_rwlock_unlock(&st->ns->lock);
+	if (!live)
+		return 0;
+	pthread_rwlock_rdlock(&ino->lock);
+	if (!t->resident || (t->has_stored && t->stored_gen == ino->data_gen)) {
+		pthread_rwlock_unlock(&ino->lock);
+		return 0;
+	}
+	memset(f, 0, sizeof(*f));
+	f->ino = ino;
+	f->gen = ino->data_gen;
+	f->m.size = ino->size;
+	f->m.n = kvfs_map_nchunks(ino->size);
+	f->m.c = calloc(f->m.n ? f->m.n : 1, sizeof(*f->m.c));
+	r = f->m.c ? plan_chunks(st, ino, &f->m, &l) : -ENOMEM;
+	if (r == 0) {
+		map_sums(st, ino, &f->m);
+		r = kvfs_ssd_write(st->ssd, l.v, l.n);
+		if (r)
+			map_give(st, &f->m);
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	free(l.v);
+	if (r) {
+		kvfs_map_release(&f->m);
+		if (r != -ENOSPC)
+			atomic_fetch_add(&st->stats.flush_errors, 1);
+		return r;
+	}
+	atomic_fetch_add(&st->stats.flushed_bytes, f->m.size);
+	return 1;
+}
+
+/*
+ * Rule 3: installs a written, synced version as the file's stored copy and
+ * queues its row, unless the data changed meanwhile (then the new runs,
+ * which no row knows, are given back at once).  Returns 1 if installed,
+ * 0 if discarded.
+ */
+static int flush_commit(struct kvfs_store *st, struct flush *f)
+{
+	struct kvfs_inode *ino = f->ino;
+	struct kvfs_tier *t = &ino->t;
+	struct kvfs_map old = { 0 };
+	int ok;
+
+	pthread_rwlock_rdlock(&st->ns->lock);
+	pthread_rwlock_wrlock(&ino->lock);
+	ok = ino->data_gen == f->gen && ino->nlink > 0 && ino->published;
+	if (ok) {
+		if (t->has_stored) {
+			atomic_fetch_sub(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(t));
+			old = t->stored;
+		} else {
+			atomic_fetch_add(&st->stats.stored_files, 1);
+		}
+		t->stored = f->m;
+		t->stored_bytes = map_bytes(&f->m);
+		t->has_stored = 1;
+		t->stored_gen = f->gen;
+		t->err = 0;
+		ino->crc = f->m.file_crc; /* same bytes: the crc is current */
+		ino->crc_valid = 1;
+		atomic_fetch_add(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(t));
+		kvfs_ns_record(st->ns, ino, 0);
+		if (old.c)
+			map_give_after_commit(st, &old); /* rule 4 */
+		atomic_fetch_add(&st->stats.flushes, 1);
+	} else {
+		map_give(st, &f->m);
+		atomic_fetch_add(&st->stats.flush_retries, 1);
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&st->ns->lock);
+	memset(&f->m, 0, sizeof(f->m));
+	return ok;
+}
+
+static void set_err(struct kvfs_inode *ino, int err)
+{
+	pthread_rwlock_wrlock(&ino->lock);
+	ino->t.err = err;
+	pthread_rwlock_unlock(&ino->lock);
+}
+
+/* Writes one file, making room on the SSD (evict.c) when it is full.
+ * Returns as flush_write. */
+static int flush_write_room(struct kvfs_store *st, struct kvfs_inode *ino,
+			    struct flush *f)
+{
+	int r = flush_write(st, ino, f);
+
+	for (int tries = 0; r == -ENOSPC && !st->draining && tries < 4; tries++) {
+		uint64_t want;
+
+		pthread_rwlock_rdlock(&ino->lock);
+		want = ino->size + (ino->size >> 3) + KVFS_CHUNK;
+		pthread_rwlock_unlock(&ino->lock);
+		if (kvfs_store_ssd_room(st, want, ino) != 0)
+			break;
+		r = flush_write(st, ino, f);
+	}
+	if (r < 0)
+		set_err(ino, r);
+	return r;
+}
+
+/*
+ * Flushes files[0..n) as one batch: every write, one sync, then every
+ * commit (rule 2).  Files whose data changed during the flush are flushed
+ * again by the caller's next round if still queued.  Returns the first
+ * error (the files keep their data in memory either way).
+ */
+int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
+			   int n)
+{
+	struct flush *f = calloc((size_t)n, sizeof(*f));
+	int nf = 0, err = 0, r;
+
+	if (!f)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		r = flush_write_room(st, files[i], &f[nf]);
+		if (r == 1)
+			nf++;
+		else if (r < 0 && !err)
+			err = r;
+	}
+	r = nf ? kvfs_ssd_sync(st->ssd) : 0;
+	for (int i = 0; i < nf; i++) {
+		if (r == 0) {
+			flush_commit(st, &f[i]);
+			continue;
+		}
+		map_give(st, &f[i].m);
+		set_err(f[i].ino, r);
+	}
+	if (r && !err)
+		err = r;
+	free(f);
+	return err;
+}
+
+/* ---- the flusher thread ---- */
+
+static void requeue_changed(struct kvfs_store *st, struct kvfs_inode **v, int n)
+{
+	pthread_rwlock_wrlock(&st->ns->lock);
+	for (int i = 0; i < n; i++) {
+		struct kvfs_inode *ino = v[i];
+		int again;
+
+		pthread_rwlock_rdlock(&ino->lock);
+		again = ino->t.resident && ino->nlink > 0 && ino->published &&
+			!(ino->t.has_stored && ino->t.stored_gen == ino->data_gen) &&
+			ino->t.err == 0;
+		pthread_rwlock_unlock(&ino->lock);
+		if (again)
+			kvfs_store_queue(st, ino);
+		kvfs_ns_put_open(st->ns, ino);
+	}
+	pthread_rwlock_unlock(&st->ns->lock);
+}
+
+/* Registers the arena with the SSD's rings once the prefault thread has
+ * faulted it in: registration pins every page, which would otherwise
+ * fault the whole arena in at once, at start. */
+static void maybe_register(struct kvfs_store *st)
+{
+	struct kvfs_arena *a = &st->ns->mem->arena;
+	int r;
+
+	if (st->registered || (a->prefault_running &&
+			       atomic_load(&a->faulted) < a->size))
+		return;
+	st->registered = 1;
+	r = kvfs_ssd_register(st->ssd, a->base, a->size);
+	if (r)
+		kvfs_warn("kvfs: the arena is not registered with io_uring (%s); SSD transfers pin pages per I/O",
+			  strerror(-r));
+}
+
+static void *flusher_main(void *arg)
+{
+	struct kvfs_store *st = arg;
+	struct kvfs_inode *batch[FLUSH_BATCH_FILES];
+	struct timespec until;
+	int n;
+
+	pthread_setname_np(pthread_self(), "kvfs-flush");
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		/* Wakes for work, or once a second for the watermark. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!st->qhead && !st->stop &&
+		       pthread_cond_timedwait(&st->wake, &st->lock, &until) == 0)
+			;
+		if (st->stop)
+			break;
+		n = queue_pop(st, batch, FLUSH_BATCH_FILES);
+		pthread_mutex_unlock(&st->lock);
+		maybe_register(st);
+		if (n) {
+			kvfs_store_flush_files(st, batch, n);
+			requeue_changed(st, batch, n);
+		}
+		kvfs_store_keep_room(st);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int kvfs_store_start(struct kvfs_store *st)
+{
+	int r;
+
+	if (!st->ssd)
+		return 0;
+	r = pthread_create(&st->thread, NULL, flusher_main, st);
+	if (r)
+		return -r;
+	st->running = 1;
+	return 0;
+}
+
+/* Clean unmount: every published file only memory holds goes to the SSD,
+ * coldest last, until the SSD is full (nothing stored is evicted for it). */
+static void drain(struct kvfs_store *st)
+{
+	struct kvfs_inode **v = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_rwlock_wrlock(&st->ns->lock);
+	for (struct kvfs_inode *ino = st->ns->files; ino; ino = ino->fnext) {
+		int want;
+
+		pthread_rwlock_rdlock(&ino->lock);
+		want = ino->published && ino->nlink > 0 && ino->t.resident &&
+		       !(ino->t.has_stored && ino->t.stored_gen == ino->data_gen);
+		pthread_rwlock_unlock(&ino->lock);
+		if (!want)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 256;
+			struct kvfs_inode **nv = realloc(v, c * sizeof(*nv));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = c;
+		}
+		ino->nopen++;
+		v[n++] = ino;
+	}
+	pthread_rwlock_unlock(&st->ns->lock);
+	st->draining = 1; /* at unmount nothing stored is evicted for room */
+	for (size_t i = 0; i < n; i += FLUSH_BATCH_FILES) {
+		int k = n - i < FLUSH_BATCH_FILES ? (int)(n - i) : FLUSH_BATCH_FILES;
+
+		kvfs_store_flush_files(st, v + i, k);
+	}
+	for (size_t i = 0; i < n; i++)
+		put_ref(st, v[i]);
+	free(v);
+	if (n)
+		kvfs_info("kvfs: wrote %zu memory-only files to the SSD at unmount", n);
+}
+
+void kvfs_store_stop(struct kvfs_store *st, int drain_mem)
+{
+	struct kvfs_inode *left[FLUSH_BATCH_FILES];
+	int n;
+
+	if (st->running) {
+		pthread_mutex_lock(&st->lock);
+		st->stop = 1;
+		pthread_cond_broadcast(&st->wake);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->thread, NULL);
+		st->running = 0;
+	}
+	/* Whatever is still queued holds references: drop them. */
+	do {
+		pthread_mutex_lock(&st->lock);
+		n = queue_pop(st, left, FLUSH_BATCH_FILES);
+		pthread_mutex_unlock(&st->lock);
+		for (int i = 0; i < n; i++)
+			put_ref(st, left[i]);
+	} while (n);
+	if (drain_mem && st->ssd)
+		drain(st);
+	if (st->ns->index)
+		kvfs_index_sync(st->ns->index, 1);
+}
+
+/* ---- fsync ---- */
+
+static int is_current(const struct kvfs_inode *ino)
+{
+	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
+}
+
+int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	struct kvfs_inode *one[1] = { ino };
+	int r = 0, pub, done, err;
+
+	for (int tries = 0; st && st->ssd && tries < 8; tries++) {
+		pthread_rwlock_rdlock(&st->ns->lock);
+		pthread_rwlock_rdlock(&ino->lock);
+		pub = ino->published && ino->nlink > 0;
+		done = !ino->t.resident || is_current(ino);
+		pthread_rwlock_unlock(&ino->lock);
+		pthread_rwlock_unlock(&st->ns->lock);
+		/* An unpublished file is not an entry yet: it becomes durable
+		 * once published and flushed (README, "Durability"). */
+		if (!pub || done)
+			break;
+		r = kvfs_store_flush_files(st, one, 1);
+		if (r)
+			return r;
+		pthread_rwlock_rdlock(&ino->lock);
+		err = ino->t.err;
+		pthread_rwlock_unlock(&ino->lock);
+		if (err)
+			return err;
+		r = -EAGAIN; /* changed while being written: go again */
+	}
+	if (r)
+		return -EIO;
+	pthread_rwlock_rdlock(&st->ns->lock);
+	pthread_rwlock_wrlock(&ino->lock);
+	if (ino->published && ino->dirty)
+		kvfs_ns_record(st->ns, ino, 0);
+	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&st->ns->lock);
+	return st->ns->index ? kvfs_index_sync(st->ns->index, 1) : 0;
+}
+
+/* ---- reading from the SSD ---- */
+
+/* Logs a checksum mismatch or read error with the file's path. */
+static void log_bad(struct kvfs_store *st, struct kvfs_inode *ino, uint32_t i,
+		    int err)
+{
+	char path[4096];
+
+	kvfs_ns_path(st->ns, ino, path, sizeof(path));
+	if (err == -EUCLEAN) {
+		atomic_fetch_add(&st->stats.crc_errors, 1);
+		kvfs_err("kvfs: %s: chunk %u does not match its checksum on the SSD; reads fail with EIO",
+			 path, i);
+	} else {
+		kvfs_err("kvfs: %s: reading chunk %u from the SSD: %s", path, i,
+			 strerror(-err));
+	}
+}
+
+int kvfs_store_read(struct kvfs_store *st, struct kvfs_inode *ino,
+		    uint64_t off, void *buf, uint64_t len)
+{
+	const struct kvfs_map *m = &ino->t.stored;
+	uint32_t c0 = (uint32_t)(off / KVFS_CHUNK);
+	uint32_t c1 = (uint32_t)((off + len - 1) / KVFS_CHUNK);
+	uint32_t nc = c1 - c0 + 1;
+	struct kvfs_ssd_io *io = calloc(nc, sizeof(*io));
+	char *tmp = NULL;
+	int r = -ENOMEM;
+
+	if (!io || posix_memalign((void **)&tmp, 4096, (size_t)nc * KVFS_CHUNK))
+		goto out;
+	for (uint32_t k = 0; k < nc; k++)
+		io[k] = (struct kvfs_ssd_io){ .soff = m->c[c0 + k].soff,
+					      .len = m->c[c0 + k].len,
+					      .buf = tmp + (size_t)k * KVFS_CHUNK };
+	/* Hole chunks (len 0) read as zeros; skip them in the batch. */
+	{
+		struct kvfs_ssd_io *live = calloc(nc, sizeof(*live));
+		int nl = 0;
+
+		if (!live)
+			goto out;
+		for (uint32_t k = 0; k < nc; k++) {
+			if (io[k].len)
+				live[nl++] = io[k];
+			else
+				memset(io[k].buf, 0, KVFS_CHUNK);
+		}
+		r = nl ? kvfs_ssd_read(st->ssd, live, nl) : 0;
+		free(live);
+	}
+	atomic_fetch_add(&st->stats.ssd_reads, 1);
+	for (uint32_t k = 0; k < nc && r == 0; k++) {
+		const struct kvfs_chunk *c = &m->c[c0 + k];
+
+		if (c->len && kvfs_crc32c(0, io[k].buf, c->len) != c->crc)
+			r = -EUCLEAN;
+		if (r)
+			log_bad(st, ino, c0 + k, r);
+		else if (c->len < KVFS_CHUNK)
+			memset((char *)io[k].buf + c->len, 0, KVFS_CHUNK - c->len);
+	}
+	if (r) {
+		if (r != -EUCLEAN)
+			log_bad(st, ino, c0, r);
+		r = -EIO;
+		goto out;
+	}
+	memcpy(buf, tmp + (off - (uint64_t)c0 * KVFS_CHUNK), len);
+	atomic_fetch_add(&st->stats.ssd_read_bytes, len);
+out:
+	free(tmp);
+	free(io);
+	return r;
+}
+
+int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	const struct kvfs_map *m = &ino->t.stored;
+	struct kvfs_extmap_walk w;
+	struct kvfs_ssd_io io;
+	uint64_t aoff, seg;
+	uint32_t hl;
+	int r;
+
+	if (ino->t.resident || ino->t.head_loaded)
+		return 0;
+	if (m->n == 0 || m->c[0].len == 0) {
+		ino->t.head_loaded = 1; /* a hole: the empty extmap is right */
+		return 0;
+	}
+	hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
+	r = kvfs_extmap_alloc(&ino->data, st->ns->mem, 0, hl);
+	if (r)
+		return r;
+	kvfs_extmap_walk_init(&w, &ino->data, 0, hl);
+	kvfs_extmap_walk_next(&w, &aoff, &seg); /* one unit: one piece */
+	io = (struct kvfs_ssd_io){ .soff = m->c[0].soff, .len = hl,
+				   .buf = kvfs_arena_ptr(&st->ns->mem->arena, aoff) };
+	r = kvfs_ssd_read(st->ssd, &io, 1);
+	atomic_fetch_add(&st->stats.ssd_reads, 1);
+	if (r == 0 && kvfs_crc32c(0, io.buf, hl) != m->head_crc)
+		r = -EUCLEAN;
+	if (r) {
+		log_bad(st, ino, 0, r);
+		kvfs_extmap_truncate(&ino->data, st->ns->mem, 0);
+		return -EIO;
+	}
+	ino->t.head_loaded = 1;
+	kvfs_store_set_resident(st, ino, ino->size <= KVFS_HEAD);
+	atomic_fetch_add(&st->stats.head_loads, 1);
+	return 0;
+}
+
+/* ---- promotion ---- */
+
+/* Reads every stored chunk into the (allocated) extmap and verifies it.
+ * With the head loaded, its bytes are not read again.  Caller holds
+ * ino->lock for writing. */
+static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	const struct kvfs_map *m = &ino->t.stored;
+	struct iovec_list l = { 0 };
+	struct kvfs_extmap_walk w;
+	uint64_t skip = ino->t.head_loaded ? KVFS_HEAD : 0, aoff, seg;
+	int r = 0;
+
+	for (uint32_t i = 0; i < m->n && r == 0; i++) {
+		uint64_t start = (uint64_t)i * KVFS_CHUNK, pos = start;
+
+		if (!m->c[i].len)
+			continue;
+		if (pos < skip)
+			pos = skip < start + m->c[i].len ? skip : start + m->c[i].len;
+		kvfs_extmap_walk_init(&w, &ino->data, pos, start + m->c[i].len - pos);
+		while (r == 0 && kvfs_extmap_walk_next(&w, &aoff, &seg)) {
+			KVFS_ASSERT(aoff != KVFS_EXTMAP_HOLE);
+			r = iol_add(&l, m->c[i].soff + (pos - start), (uint32_t)seg,
+				    kvfs_arena_ptr(&st->ns->mem->arena, aoff));
+			pos += seg;
+		}
+	}
+	if (r == 0 && l.n)
+		r = kvfs_ssd_read(st->ssd, l.v, l.n);
+	free(l.v);
+	atomic_fetch_add(&st->stats.ssd_reads, 1);
+	for (uint32_t i = 0; i < m->n && r == 0; i++) {
+		struct kvfs_extmap_walk cw;
+		uint32_t crc = 0;
+
+		if (!m->c[i].len)
+			continue;
+		kvfs_extmap_walk_init(&cw, &ino->data, (uint64_t)i * KVFS_CHUNK, m->c[i].len);
+		while (kvfs_extmap_walk_next(&cw, &aoff, &seg))
+			crc = kvfs_crc32c(crc, kvfs_arena_ptr(&st->ns->mem->arena, aoff), seg);
+		if (crc != m->c[i].crc) {
+			log_bad(st, ino, i, -EUCLEAN);
+			r = -EIO;
+		}
+	}
+	if (r && r != -EIO)
+		log_bad(st, ino, 0, r);
+	return r ? -EIO : 0;
+}
+
+/* One try: 0, 1 (needs room: *want set), or -errno. */
+static int promote_once(struct kvfs_store *st, struct kvfs_inode *ino,
+			uint64_t *want)
+{
+	uint64_t size, lo;
+	int r;
+
+	pthread_rwlock_wrlock(&ino->lock);
+	if (ino->t.resident) {
+		pthread_rwlock_unlock(&ino->lock);
+		return 0;
+	}
+	size = ino->size;
+	lo = ino->t.head_loaded ? KVFS_HEAD : 0;
+	if (lo >= size) { /* the loaded head is the whole file */
+		kvfs_store_set_resident(st, ino, 1);
+		pthread_rwlock_unlock(&ino->lock);
+		return 0;
+	}
+	r = kvfs_extmap_alloc(&ino->data, st->ns->mem, lo, size - lo);
+	if (r == -ENOSPC) {
+		*want = size - lo;
+		pthread_rwlock_unlock(&ino->lock);
+		return 1;
+	}
+	if (r == 0)
+		r = promote_read(st, ino);
+	if (r == 0) {
+		kvfs_store_set_resident(st, ino, 1);
+		ino->t.head_loaded = 1;
+		atomic_fetch_add(&st->stats.promotions, 1);
+		atomic_fetch_add(&st->stats.promoted_bytes, size);
+	} else {
+		/* Back to what it was: the head (if it was loaded) alone. */
+		kvfs_extmap_truncate(&ino->data, st->ns->mem, lo);
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	return r;
+}
+
+int kvfs_store_promote(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	uint64_t want = 0;
+	int r;
+
+	for (int tries = 0; tries < 4; tries++) {
+		r = promote_once(st, ino, &want);
+		if (r != 1)
+			return r;
+		if (kvfs_store_reclaim(st, want, ino) != 0)
+			break;
+	}
+	return -ENOSPC;
+}

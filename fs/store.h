@@ -1,0 +1,187 @@
+/*
+ * store.h - tier placement: where each file's bytes live (memory arena,
+ * SSD slabs or both), and the machinery that moves them: the flusher,
+ * promotion, and the eviction mechanism (the scoring is policy.c's).
+ *
+ * Tier state machine of a published regular file (DESIGN.md 2, 3.5, 3.6).
+ * Two facts describe it: `resident` (the memory extmap holds all of the
+ * file's data) and `current` (the SSD holds a copy of exactly the present
+ * data: t.has_stored && t.stored_gen == ino->data_gen).
+ *
+ *   MEM   resident, not current   written, not yet on the SSD (or changed
+ *                                 since): only memory has these bytes
+ *   BOTH  resident, current       flushed: memory can be dropped at once
+ *   SSD   not resident, current   memory holds only the head (the first
+ *                                 KVFS_HEAD bytes), once loaded
+ *
+ *   MEM  -> BOTH  store_commit(), after the flusher wrote and synced it
+ *   BOTH -> MEM   any change of the data (data_gen++)
+ *   BOTH -> SSD   demote(): memory reclaim drops all but the head
+ *   SSD  -> BOTH  kvfs_store_promote(): a sequential reader, a writer, a
+ *                 fast-path pin; the chunks are read back and verified
+ *   any  -> gone  unlink, rename-replace or eviction: memory is freed at
+ *                 the last close; SSD runs once the row's deletion commits
+ * "Not resident and not current" never exists: only current data may leave
+ * memory.  Without ssd= every file is MEM, and reclaim evicts whole files.
+ *
+ * Locks: the tier fields of an inode are guarded by its lock, except
+ * t.queued/t.qnext (store->lock, the flush queue's mutex).  Order: ns->lock
+ * -> inode->lock -> store->lock -> allocators.  Functions that may need to
+ * make room (reclaim, promote, flush for fsync) are called with NO lock
+ * held, because making room takes other inodes' locks and ns->lock.
+ */
+#ifndef KVFS_STORE_H
+#define KVFS_STORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "map.h"
+#include "policy.h"
+
+struct kvfs_ns;
+struct kvfs_inode;
+struct kvfs_ssd;
+
+enum kvfs_write_policy { KVFS_WRITE_THROUGH, KVFS_WRITE_BACK };
+
+/* Per inode (struct kvfs_inode.t). */
+struct kvfs_tier {
+	struct kvfs_map stored;     /* the SSD copy; valid when has_stored */
+	uint64_t stored_gen;        /* ino->data_gen when it was taken */
+	uint64_t stored_bytes;      /* sum of the runs' lengths */
+	int has_stored;
+	int resident;               /* the extmap holds every data byte */
+	int head_loaded;            /* not resident: extmap holds the head */
+	int err;                    /* last failed flush (-errno), for fsync */
+	int queued;                 /* on the flush queue (store->lock) */
+	struct kvfs_inode *qnext;   /* (store->lock) */
+};
+
+struct kvfs_store_stats {
+	atomic_uint_fast64_t mem_hits, ssd_reads, ssd_read_bytes, head_loads;
+	atomic_uint_fast64_t flushes, flushed_bytes, flush_errors, flush_retries;
+	atomic_uint_fast64_t promotions, promoted_bytes, demotions, demoted_bytes;
+	atomic_uint_fast64_t ssd_evictions, ssd_evicted_bytes;
+	atomic_uint_fast64_t mem_evictions, mem_evicted_bytes;
+	atomic_uint_fast64_t crc_errors, stored_files, stored_bytes;
+	atomic_uint_fast64_t queue_depth, ssd_only_files;
+};
+
+struct kvfs_store {
+	struct kvfs_ns *ns;
+	struct kvfs_ssd *ssd;            /* NULL: memory only */
+	enum kvfs_write_policy write_policy;
+	enum kvfs_evict_policy evict_policy;
+
+	pthread_mutex_t lock;            /* the flush queue and thread state */
+	pthread_cond_t wake;             /* queue grew, room needed, or stop */
+	struct kvfs_inode *qhead, *qtail;
+	int stop;
+	int running;
+	int draining;                    /* unmount: flush without evicting */
+	int registered;                  /* arena registered with the SSD */
+	pthread_t thread;
+	pthread_mutex_t room_lock;       /* one memory reclaimer at a time */
+	pthread_mutex_t ssd_room_lock;   /* one SSD evictor at a time */
+	struct kvfs_store_stats stats;
+};
+
+/* Sets up the store over ns (and ssd, or NULL); starts nothing. */
+int kvfs_store_init(struct kvfs_store *st, struct kvfs_ns *ns,
+		    struct kvfs_ssd *ssd, enum kvfs_write_policy wp,
+		    enum kvfs_evict_policy ep);
+/* Starts the flusher thread (with an SSD tier).  Returns 0 or -errno. */
+int kvfs_store_start(struct kvfs_store *st);
+/* Stops the flusher; with `drain`, first writes every published file that
+ * only memory holds to the SSD while there is room (clean unmount), and
+ * waits for their rows to be committed durably. */
+void kvfs_store_stop(struct kvfs_store *st, int drain);
+void kvfs_store_release(struct kvfs_store *st);
+
+/* A new or loaded inode's tier state (resident, nothing stored). */
+void kvfs_tier_init(struct kvfs_tier *t);
+/*
+ * The inode is going away for good (no name, no opens): gives its memory
+ * back now and its SSD runs once the deletion of its row has committed.
+ * Caller holds ns->lock for writing.
+ */
+void kvfs_store_forget(struct kvfs_store *st, struct kvfs_inode *ino);
+
+/* Installs a stored map for an inode loaded from the index: claims its
+ * runs from the SSD allocator.  Returns 0, or -EUCLEAN when a run is out
+ * of range or claimed twice (the caller drops the file). */
+int kvfs_store_adopt(struct kvfs_store *st, struct kvfs_inode *ino,
+		     struct kvfs_map *m);
+
+/* The file's data changed or was published: queue it for the SSD under
+ * write_policy=through.  Caller holds ns->lock for writing (it takes an
+ * open reference on the inode until the flusher is done). */
+void kvfs_store_queue(struct kvfs_store *st, struct kvfs_inode *ino);
+
+/*
+ * Makes the file resident: reads every chunk back from the SSD into
+ * memory, verifying each.  No lock held by the caller.  Returns 0 (also
+ * when it already was), -ENOSPC (no room even after reclaim), -EIO (a
+ * media error or checksum mismatch, logged with the path).
+ */
+int kvfs_store_promote(struct kvfs_store *st, struct kvfs_inode *ino);
+
+/*
+ * Frees at least `want` bytes of memory if it can: drops the memory of
+ * cold files the SSD holds (demotion), flushing cold files first when
+ * needed; without an SSD, evicts cold files from the namespace.  No lock
+ * held by the caller.  Returns 0 if it freed anything, else -ENOSPC.
+ */
+int kvfs_store_reclaim(struct kvfs_store *st, uint64_t want,
+		       struct kvfs_inode *except);
+
+/*
+ * Frees at least `want` bytes on the SSD by evicting the coldest unpinned
+ * stored files from the namespace, leaf-first (evict.c); never `except`.
+ * No lock held.  Returns 0 if it freed enough, else -ENOSPC.
+ */
+int kvfs_store_ssd_room(struct kvfs_store *st, uint64_t want,
+			struct kvfs_inode *except);
+
+/* The flusher's periodic duty (evict.c): keeps free memory above the low
+ * watermark by demoting cold stored files.  No lock held. */
+void kvfs_store_keep_room(struct kvfs_store *st);
+
+/*
+ * Writes files[0..n) to the SSD as one batch (each write, one sync, each
+ * commit) and queues their rows.  The caller holds a reference on each
+ * (an open count) and no lock.  Returns 0 or the first -errno.
+ */
+int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
+			   int n);
+
+/*
+ * fsync: returns once the file's data and row are durable on the SSD tier
+ * (or, without one, the row).  No lock held by the caller.
+ */
+int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino);
+
+/*
+ * Reads [off, off + len) of a non-resident file from the SSD into buf
+ * (len <= 2 chunks' worth is typical; any length works), verifying every
+ * chunk it touches.  Caller holds ino->lock (shared is enough).  Returns
+ * 0, -ENOMEM or -EIO.
+ */
+int kvfs_store_read(struct kvfs_store *st, struct kvfs_inode *ino,
+		    uint64_t off, void *buf, uint64_t len);
+
+/* Loads the head of a non-resident file into memory.  Caller holds
+ * ino->lock for writing.  Returns 0, -ENOSPC or -EIO. */
+int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino);
+
+/* Sets t.resident, keeping the count of SSD-only files.  Caller holds
+ * ino->lock for writing.  st may be NULL. */
+void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
+			     int resident);
+
+/* Bytes of a file's stored copy on the SSD (0 if none). */
+uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t);
+
+#endif
