@@ -126,11 +126,16 @@ deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
 	fi
 
-# `make mount [MNT=dir] [KVFS_OPTS=mem=8G,...]`: build and mount with defaults.
+# `make mount [MNT=dir] [SSD=dir] [SSD_SIZE=8G] [KVFS_OPTS=mem=8G,...]`: build
+# and mount with defaults, an SSD tier of SSD_SIZE in SSD (SSD= empty: none).
 MNT ?= mnt
+SSD ?= ssd
+SSD_SIZE ?= 4G
+comma := ,
+MOUNT_OPTS = $(if $(SSD),ssd=$(abspath $(SSD))$(comma)ssd_size=$(SSD_SIZE))$(if $(KVFS_OPTS),$(if $(SSD),$(comma))$(KVFS_OPTS))
 mount: all
-	@mkdir -p $(MNT)
-	$(BUILD)/kvfs $(MNT) $(if $(KVFS_OPTS),-o $(KVFS_OPTS))
+	@mkdir -p $(MNT) $(SSD)
+	$(BUILD)/kvfs $(MNT) $(if $(MOUNT_OPTS),-o $(MOUNT_OPTS))
 	@echo "kvfs mounted at $(MNT); unmount with: make umount MNT=$(MNT)  (or fusermount3 -u $(MNT))"
 
 umount:
@@ -287,7 +292,7 @@ help:
 	@echo "make asan       the tests under AddressSanitizer and UBSan (in build-asan/)"
 	@echo "make soak       longer integration runs (1,000,000 random operations)"
 	@echo "make bench      benchmark against tmpfs, a local-disk directory and memcpy"
-	@echo "make mount      build and mount at MNT (default ./mnt), options in KVFS_OPTS"
+	@echo "make mount      build and mount at MNT (default ./mnt), SSD tier in SSD (./ssd, SSD_SIZE 4G), options in KVFS_OPTS"
 	@echo "make install    kvfs, kvfsctl, mount.kvfs (in /sbin), kvfs@.service, man pages;"
 	@echo "                PREFIX (default /usr/local), DESTDIR; make uninstall removes them"
 	@echo "make gpu        libkvfs-gpu: $(BUILD)/libkvfs_gpu.{a,so}, kvfs-gpu.pc (make builds it)"

@@ -207,7 +207,9 @@ static void flush_cold(struct kvfs_store *st, uint64_t want,
 		if (ino == except || ino->ctl || !ino->published || ino->nlink == 0 ||
 		    ino->nwriters || pthread_rwlock_tryrdlock(&ino->lock) != 0)
 			continue;
-		if (ino->t.resident && !is_current(ino) && ino->t.err == 0)
+		/* Files whose last flush failed are tried again: the SSD
+		 * may have room (or work) by now. */
+		if (ino->t.resident && !is_current(ino))
 			scored_add(&cs, st, ino, ino->data.bytes, now);
 		pthread_rwlock_unlock(&ino->lock);
 	}

@@ -483,7 +483,7 @@ static int map_more(struct kvfs_handle *h, int kind, struct kvfs_ioc_map *m)
 	return r;
 }
 
-static int do_reserve(struct kvfs_ns *ns, struct kvfs_handle *h,
+static int reserve_once(struct kvfs_ns *ns, struct kvfs_handle *h,
 		      struct kvfs_ioc_map *m)
 {
 	struct kvfs_inode *ino = h->ino;
@@ -523,6 +523,22 @@ static int do_reserve(struct kvfs_ns *ns, struct kvfs_handle *h,
 	if (r < 0) {
 		free(l->p);
 		free(l);
+	}
+	return r;
+}
+
+/* A reservation that finds the arena full makes room (demoting or
+ * evicting cold files, store.h) and tries again, like a write. */
+static int do_reserve(struct kvfs_ns *ns, struct kvfs_handle *h,
+		      struct kvfs_ioc_map *m)
+{
+	int r = reserve_once(ns, h, m);
+
+	for (int tries = 0; r == -ENOSPC && ns->store && tries < 3 &&
+	     !(m->flags & KVFS_MAP_MORE) && m->len <= ns->mem->arena.size; tries++) {
+		if (kvfs_store_reclaim(ns->store, m->len, h->ino) != 0)
+			break;
+		r = reserve_once(ns, h, m);
 	}
 	return r;
 }

@@ -341,16 +341,24 @@ static int open_ssd(struct kvfs *kv)
 {
 	uint64_t size = kv->opts.ssd_size ? kv->opts.ssd_size :
 			default_ssd_size(kv->opts.ssd);
-	char msg[512], hb[32];
-	int64_t dropped;
+	char msg[512];
 	int r;
 
 	raise_nofile();
 	r = kvfs_ssd_open(&kv->ssd, kv->opts.ssd, size, msg, sizeof(msg));
-	if (r) {
+	if (r)
 		kvfs_err("kvfs: %s", msg);
-		return r;
-	}
+	return r;
+}
+
+/* After the index is open: pairs it with the slabs and drops the rows of
+ * files that never reached them. */
+static int adopt_ssd(struct kvfs *kv)
+{
+	char hb[32];
+	int64_t dropped;
+	int r;
+
 	r = pair_store(kv);
 	if (r)
 		return r;
@@ -403,10 +411,15 @@ static int open_store(struct kvfs *kv)
 	r = open_arena(kv, flags);
 	if (r)
 		return r; /* open_arena said why */
+	/* The slabs first: a bad ssd= stops the start before the index (a
+	 * new state directory) is made, with one line. */
+	r = kv->opts.ssd ? open_ssd(kv) : 0;
+	if (r)
+		return r; /* open_ssd said why */
 	r = kvfs_index_open(&kv->index, kv->opts.state);
 	if (r)
 		return r; /* kvfs_index_open said why */
-	r = kv->opts.ssd ? open_ssd(kv) : open_memory_only(kv);
+	r = kv->opts.ssd ? adopt_ssd(kv) : open_memory_only(kv);
 	if (r)
 		return r; /* they said why */
 	r = kvfs_ns_init(&kv->ns, &kv->mem, kv->index, getuid(), getgid());

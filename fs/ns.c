@@ -20,6 +20,7 @@
 #include "index.h"
 #include "log.h"
 #include "ns.h"
+#include "ssd.h"
 
 #define DIR_MIN_BUCKETS 16
 
@@ -472,6 +473,10 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 	}
 	ino->id = row->id;
 	row_apply(ino, row);
+	if (row->kv_parent && !(ino->kv_parent = strdup(row->kv_parent))) {
+		inode_free(ns, ino);
+		return -ENOMEM;
+	}
 	if (S_ISREG(row->mode) && load_stored(ls, ino, row) != 0) {
 		inode_free(ns, ino);
 		return 0;
@@ -1149,9 +1154,16 @@ int kvfs_ns_ctl_mkfile(struct kvfs_ns *ns, const char *name, int kind)
 
 void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out)
 {
-	out->bytes_total = ns->mem->arena.size;
-	out->bytes_free = kvfs_alloc_free_units(&ns->mem->alloc) *
-			  (uint64_t)KVFS_ALLOC_UNIT;
+	/* With an SSD tier the filesystem holds what the SSD holds; memory is
+	 * a cache in front of it. */
+	if (ns->store && ns->store->ssd) {
+		out->bytes_total = kvfs_ssd_capacity(ns->store->ssd);
+		out->bytes_free = kvfs_ssd_free(ns->store->ssd);
+	} else {
+		out->bytes_total = ns->mem->arena.size;
+		out->bytes_free = kvfs_alloc_free_units(&ns->mem->alloc) *
+				  (uint64_t)KVFS_ALLOC_UNIT;
+	}
 	out->files = atomic_load(&ns->stats.files) + atomic_load(&ns->stats.dirs);
 }
 

@@ -618,8 +618,8 @@ static void drain(struct kvfs_store *st)
 		int want;
 
 		pthread_rwlock_rdlock(&ino->lock);
-		want = ino->published && ino->nlink > 0 && ino->t.resident &&
-		       !(ino->t.has_stored && ino->t.stored_gen == ino->data_gen);
+		want = ino->published && ino->nlink > 0 && !ino->ctl &&
+		       ino->t.resident && !(ino->t.has_stored && ino->t.stored_gen == ino->data_gen);
 		pthread_rwlock_unlock(&ino->lock);
 		if (!want)
 			continue;
@@ -697,8 +697,10 @@ int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino)
 		pthread_rwlock_unlock(&st->ns->lock);
 		/* An unpublished file is not an entry yet: it becomes durable
 		 * once published and flushed (README, "Durability"). */
-		if (!pub || done)
+		if (!pub || done) {
+			r = 0; /* an earlier try may have left -EAGAIN */
 			break;
+		}
 		r = kvfs_store_flush_files(st, one, 1);
 		if (r)
 			return r;

@@ -396,6 +396,7 @@ int cmd_du(int argc, char **argv)
 		memset(&du, 0, sizeof(du));
 		/* Every tier kvfs has, even empty, so scripts find each one. */
 		du_tier("memory");
+		du_tier("memory+ssd");
 		du_tier("ssd");
 		if (nftw(argv[i], du_one, 32, FTW_PHYS | FTW_MOUNT) != 0) {
 			warnx("%s: %s", argv[i], strerror(errno));

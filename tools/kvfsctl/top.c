@@ -162,6 +162,26 @@ static const char *fmt_rate(double r, const char *unit, char *buf, size_t size)
 	return buf;
 }
 
+/* The SSD tier: use, movements between the tiers, the flush queue. */
+static void ssd_line(struct frame *f, const struct sample *now,
+		     const struct sample *past)
+{
+	double cap = val(now, "kvfs_tier_capacity_bytes{tier=\"ssd\"}");
+	double used = val(now, "kvfs_tier_used_bytes{tier=\"ssd\"}");
+	char a[32], b[32], c[32], d[32];
+
+	if (!val(now, "kvfs_tier_present{tier=\"ssd\"}")) {
+		put(f, "ssd     absent (memory only)");
+		return;
+	}
+	put(f, "ssd     %s of %s used (%.1f%%)  flushq %.0f  reads %s  promo %s",
+	    human_bytes((uint64_t)used, 0, a, sizeof(a)),
+	    human_bytes((uint64_t)cap, 0, b, sizeof(b)), cap ? 100 * used / cap : 0,
+	    val(now, "kvfs_flush_queue_files"),
+	    fmt_rate(rate(now, past, "kvfs_ssd_reads_total"), "/s", c, sizeof(c)),
+	    fmt_rate(rate(now, past, "kvfs_store_promotions_total"), "/s", d, sizeof(d)));
+}
+
 static void head_lines(struct frame *f, const struct kvfs_mount *mnt,
 		       const struct sample *now, const struct sample *past)
 {
@@ -180,11 +200,11 @@ static void head_lines(struct frame *f, const struct kvfs_mount *mnt,
 		up = 0;
 	put(f, "kvfs top  %s  up %d:%02d:%02d  %s   (q quits)", mnt->dir,
 	    (int)(up / 3600), (int)fmod(up / 60, 60), (int)fmod(up, 60), clock);
-	put(f, "memory  %s of %s used (%.1f%%)   files %.0f  dirs %.0f   ssd %s",
+	put(f, "memory  %s of %s used (%.1f%%)   files %.0f  dirs %.0f",
 	    human_bytes((uint64_t)used, 0, a, sizeof(a)),
 	    human_bytes((uint64_t)cap, 0, b, sizeof(b)), cap ? 100 * used / cap : 0,
-	    val(now, "kvfs_files"), val(now, "kvfs_directories"),
-	    val(now, "kvfs_tier_present{tier=\"ssd\"}") ? "present" : "absent");
+	    val(now, "kvfs_files"), val(now, "kvfs_directories"));
+	ssd_line(f, now, past);
 	put(f, "read %s  write %s  file hits %s  ENOSPC %.0f",
 	    fmt_rate(rate(now, past, "kvfs_read_bytes_total"), "B/s", a, sizeof(a)),
 	    fmt_rate(rate(now, past, "kvfs_written_bytes_total"), "B/s", b, sizeof(b)),
