@@ -175,7 +175,8 @@ static uint64_t demote(struct kvfs_store *st, uint64_t want,
 			scored_add(&cs, st, ino, ino->data.bytes, now);
 		pthread_rwlock_unlock(&ino->lock);
 	}
-	qsort(cs.v, cs.n, sizeof(*cs.v), cmp_score);
+	if (cs.n)  /* cs.v is NULL without candidates: qsort's base may not be */
+		qsort(cs.v, cs.n, sizeof(*cs.v), cmp_score);
 	for (size_t i = 0; i < cs.n && mem_free(st) < want; i++) {
 		struct kvfs_inode *ino = cs.v[i].ino;
 
@@ -213,7 +214,8 @@ static void flush_cold(struct kvfs_store *st, uint64_t want,
 			scored_add(&cs, st, ino, ino->data.bytes, now);
 		pthread_rwlock_unlock(&ino->lock);
 	}
-	qsort(cs.v, cs.n, sizeof(*cs.v), cmp_score);
+	if (cs.n)  /* cs.v is NULL without candidates: qsort's base may not be */
+		qsort(cs.v, cs.n, sizeof(*cs.v), cmp_score);
 	v = malloc((cs.n ? cs.n : 1) * sizeof(*v));
 	for (size_t i = 0; v && i < cs.n && sum < want; i++) {
 		v[n] = cs.v[i].ino;

@@ -126,6 +126,25 @@ static void lease_link(struct kvfs_inode *ino, struct kvfs_lease *l)
 
 /* Ends a reservation's uncommitted rest: shadow units go back to the
  * allocator, in-place bytes past EOF are zeroed (rule 4 at the top). */
+/* In-place bytes below EOF may have been overwritten by the client without
+ * a COMMIT (as with write(2), they are visible as they land): the data
+ * changed, so the SSD copy is stale and the checksum must be recomputed. */
+static void inplace_changed(struct kvfs_inode *ino, const struct kvfs_lease *l,
+			    const struct piece *p)
+{
+	uint64_t a = p->foff > l->off ? p->foff : l->off;
+	uint64_t b = piece_end(p) < l->end ? piece_end(p) : l->end;
+
+	if (b > ino->size)
+		b = ino->size;
+	if (a >= b)
+		return;
+	kvfs_store_mark(ino, a, b - a);
+	ino->data_gen++;
+	ino->dirty = 1;
+	ino->crc_valid = 0;
+}
+
 static void reserve_abandon(struct kvfs_ns *ns, struct kvfs_inode *ino,
 			    struct kvfs_lease *l)
 {
@@ -143,6 +162,7 @@ static void reserve_abandon(struct kvfs_ns *ns, struct kvfs_inode *ino,
 			if (z0 < z1)
 				memset(kvfs_arena_ptr(&ns->mem->arena, p->aoff + (z0 - p->foff)),
 				       0, z1 - z0);
+			inplace_changed(ino, l, p);
 		}
 		p->state = PIECE_DONE;
 	}
@@ -607,6 +627,8 @@ static int do_commit(struct kvfs_ns *ns, struct kvfs_handle *h,
 	for (i = i0; i < i1; i++)
 		l->p[i].state = PIECE_DONE;
 	l->nleft -= i1 - i0;
+	kvfs_store_mark(ino, a < ino->size ? a : ino->size,
+			b - (a < ino->size ? a : ino->size));
 	if (b > ino->size)
 		ino->size = b;
 	kvfs_now(&ino->mtime);

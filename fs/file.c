@@ -123,6 +123,7 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 			ino->size = 0;
 			ino->crc = 0;
 			ino->crc_valid = 1;
+			kvfs_store_mark(ino, 0, UINT64_MAX);
 			ino->data_gen++;
 			ino->dirty = 1;
 			kvfs_now(&ino->mtime);
@@ -345,11 +346,29 @@ static int room_for(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t want,
 	return kvfs_store_reclaim(ns->store, want, ino) == 0;
 }
 
+/*
+ * A write through a handle whose writer was already declared done: the
+ * flush of a dup(2)'s close came first (dd of=, shell redirections), while
+ * the process still writes through the other descriptor.  The handle is a
+ * writer again, so that its last flush or release records the change and
+ * queues it for the SSD (writer_done).
+ */
+static void writer_again(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	pthread_rwlock_wrlock(&ns->lock);
+	if (!h->writer) {
+		h->writer = 1;
+		h->ino->nwriters++;
+	}
+	pthread_rwlock_unlock(&ns->lock);
+}
+
 ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 			const void *buf, size_t size, uint64_t off)
 {
 	struct kvfs_inode *ino = h->ino;
 	uint32_t crc_before;
+	uint64_t lo;
 	int valid_before, inval, tries = 0;
 	ssize_t r;
 
@@ -357,6 +376,8 @@ ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 		return -EFBIG;
 	if (size == 0)
 		return 0;
+	if (!h->writer)
+		writer_again(ns, h);
 again:
 	r = kvfs_file_lock_resident(ns, ino);
 	if (r)
@@ -375,6 +396,8 @@ again:
 			atomic_fetch_add(&ns->stats.enospc, 1);
 		return r;
 	}
+	lo = off < ino->size ? off : ino->size; /* a gap past EOF changes too */
+	kvfs_store_mark(ino, lo, off + size - lo);
 	if (off + size > ino->size)
 		ino->size = off + size;
 	kvfs_now(&ino->mtime);
@@ -442,6 +465,12 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	if (h->writer && (ino->published || creator_done))
 		writer_done(ns, h);
 	pthread_rwlock_unlock(&ns->lock);
+	/* An fsync before publish made nothing durable (there was no entry
+	 * yet): this close, which published the file, keeps its promise. */
+	if (h->sync_publish && !h->writer) {
+		h->sync_publish = 0;
+		return kvfs_store_fsync(ns->store, ino);
+	}
 	return 0;
 }
 
@@ -474,8 +503,11 @@ int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync)
 	int record;
 
 	(void)datasync;
-	if (ns->store && ns->store->ssd)
+	if (ns->store && ns->store->ssd) {
+		if (h->writer && !ino->published)
+			h->sync_publish = 1; /* kvfs_file_flush syncs it */
 		return kvfs_store_fsync(ns->store, ino);
+	}
 	/* Memory only: fsync makes the metadata durable (the index row) and
 	 * says nothing more; the data does not outlive the daemon. */
 	pthread_rwlock_rdlock(&ns->lock);
@@ -546,6 +578,7 @@ again:
 		}
 	}
 	if (r == 0) {
+		kvfs_store_mark(ino, off, len);
 		ino->data_gen++;
 		ino->dirty = 1;
 		kvfs_now(&ino->ctime);
@@ -583,6 +616,12 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 	} else if (ino->crc_valid) {
 		ino->crc = kvfs_crc32c_zeros(ino->crc, size - ino->size);
 	}
+	/* Everything between the old and the new end changed (cut or zeroed),
+	 * and so did the chunk of the old end. */
+	if (size < ino->size)
+		kvfs_store_mark(ino, size, ino->size - size);
+	else
+		kvfs_store_mark(ino, ino->size, size - ino->size);
 	ino->size = size;
 	ino->data_gen++;
 	kvfs_now(&ino->mtime);

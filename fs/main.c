@@ -289,6 +289,30 @@ static uint64_t default_ssd_size(const char *dir)
 }
 
 /*
+ * Records where the slabs are, as an absolute path (the daemon leaves its
+ * working directory once started), for `kvfsctl fsck` and for the advice of
+ * a start without ssd=; kept current when the directory moves.  Returns 0,
+ * or -errno when `must` (a new pairing) and the index cannot be updated.
+ */
+static int record_ssd_dir(struct kvfs *kv, int must)
+{
+	char have[4096] = "", *abs = realpath(kv->opts.ssd, NULL);
+	const char *dir = abs ? abs : kv->opts.ssd;
+	int r = 0;
+
+	if (must || kvfs_index_meta_get(kv->index, "ssd_dir", have, sizeof(have)) != 0 ||
+	    strcmp(have, dir) != 0)
+		r = kvfs_index_meta_set(kv->index, "ssd_dir", dir);
+	if (r && must)
+		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state, strerror(-r));
+	else if (r)
+		kvfs_warn("kvfs: cannot record ssd=%s in the index in %s: %s", dir,
+			  kv->opts.state, strerror(-r));
+	free(abs);
+	return must ? r : 0;
+}
+
+/*
  * The index and the slabs belong together: the index records the store's
  * id.  A fresh index beside a store that holds data means the index was
  * lost: refuse, rather than mount an empty cache over stored data.
@@ -307,7 +331,7 @@ static int pair_store(struct kvfs *kv)
 		return -EINVAL;
 	}
 	if (r == 0)
-		return 0;
+		return record_ssd_dir(kv, 0);
 	if (r != -ENOENT) {
 		kvfs_err("kvfs: cannot read the index in %s: %s", kv->opts.state, strerror(-r));
 		return r;
@@ -318,11 +342,11 @@ static int pair_store(struct kvfs *kv)
 		return -EINVAL;
 	}
 	r = kvfs_index_meta_set(kv->index, "ssd_id", want);
-	if (r == 0)
-		r = kvfs_index_meta_set(kv->index, "ssd_dir", kv->opts.ssd);
-	if (r)
+	if (r) {
 		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state, strerror(-r));
-	return r;
+		return r;
+	}
+	return record_ssd_dir(kv, 1);
 }
 
 /* Each slab holds an fd for the daemon's life: a big store needs more than

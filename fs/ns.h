@@ -99,6 +99,8 @@ struct kvfs_inode {
 	struct kvfs_inode *parent;      /* NULL for root and unlinked inodes */
 	char *name;
 	struct kvfs_inode *hnext;
+	uint64_t hash;                  /* of name, set by dir_insert: valid
+					   while in a directory's table */
 	struct kvfs_dir dir;            /* directories only */
 	uint32_t nlink;                 /* 1 while named (dirs: 2 + subdirs) */
 	uint32_t nopen;
@@ -192,6 +194,7 @@ struct kvfs_handle {
 	int no_promote;     /* promotion found no room: read via the SSD */
 	int no_head;        /* likewise for loading the head */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
+	int sync_publish;   /* fsync came before publish: sync when published */
 	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
 	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
 	char *ctl_buf;      /* control files: the content generated at open */

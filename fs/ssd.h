@@ -14,8 +14,9 @@
  * Addresses.  An SSD offset ("soff") names a byte of the store: slab
  * soff / (KVFS_SSD_HDR + slab_size), at that remainder within its file.
  * The header's units are permanently allocated, so no allocated run ever
- * crosses from one slab into the next, and soff is also the byte offset
- * inside the slab file.
+ * crosses from one slab into the next, and soff % (KVFS_SSD_HDR +
+ * slab_size) is the byte offset inside that slab file (soff itself only
+ * for slab 0).
  *
  * This module owns the slab fds, the io_uring rings and the allocator; it
  * knows nothing of files, chunks or the index.  Thread-safe: any thread may

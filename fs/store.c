@@ -54,6 +54,8 @@ struct flush {
 	struct kvfs_inode *ino;
 	uint64_t gen;
 	struct kvfs_map m;
+	uint8_t *fresh;   /* [m.n]: 1 where this flush took the run (the
+			     others are the stored copy's, reused) */
 };
 
 struct iovec_list {
@@ -133,16 +135,20 @@ static void map_give_after_commit(struct kvfs_store *st, struct kvfs_map *m)
 		return;
 	}
 	d = malloc(sizeof(*d));
-	if (!d || kvfs_index_after_commit(ix, give_committed, d) != 0) {
-		/* Cannot wait for the commit: leak the runs until restart
-		 * rather than risk overwriting bytes a row points at. */
+	if (d) {
+		/* Filled before it is queued: the index writer may run
+		 * give_committed() before kvfs_index_after_commit() returns. */
+		d->st = st;
+		d->m = *m;
+		if (kvfs_index_after_commit(ix, give_committed, d) == 0) {
+			memset(m, 0, sizeof(*m));
+			return;
+		}
 		free(d);
-		kvfs_map_release(m);
-		return;
 	}
-	d->st = st;
-	d->m = *m;
-	memset(m, 0, sizeof(*m));
+	/* Cannot wait for the commit: leak the runs until restart rather
+	 * than risk overwriting bytes a row points at. */
+	kvfs_map_release(m);
 }
 
 void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
@@ -152,6 +158,56 @@ void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
 	if (st && ino->t.resident != resident)
 		atomic_fetch_add(&st->stats.ssd_only_files, resident ? -1 : 1);
 	ino->t.resident = resident;
+}
+
+void kvfs_store_mark(struct kvfs_inode *ino, uint64_t off, uint64_t len)
+{
+	struct kvfs_tier *t = &ino->t;
+	uint64_t end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
+	uint64_t c0 = off / KVFS_CHUNK, c1;
+
+	if (!t->has_stored || !t->changed || len == 0 || c0 >= t->stored.n)
+		return;
+	c1 = (end - 1) / KVFS_CHUNK;
+	if (c1 >= t->stored.n)
+		c1 = t->stored.n - 1;
+	memset(t->changed + c0, 1, c1 - c0 + 1);
+}
+
+/* A fresh "nothing changed" array for a newly stored copy (NULL if out of
+ * memory: then every chunk counts as changed, which is only slower). */
+static void changed_reset(struct kvfs_tier *t)
+{
+	free(t->changed);
+	t->changed = t->stored.n ? calloc(t->stored.n, 1) : NULL;
+}
+
+/* Gives back the runs of f's map that f took itself (not reused ones). */
+static void give_fresh(struct kvfs_store *st, struct flush *f)
+{
+	for (uint32_t i = 0; f->fresh && i < f->m.n; i++)
+		if (f->fresh[i] && f->m.c[i].len)
+			kvfs_ssd_give(st->ssd, f->m.c[i].soff, f->m.c[i].len);
+	kvfs_map_release(&f->m);
+	free(f->fresh);
+	f->fresh = NULL;
+}
+
+/* The old copy's runs that the new map no longer uses: the runs to free
+ * once the new row commits (rule 4).  Takes old over. */
+static void keep_unused(struct kvfs_map *old, const struct kvfs_map *m)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < old->n; i++) {
+		const struct kvfs_chunk *c = &old->c[i];
+
+		if (!c->len || (i < m->n && m->c[i].len == c->len &&
+				m->c[i].soff == c->soff))
+			continue;
+		old->c[k++] = *c;
+	}
+	old->n = k;
 }
 
 /* ---- setup ---- */
@@ -211,6 +267,7 @@ int kvfs_store_adopt(struct kvfs_store *st, struct kvfs_inode *ino,
 	memset(m, 0, sizeof(*m));
 	ino->t.has_stored = 1;
 	ino->t.stored_bytes = map_bytes(&ino->t.stored);
+	changed_reset(&ino->t);
 	ino->t.stored_gen = ino->data_gen;
 	kvfs_store_set_resident(st, ino, ino->t.stored.size == 0);
 	ino->t.head_loaded = 0;
@@ -232,6 +289,8 @@ void kvfs_store_forget(struct kvfs_store *st, struct kvfs_inode *ino)
 	atomic_fetch_sub(&st->stats.stored_files, 1);
 	atomic_fetch_sub(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(&ino->t));
 	ino->t.has_stored = 0;
+	free(ino->t.changed);
+	ino->t.changed = NULL;
 	map_give_after_commit(st, &ino->t.stored);
 }
 
@@ -316,11 +375,24 @@ static int chunk_pieces(struct kvfs_store *st, struct kvfs_inode *ino,
 	return 1;
 }
 
-/* Takes runs for every chunk and lists the transfers.  On error gives back
- * what it took. */
-static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
-		       struct kvfs_map *m, struct iovec_list *l)
+/* Whether chunk i of the new version can keep the stored copy's run:
+ * unchanged since it was stored, and of the same stored length. */
+static int reusable(const struct kvfs_inode *ino, const struct kvfs_map *m,
+		    uint32_t i)
 {
+	const struct kvfs_tier *t = &ino->t;
+
+	return t->has_stored && t->changed && i < t->stored.n && !t->changed[i] &&
+	       t->stored.c[i].len == (t->stored.c[i].len ?
+				      kvfs_map_chunk_len(m->size, i) : 0);
+}
+
+/* Takes runs for every changed chunk, reuses the stored runs of the
+ * others, and lists the transfers.  On error gives back what it took. */
+static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
+		       struct flush *f, struct iovec_list *l)
+{
+	struct kvfs_map *m = &f->m;
 	uint64_t near = UINT64_MAX;
 	int r = 0;
 
@@ -328,6 +400,10 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		uint32_t len = kvfs_map_chunk_len(m->size, i);
 		uint64_t soff;
 
+		if (reusable(ino, m, i)) {
+			m->c[i] = ino->t.stored.c[i];
+			continue;
+		}
 		r = kvfs_ssd_alloc(st->ssd, len, near, &soff);
 		if (r)
 			break;
@@ -338,11 +414,12 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		}
 		m->c[i].soff = soff;
 		m->c[i].len = len;
+		f->fresh[i] = 1;
 		near = soff + len;
 		r = 0;
 	}
 	if (r < 0)
-		map_give(st, m);
+		give_fresh(st, f);
 	return r < 0 ? r : 0;
 }
 
@@ -353,36 +430,48 @@ static void map_sums(struct kvfs_store *st, struct kvfs_inode *ino,
 	m->file_crc = ino->crc_valid ? ino->crc :
 		      kvfs_extmap_crc(&ino->data, st->ns->mem, ino->size);
 	if (m->n && m->c[0].len) {
+		/* On the stack, so it cannot fail: a head_crc left 0 would
+		 * fail every later head load of the file with EIO. */
 		uint32_t hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
-		char *head = malloc(hl);
+		char head[KVFS_HEAD];
 
-		if (head) {
-			kvfs_extmap_read(&ino->data, st->ns->mem, 0, head, hl);
-			m->head_crc = kvfs_crc32c(0, head, hl);
-			free(head);
-		}
+		kvfs_extmap_read(&ino->data, st->ns->mem, 0, head, hl);
+		m->head_crc = kvfs_crc32c(0, head, hl);
 	}
 }
 
 /*
  * Rule 1: writes the file's present data to fresh runs.  Returns 1 with
  * *f filled (to be committed after a sync), 0 if there is nothing to do
- * (stored already, unpublished, gone, not resident), or -errno (-ENOSPC:
- * the SSD has no room; the caller makes room and retries).
+ * (stored already, unpublished, gone, not resident, or open for writing
+ * unless `writers_ok`), or -errno (-ENOSPC: the SSD has no room; the
+ * caller makes room and retries).
+ *
+ * A file open for writing is in the middle of a new version (an O_TRUNC
+ * rewrite, a header rewrite): storing it now would commit a version no
+ * writer finished, and a crash would bring back a torn file.  Its last
+ * writer's close queues it (writer_done); only fsync stores it before.
+ * The check holds under ino->lock, taken before ns->lock is let go: a
+ * writer that opens later changes data_gen only after the snapshot, and
+ * flush_commit then discards it.
  */
 static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
-		       struct flush *f)
+		       struct flush *f, int writers_ok)
 {
 	struct iovec_list l = { 0 };
 	struct kvfs_tier *t = &ino->t;
+	uint64_t written = 0;
 	int live, r;
 
 	pthread_rwlock_rdlock(&st->ns->lock);
-	live = ino->published && ino->nlink > 0 && !ino->is_dir && !ino->ctl;
-	pthread_rwlock_unlock(&st->ns->lock);
-	if (!live)
+	live = ino->published && ino->nlink > 0 && !ino->is_dir && !ino->ctl &&
+	       (writers_ok || ino->nwriters == 0);
+	if (!live) {
+		pthread_rwlock_unlock(&st->ns->lock);
 		return 0;
+	}
 	pthread_rwlock_rdlock(&ino->lock);
+	pthread_rwlock_unlock(&st->ns->lock);
 	if (!t->resident || (t->has_stored && t->stored_gen == ino->data_gen)) {
 		pthread_rwlock_unlock(&ino->lock);
 		return 0;
@@ -393,22 +482,28 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	f->m.size = ino->size;
 	f->m.n = kvfs_map_nchunks(ino->size);
 	f->m.c = calloc(f->m.n ? f->m.n : 1, sizeof(*f->m.c));
-	r = f->m.c ? plan_chunks(st, ino, &f->m, &l) : -ENOMEM;
+	f->fresh = calloc(f->m.n ? f->m.n : 1, 1);
+	r = f->m.c && f->fresh ? plan_chunks(st, ino, f, &l) : -ENOMEM;
 	if (r == 0) {
 		map_sums(st, ino, &f->m);
-		r = kvfs_ssd_write(st->ssd, l.v, l.n);
+		r = l.n ? kvfs_ssd_write(st->ssd, l.v, l.n) : 0;
 		if (r)
-			map_give(st, &f->m);
+			give_fresh(st, f);
 	}
 	pthread_rwlock_unlock(&ino->lock);
-	free(l.v);
 	if (r) {
+		free(l.v);
 		kvfs_map_release(&f->m);
+		free(f->fresh);
+		f->fresh = NULL;
 		if (r != -ENOSPC)
 			atomic_fetch_add(&st->stats.flush_errors, 1);
 		return r;
 	}
-	atomic_fetch_add(&st->stats.flushed_bytes, f->m.size);
+	for (int i = 0; i < l.n; i++)
+		written += l.v[i].len;
+	free(l.v);
+	atomic_fetch_add(&st->stats.flushed_bytes, written);
 	return 1;
 }
 
@@ -439,21 +534,26 @@ static int flush_commit(struct kvfs_store *st, struct flush *f)
 		t->stored_bytes = map_bytes(&f->m);
 		t->has_stored = 1;
 		t->stored_gen = f->gen;
+		changed_reset(t);
 		t->err = 0;
 		ino->crc = f->m.file_crc; /* same bytes: the crc is current */
 		ino->crc_valid = 1;
 		atomic_fetch_add(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(t));
 		kvfs_ns_record(st->ns, ino, 0);
-		if (old.c)
+		if (old.c) {
+			keep_unused(&old, &t->stored); /* reused runs stay */
 			map_give_after_commit(st, &old); /* rule 4 */
+		}
 		atomic_fetch_add(&st->stats.flushes, 1);
+		memset(&f->m, 0, sizeof(f->m));
 	} else {
-		map_give(st, &f->m);
+		give_fresh(st, f); /* no row knows them: free at once */
 		atomic_fetch_add(&st->stats.flush_retries, 1);
 	}
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&st->ns->lock);
-	memset(&f->m, 0, sizeof(f->m));
+	free(f->fresh);
+	f->fresh = NULL;
 	return ok;
 }
 
@@ -467,9 +567,9 @@ static void set_err(struct kvfs_inode *ino, int err)
 /* Writes one file, making room on the SSD (evict.c) when it is full.
  * Returns as flush_write. */
 static int flush_write_room(struct kvfs_store *st, struct kvfs_inode *ino,
-			    struct flush *f)
+			    struct flush *f, int writers_ok)
 {
-	int r = flush_write(st, ino, f);
+	int r = flush_write(st, ino, f, writers_ok);
 
 	for (int tries = 0; r == -ENOSPC && !st->draining && tries < 4; tries++) {
 		uint64_t want;
@@ -479,7 +579,7 @@ static int flush_write_room(struct kvfs_store *st, struct kvfs_inode *ino,
 		pthread_rwlock_unlock(&ino->lock);
 		if (kvfs_store_ssd_room(st, want, ino) != 0)
 			break;
-		r = flush_write(st, ino, f);
+		r = flush_write(st, ino, f, writers_ok);
 	}
 	if (r < 0)
 		set_err(ino, r);
@@ -489,11 +589,12 @@ static int flush_write_room(struct kvfs_store *st, struct kvfs_inode *ino,
 /*
  * Flushes files[0..n) as one batch: every write, one sync, then every
  * commit (rule 2).  Files whose data changed during the flush are flushed
- * again by the caller's next round if still queued.  Returns the first
- * error (the files keep their data in memory either way).
+ * again by the caller's next round if still queued; files open for writing
+ * are skipped unless `writers_ok` (fsync).  Returns the first error (the
+ * files keep their data in memory either way).
  */
-int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
-			   int n)
+static int flush_batch(struct kvfs_store *st, struct kvfs_inode **files,
+		       int n, int writers_ok)
 {
 	struct flush *f = calloc((size_t)n, sizeof(*f));
 	int nf = 0, err = 0, r;
@@ -501,7 +602,7 @@ int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
 	if (!f)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
-		r = flush_write_room(st, files[i], &f[nf]);
+		r = flush_write_room(st, files[i], &f[nf], writers_ok);
 		if (r == 1)
 			nf++;
 		else if (r < 0 && !err)
@@ -513,13 +614,19 @@ int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
 			flush_commit(st, &f[i]);
 			continue;
 		}
-		map_give(st, &f[i].m);
+		give_fresh(st, &f[i]);
 		set_err(f[i].ino, r);
 	}
 	if (r && !err)
 		err = r;
 	free(f);
 	return err;
+}
+
+int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
+			   int n)
+{
+	return flush_batch(st, files, n, 0);
 }
 
 /* ---- the flusher thread ---- */
@@ -532,9 +639,10 @@ static void requeue_changed(struct kvfs_store *st, struct kvfs_inode **v, int n)
 		int again;
 
 		pthread_rwlock_rdlock(&ino->lock);
+		/* A file open for writing is queued by its last close. */
 		again = ino->t.resident && ino->nlink > 0 && ino->published &&
 			!(ino->t.has_stored && ino->t.stored_gen == ino->data_gen) &&
-			ino->t.err == 0;
+			ino->t.err == 0 && ino->nwriters == 0;
 		pthread_rwlock_unlock(&ino->lock);
 		if (again)
 			kvfs_store_queue(st, ino);
@@ -611,7 +719,8 @@ int kvfs_store_start(struct kvfs_store *st)
 static void drain(struct kvfs_store *st)
 {
 	struct kvfs_inode **v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, done = 0;
+	int err = 0;
 
 	pthread_rwlock_wrlock(&st->ns->lock);
 	for (struct kvfs_inode *ino = st->ns->files; ino; ino = ino->fnext) {
@@ -639,14 +748,25 @@ static void drain(struct kvfs_store *st)
 	st->draining = 1; /* at unmount nothing stored is evicted for room */
 	for (size_t i = 0; i < n; i += FLUSH_BATCH_FILES) {
 		int k = n - i < FLUSH_BATCH_FILES ? (int)(n - i) : FLUSH_BATCH_FILES;
+		int r = kvfs_store_flush_files(st, v + i, k);
 
-		kvfs_store_flush_files(st, v + i, k);
+		err = err ? err : r;
 	}
-	for (size_t i = 0; i < n; i++)
-		put_ref(st, v[i]);
+	/* Count what the SSD took: a full or failing SSD takes less. */
+	for (size_t i = 0; i < n; i++) {
+		struct kvfs_inode *ino = v[i];
+
+		pthread_rwlock_rdlock(&ino->lock);
+		done += ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
+		pthread_rwlock_unlock(&ino->lock);
+		put_ref(st, ino);
+	}
 	free(v);
-	if (n)
-		kvfs_info("kvfs: wrote %zu memory-only files to the SSD at unmount", n);
+	if (done)
+		kvfs_info("kvfs: wrote %zu memory-only files to the SSD at unmount", done);
+	if (done < n)
+		kvfs_warn("kvfs: %zu memory-only files could not be written to the SSD at unmount (%s); they are dropped",
+			  n - done, err ? strerror(-err) : "no room, or still open for writing");
 }
 
 void kvfs_store_stop(struct kvfs_store *st, int drain_mem)
@@ -683,6 +803,26 @@ static int is_current(const struct kvfs_inode *ino)
 	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
 }
 
+/*
+ * fsync's errno for a flush that failed: ENOSPC (the SSD holds only
+ * pinned data) and ENOMEM as they are; any other failure of the SSD tier
+ * (a write or sync refused: EROFS on a filesystem gone read-only, EIO) is
+ * EIO, which every application reads as "not durable" (EROFS from fsync
+ * means "cannot be synced" to some), logged with the path and the cause.
+ * The data stays in memory either way.
+ */
+static int fsync_error(struct kvfs_store *st, struct kvfs_inode *ino, int err)
+{
+	char path[4096];
+
+	if (err == -ENOSPC || err == -ENOMEM)
+		return err;
+	kvfs_ns_path(st->ns, ino, path, sizeof(path));
+	kvfs_err("kvfs: fsync of %s failed: the SSD tier refused it (%s); the file is in memory only",
+		 path, strerror(-err));
+	return -EIO;
+}
+
 int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	struct kvfs_inode *one[1] = { ino };
@@ -695,20 +835,20 @@ int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino)
 		done = !ino->t.resident || is_current(ino);
 		pthread_rwlock_unlock(&ino->lock);
 		pthread_rwlock_unlock(&st->ns->lock);
-		/* An unpublished file is not an entry yet: it becomes durable
-		 * once published and flushed (README, "Durability"). */
+		/* An unpublished file is not an entry yet: the close that
+		 * publishes it syncs it (kvfs_file_flush, h->sync_publish). */
 		if (!pub || done) {
 			r = 0; /* an earlier try may have left -EAGAIN */
 			break;
 		}
-		r = kvfs_store_flush_files(st, one, 1);
+		r = flush_batch(st, one, 1, 1);
 		if (r)
-			return r;
+			return fsync_error(st, ino, r);
 		pthread_rwlock_rdlock(&ino->lock);
 		err = ino->t.err;
 		pthread_rwlock_unlock(&ino->lock);
 		if (err)
-			return err;
+			return fsync_error(st, ino, err);
 		r = -EAGAIN; /* changed while being written: go again */
 	}
 	if (r)

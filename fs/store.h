@@ -51,6 +51,10 @@ struct kvfs_tier {
 	struct kvfs_map stored;     /* the SSD copy; valid when has_stored */
 	uint64_t stored_gen;        /* ino->data_gen when it was taken */
 	uint64_t stored_bytes;      /* sum of the runs' lengths */
+	uint8_t *changed;           /* [stored.n]: 1 once chunk i's bytes may
+				       differ from its stored copy; a flush
+				       rewrites those chunks and reuses the
+				       runs of the others (NULL: all changed) */
 	int has_stored;
 	int resident;               /* the extmap holds every data byte */
 	int head_loaded;            /* not resident: extmap holds the head */
@@ -151,15 +155,18 @@ void kvfs_store_keep_room(struct kvfs_store *st);
 
 /*
  * Writes files[0..n) to the SSD as one batch (each write, one sync, each
- * commit) and queues their rows.  The caller holds a reference on each
- * (an open count) and no lock.  Returns 0 or the first -errno.
+ * commit) and queues their rows; files open for writing are skipped (their
+ * last close queues them).  The caller holds a reference on each (an open
+ * count) and no lock.  Returns 0 or the first -errno.
  */
 int kvfs_store_flush_files(struct kvfs_store *st, struct kvfs_inode **files,
 			   int n);
 
 /*
  * fsync: returns once the file's data and row are durable on the SSD tier
- * (or, without one, the row).  No lock held by the caller.
+ * (or, without one, the row).  No lock held by the caller.  Returns 0,
+ * -ENOSPC, -ENOMEM, or -EIO when the SSD tier failed (logged with the
+ * cause; the data stays in memory).
  */
 int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino);
 
@@ -180,6 +187,11 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino);
  * ino->lock for writing.  st may be NULL. */
 void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
 			     int resident);
+
+/* The bytes of [off, off + len) changed: their chunks must be written
+ * again at the next flush.  Caller holds ino->lock for writing, and bumps
+ * ino->data_gen itself.  len may run past the end (it saturates). */
+void kvfs_store_mark(struct kvfs_inode *ino, uint64_t off, uint64_t len);
 
 /* Bytes of a file's stored copy on the SSD (0 if none). */
 uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t);

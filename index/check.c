@@ -17,8 +17,10 @@
  *      so the walk is linear): a missing or non-directory parent makes an
  *      orphan, a chain that comes back to itself a cycle, and every row
  *      below a refused one is unreachable;
- *   4. find xattrs whose row does not exist.
- * Memory usage: about 60 bytes per row plus its name.
+ *   4. find xattrs whose row does not exist;
+ *   5. verify the data of the file rows that step 3 found loadable and
+ *      that carry a chunk map, against the SSD tier (check_ssd.c).
+ * Memory usage: about 90 bytes per row plus its name.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,7 +31,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "check.h"
+#include "check_int.h"
 #include "index.h"
 
 const char *const kvfs_check_kind_names[KVFS_CHECK_NKIND] = {
@@ -39,15 +41,15 @@ const char *const kvfs_check_kind_names[KVFS_CHECK_NKIND] = {
 	[KVFS_CHECK_BAD_NAME] = "bad-name", [KVFS_CHECK_BAD_TYPE] = "bad-type",
 	[KVFS_CHECK_DUPLICATE] = "duplicate",
 	[KVFS_CHECK_XATTR_ORPHAN] = "orphan-xattr",
+	[KVFS_CHECK_BAD_MAP] = "bad-map", [KVFS_CHECK_BAD_RUN] = "bad-run",
+	[KVFS_CHECK_OVERLAP] = "overlap", [KVFS_CHECK_BAD_DATA] = "bad-data",
+	[KVFS_CHECK_UNVERIFIED] = "unverified", [KVFS_CHECK_STORE] = "ssd-store",
 	[KVFS_CHECK_MEMORY_FILE] = "memory-file",
 };
 
-#define NONE UINT32_MAX
+#define NONE KVFS_CHECK_NONE
 #define NAME_MAX_BYTES 255       /* as KVFS_NAME_MAX in fs/ns.h */
 #define PATH_DEPTH_MAX 64        /* components shown in a problem's path */
-
-/* Resolution of a row (step 3). */
-enum { S_UNKNOWN, S_VISIT, S_OK, S_BROKEN, S_UNDER };
 
 /* Refusals found in step 2. */
 #define F_BAD_NAME   0x1
@@ -55,33 +57,13 @@ enum { S_UNKNOWN, S_VISIT, S_OK, S_BROKEN, S_UNDER };
 #define F_DUPLICATE  0x4
 #define F_EXTRA_ROOT 0x8
 
-struct crow {
-	uint64_t id, parent;
-	char *name;
-	int64_t ctime_ns;
-	uint32_t mode;
-	uint32_t pidx;          /* index of the parent row, or NONE */
-	uint32_t cause;         /* S_UNDER: the refused row above */
-	uint8_t flags, state, kind;
-};
-
-struct checker {
-	sqlite3 *db;
-	const struct kvfs_check_opts *o;
-	struct kvfs_check_result *res;
-	struct crow *r;
-	uint32_t n;
-	uint32_t *map;          /* id -> index + 1, open addressing */
-	size_t nmap;
-	uint32_t root;          /* the root row, or NONE */
-	int root_missing;       /* no row with parent 0: a root is recreated */
-	int root_not_dir;
-	uint32_t *stack;
-	char path[4096];
-};
-
+/* In id order, which is the daemon's load order of files (check_ssd.c's
+ * overlaps depend on it).  Schema version 1 has no map column. */
 static const char sql_rows[] =
-	"SELECT id, parent, name, mode, ctime_ns FROM inodes";
+	"SELECT id, parent, name, mode, ctime_ns, size, map IS NOT NULL"
+	" FROM inodes ORDER BY id";
+static const char sql_rows_v1[] =
+	"SELECT id, parent, name, mode, ctime_ns, size, 0 FROM inodes ORDER BY id";
 static const char sql_xattr_orphans[] =
 	"SELECT ino, COUNT(*) FROM xattrs WHERE ino NOT IN (SELECT id FROM inodes)"
 	" GROUP BY ino";
@@ -96,7 +78,7 @@ static const char sql_put_root[] =
 static const char sql_fix_root[] = "UPDATE inodes SET mode = ?2 WHERE id = ?1";
 
 /* The one translation of SQLite codes here, as index.c's sql_errno(). */
-static int sql_err(int rc)
+int kvfs_check_sql_err(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
@@ -110,20 +92,18 @@ static int sql_err(int rc)
 	}
 }
 
-static void progress(struct checker *c, const char *phase, uint64_t done,
-		     uint64_t total)
+void kvfs_check_progress(struct checker *c, const char *phase, uint64_t done,
+			 uint64_t total)
 {
+	if (total && done > total)
+		done = total;  /* rows may say less than the maps hold */
 	if (c->o->progress)
 		c->o->progress(c->o->arg, phase, done, total);
 }
 
-static void report(struct checker *c, enum kvfs_check_kind kind, int error,
-		   int repairable, uint64_t id, const char *path,
-		   const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-static void report(struct checker *c, enum kvfs_check_kind kind, int error,
-		   int repairable, uint64_t id, const char *path,
-		   const char *fmt, ...)
+void kvfs_check_report(struct checker *c, enum kvfs_check_kind kind, int error,
+		       int repairable, uint64_t id, const char *path,
+		       const char *fmt, ...)
 {
 	struct kvfs_check_problem p = {
 		.kind = kind, .error = error, .repairable = repairable,
@@ -159,10 +139,10 @@ static int query_u64(sqlite3 *db, const char *sql, uint64_t *out)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	return sql_err(rc);
+	return kvfs_check_sql_err(rc);
 }
 
-static uint32_t map_get(const struct checker *c, uint64_t id)
+uint32_t kvfs_check_row(const struct checker *c, uint64_t id)
 {
 	for (size_t j = id & (c->nmap - 1); c->map[j]; j = (j + 1) & (c->nmap - 1))
 		if (c->r[c->map[j] - 1].id == id)
@@ -186,7 +166,7 @@ static int map_build(struct checker *c)
 		c->map[j] = i + 1;
 	}
 	for (uint32_t i = 0; i < c->n; i++)
-		c->r[i].pidx = c->r[i].parent ? map_get(c, c->r[i].parent) : NONE;
+		c->r[i].pidx = c->r[i].parent ? kvfs_check_row(c, c->r[i].parent) : NONE;
 	return 0;
 }
 
@@ -209,6 +189,8 @@ static int add_row(struct checker *c, sqlite3_stmt *st, uint64_t cap)
 	r->parent = (uint64_t)sqlite3_column_int64(st, 1);
 	r->mode = (uint32_t)sqlite3_column_int64(st, 3);
 	r->ctime_ns = sqlite3_column_int64(st, 4);
+	r->size = (uint64_t)sqlite3_column_int64(st, 5);
+	r->has_map = sqlite3_column_int(st, 6) != 0;
 	r->name = strdup(name ? name : "");
 	if (!r->name)
 		return -ENOMEM;
@@ -235,19 +217,20 @@ static int load_rows(struct checker *c)
 	c->stack = calloc(total + 1, sizeof(*c->stack));
 	if (!c->r || !c->stack)
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(c->db, sql_rows, -1, &st, NULL);
+	rc = sqlite3_prepare_v2(c->db, c->version >= 2 ? sql_rows : sql_rows_v1, -1,
+				&st, NULL);
 	while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
 	       (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		err = add_row(c, st, total);
 		if (err)
 			break;
 		if ((c->n & 4095) == 0)
-			progress(c, "reading rows", c->n, total);
+			kvfs_check_progress(c, "reading rows", c->n, total);
 	}
 	sqlite3_finalize(st);
 	if (!err)
-		err = sql_err(rc);
-	progress(c, "reading rows", c->n, total);
+		err = kvfs_check_sql_err(rc);
+	kvfs_check_progress(c, "reading rows", c->n, total);
 	return err ? err : map_build(c);
 }
 
@@ -405,7 +388,7 @@ static void walk(struct checker *c, uint32_t i)
 
 /* "/a/b" for a reachable row; "?<id>/x/y" below a missing parent id; a
  * leading "..." when the chain is too long or loops. */
-static const char *path_of(struct checker *c, uint32_t i)
+const char *kvfs_check_path(struct checker *c, uint32_t i)
 {
 	const char *part[PATH_DEPTH_MAX];
 	size_t n = 0, len = 0, size = sizeof(c->path);
@@ -441,51 +424,51 @@ static const char *path_of(struct checker *c, uint32_t i)
 static void report_row(struct checker *c, uint32_t i)
 {
 	struct crow *r = &c->r[i];
-	const char *path = path_of(c, i);
+	const char *path = kvfs_check_path(c, i);
 
 	switch (r->state) {
 	case S_OK:
-		if (S_ISREG(r->mode))
-			report(c, KVFS_CHECK_MEMORY_FILE, 0, 1, r->id, path,
-			       "file row of the last run: its data lived in "
-			       "memory, the next start drops it");
+		if (S_ISREG(r->mode) && i != c->root && !r->has_map)
+			kvfs_check_report(c, KVFS_CHECK_MEMORY_FILE, 0, 1, r->id, path,
+					  "file row of the last run: its data lived only "
+					  "in memory, the next start drops it");
 		return;
 	case S_UNDER:
-		report(c, KVFS_CHECK_UNREACHABLE, 1, 1, r->id, path,
-		       "below refused row %" PRIu64 " (%s): the daemon cannot load it",
-		       c->r[r->cause].id, kvfs_check_kind_names[c->r[r->cause].kind]);
+		kvfs_check_report(c, KVFS_CHECK_UNREACHABLE, 1, 1, r->id, path,
+				  "below refused row %" PRIu64 " (%s): the daemon cannot load it",
+				  c->r[r->cause].id, kvfs_check_kind_names[c->r[r->cause].kind]);
 		return;
 	default:
 		break;
 	}
 	switch (r->kind) {
 	case KVFS_CHECK_ROOT:
-		report(c, r->kind, 1, 1, r->id, path,
-		       "a second root row (parent 0) besides row %" PRIu64,
-		       c->root == NONE ? 0 : c->r[c->root].id);
+		kvfs_check_report(c, r->kind, 1, 1, r->id, path,
+				  "a second root row (parent 0) besides row %" PRIu64,
+				  c->root == NONE ? 0 : c->r[c->root].id);
 		break;
 	case KVFS_CHECK_ORPHAN:
-		report(c, r->kind, 1, 1, r->id, path, r->pidx == NONE ?
-		       "its parent row %" PRIu64 " does not exist" :
-		       "its parent row %" PRIu64 " is not a directory", r->parent);
+		kvfs_check_report(c, r->kind, 1, 1, r->id, path, r->pidx == NONE ?
+				  "its parent row %" PRIu64 " does not exist" :
+				  "its parent row %" PRIu64 " is not a directory", r->parent);
 		break;
 	case KVFS_CHECK_CYCLE:
-		report(c, r->kind, 1, 1, r->id, path,
-		       "its chain of parents loops back to itself (parent %" PRIu64 ")",
-		       r->parent);
+		kvfs_check_report(c, r->kind, 1, 1, r->id, path,
+				  "its chain of parents loops back to itself (parent %" PRIu64 ")",
+				  r->parent);
 		break;
 	case KVFS_CHECK_BAD_NAME:
-		report(c, r->kind, 1, 1, r->id, path,
-		       "a name kvfs refuses (empty, '/', '.', '..' or over 255 bytes)");
+		kvfs_check_report(c, r->kind, 1, 1, r->id, path,
+				  "a name kvfs refuses (empty, '/', '.', '..' or over 255 bytes)");
 		break;
 	case KVFS_CHECK_BAD_TYPE:
-		report(c, r->kind, 1, 1, r->id, path,
-		       "mode 0%o is neither a regular file nor a directory", r->mode);
+		kvfs_check_report(c, r->kind, 1, 1, r->id, path,
+				  "mode 0%o is neither a regular file nor a directory", r->mode);
 		break;
 	case KVFS_CHECK_DUPLICATE:
-		report(c, r->kind, 1, 1, r->id, path,
-		       "another row in directory %" PRIu64 " has this name and a newer ctime",
-		       r->parent);
+		kvfs_check_report(c, r->kind, 1, 1, r->id, path,
+				  "another row in directory %" PRIu64 " has this name and a newer ctime",
+				  r->parent);
 		break;
 	default:
 		break;
@@ -497,18 +480,19 @@ static void check_rows(struct checker *c)
 	find_root(c);
 	mark_duplicates(c);
 	if (c->root_missing)
-		report(c, KVFS_CHECK_ROOT, 1, map_get(c, KVFS_INDEX_ROOT_ID) == NONE,
-		       KVFS_INDEX_ROOT_ID, "/",
-		       "no root row (parent 0): nothing below it can load; "
-		       "--repair recreates it as row %d", KVFS_INDEX_ROOT_ID);
+		kvfs_check_report(c, KVFS_CHECK_ROOT, 1,
+				  kvfs_check_row(c, KVFS_INDEX_ROOT_ID) == NONE,
+				  KVFS_INDEX_ROOT_ID, "/",
+				  "no root row (parent 0): nothing below it can load; "
+				  "--repair recreates it as row %d", KVFS_INDEX_ROOT_ID);
 	if (c->root_not_dir)
-		report(c, KVFS_CHECK_ROOT, 1, 1, c->r[c->root].id, "/",
-		       "the root row's mode 0%o is not a directory",
-		       c->r[c->root].mode);
+		kvfs_check_report(c, KVFS_CHECK_ROOT, 1, 1, c->r[c->root].id, "/",
+				  "the root row's mode 0%o is not a directory",
+				  c->r[c->root].mode);
 	for (uint32_t i = 0; i < c->n; i++) {
 		walk(c, i);
 		if ((i & 4095) == 0)
-			progress(c, "checking rows", i, c->n);
+			kvfs_check_progress(c, "checking rows", i, c->n);
 	}
 	for (uint32_t i = 0; i < c->n; i++) {
 		struct crow *r = &c->r[i];
@@ -519,7 +503,7 @@ static void check_rows(struct checker *c)
 			c->res->files++;
 		report_row(c, i);
 	}
-	progress(c, "checking rows", c->n, c->n);
+	kvfs_check_progress(c, "checking rows", c->n, c->n);
 }
 
 static int check_xattrs(struct checker *c)
@@ -537,12 +521,12 @@ static int check_xattrs(struct checker *c)
 		char path[32];
 
 		snprintf(path, sizeof(path), "?%" PRIu64, id);
-		report(c, KVFS_CHECK_XATTR_ORPHAN, 1, 1, id, path,
-		       "%lld xattrs of row %" PRIu64 ", which does not exist",
-		       (long long)sqlite3_column_int64(st, 1), id);
+		kvfs_check_report(c, KVFS_CHECK_XATTR_ORPHAN, 1, 1, id, path,
+				  "%lld xattrs of row %" PRIu64 ", which does not exist",
+				  (long long)sqlite3_column_int64(st, 1), id);
 	}
 	sqlite3_finalize(st);
-	return sql_err(rc);
+	return kvfs_check_sql_err(rc);
 }
 
 /* SQLite's own check.  Returns 0 (clean or not: see the problems), -errno
@@ -553,7 +537,7 @@ static int check_integrity(struct checker *c, int *damaged)
 	int rc, n = 0;
 
 	*damaged = 0;
-	progress(c, "sqlite integrity check", 0, 0);
+	kvfs_check_progress(c, "sqlite integrity check", 0, 0);
 	rc = sqlite3_prepare_v2(c->db, "PRAGMA integrity_check(50)", -1, &st, NULL);
 	while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
 	       (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -562,19 +546,20 @@ static int check_integrity(struct checker *c, int *damaged)
 		if (n++ == 0 && msg && strcmp(msg, "ok") == 0)
 			break;
 		*damaged = 1;
-		report(c, KVFS_CHECK_INTEGRITY, 1, 0, 0, "index.db",
-		       "%s (move index.db aside, with index.db-wal and -shm)",
-		       msg ? msg : "damaged");
+		kvfs_check_report(c, KVFS_CHECK_INTEGRITY, 1, 0, 0, "index.db",
+				  "%s (move index.db aside, with index.db-wal and -shm)",
+				  msg ? msg : "damaged");
 	}
 	sqlite3_finalize(st);
 	rc = rc == SQLITE_ROW ? SQLITE_OK : rc;
 	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
 		*damaged = 1;
-		report(c, KVFS_CHECK_INTEGRITY, 1, 0, 0, "index.db", "%s (move index.db "
-		       "aside, with index.db-wal and -shm)", sqlite3_errstr(rc));
+		kvfs_check_report(c, KVFS_CHECK_INTEGRITY, 1, 0, 0, "index.db",
+				  "%s (move index.db aside, with index.db-wal and -shm)",
+				  sqlite3_errstr(rc));
 		return 0;
 	}
-	return sql_err(rc);
+	return kvfs_check_sql_err(rc);
 }
 
 /* The tables the checks read; a newer schema is not ours to judge. */
@@ -595,10 +580,11 @@ static int check_schema(struct checker *c, int *usable)
 		return err;
 	if (version == 0 && tables == 0)
 		return 0; /* created and never used: nothing to check */
+	c->version = version;
 	if (tables != 2 || version == 0) {
-		report(c, KVFS_CHECK_SCHEMA, 1, 0, 0, "index.db",
-		       "schema version %" PRIu64 " without the inodes and xattrs "
-		       "tables; move index.db aside", version);
+		kvfs_check_report(c, KVFS_CHECK_SCHEMA, 1, 0, 0, "index.db",
+				  "schema version %" PRIu64 " without the inodes and xattrs "
+				  "tables; move index.db aside", version);
 		return 0;
 	}
 	*usable = 1;
@@ -618,15 +604,29 @@ static int step_id(sqlite3_stmt *st, uint64_t id, int64_t v)
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL) * 1000000000);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return sql_err(rc);
+	return kvfs_check_sql_err(rc);
 }
 
-/* Does the repair delete row i? */
+int kvfs_check_loadable_file(const struct checker *c, uint32_t i)
+{
+	return c->r[i].state == S_OK && i != c->root && S_ISREG(c->r[i].mode);
+}
+
+/* Does the repair delete row i?  Everything the daemon could not load, the
+ * rows of memory-only files, and stored files whose data is bad; never a
+ * file whose data could not be verified. */
 static int doomed(const struct checker *c, uint32_t i)
 {
 	const struct crow *r = &c->r[i];
 
-	return r->state != S_OK || (i != c->root && S_ISREG(r->mode));
+	if (r->state != S_OK)
+		return 1;
+	if (!kvfs_check_loadable_file(c, i))
+		return 0;
+	if (!r->has_map)
+		return 1;
+	return r->data == D_BAD_DATA || r->data == D_BAD_RUN ||
+	       r->data == D_BAD_MAP || r->data == D_OVERLAP;
 }
 
 static int repair_rows(struct checker *c)
@@ -638,10 +638,10 @@ static int repair_rows(struct checker *c)
 	    sqlite3_prepare_v2(c->db, sql_del_xattrs, -1, &delx, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, c->root_missing ? sql_put_root : sql_fix_root,
 			       -1, &root, NULL) != SQLITE_OK)
-		err = sql_err(sqlite3_errcode(c->db));
+		err = kvfs_check_sql_err(sqlite3_errcode(c->db));
 	/* A root id taken by another row cannot be recreated (reported as
 	 * unrepairable); the rest is still repaired. */
-	if (!err && c->root_missing && map_get(c, KVFS_INDEX_ROOT_ID) == NONE)
+	if (!err && c->root_missing && kvfs_check_row(c, KVFS_INDEX_ROOT_ID) == NONE)
 		err = step_id(root, KVFS_INDEX_ROOT_ID, S_IFDIR | 0755);
 	if (!err && c->root_not_dir)
 		err = step_id(root, c->r[c->root].id, S_IFDIR | 0755);
@@ -652,10 +652,10 @@ static int repair_rows(struct checker *c)
 		if (!err)
 			err = step_id(del, c->r[i].id, 0);
 		if ((i & 4095) == 0)
-			progress(c, "repairing", i, c->n);
+			kvfs_check_progress(c, "repairing", i, c->n);
 	}
 	if (!err)
-		err = sql_err(sqlite3_exec(c->db, sql_del_xattr_orphans, NULL, NULL, NULL));
+		err = kvfs_check_sql_err(sqlite3_exec(c->db, sql_del_xattr_orphans, NULL, NULL, NULL));
 	sqlite3_finalize(del);
 	sqlite3_finalize(delx);
 	sqlite3_finalize(root);
@@ -669,18 +669,18 @@ static int repair(struct checker *c)
 
 	if (fixable == 0)
 		return 0;
-	err = sql_err(sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	err = kvfs_check_sql_err(sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
 	if (err)
 		return err;
 	err = repair_rows(c);
 	if (!err)
-		err = sql_err(sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL));
+		err = kvfs_check_sql_err(sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL));
 	if (err) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		return err;
 	}
 	c->res->repaired = fixable;
-	progress(c, "repairing", c->n, c->n);
+	kvfs_check_progress(c, "repairing", c->n, c->n);
 	return 0;
 }
 
@@ -700,7 +700,7 @@ static int open_db(struct checker *c, const char *dir, int repair)
 	rc = sqlite3_open_v2(path, &c->db, repair ? SQLITE_OPEN_READWRITE :
 			     SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK)
-		return sql_err(rc);
+		return kvfs_check_sql_err(rc);
 	sqlite3_busy_timeout(c->db, 2000);
 	return 0;
 }
@@ -734,6 +734,8 @@ int kvfs_index_check(const char *dir, const struct kvfs_check_opts *opts,
 		check_rows(&c);
 		err = check_xattrs(&c);
 	}
+	if (!err && usable)
+		err = kvfs_check_data(&c);
 	if (!err && usable && opts->repair)
 		err = repair(&c);
 	checker_release(&c);

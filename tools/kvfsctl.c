@@ -35,8 +35,9 @@ static void usage(FILE *f)
 		"  evict [-rv] PATH...              drop files from the cache now (pinned: refused)\n"
 		"  pin PATH...  /  unpin PATH...    keep files from eviction, or allow it again\n"
 		"  top [-n COUNT] [-d SECS] MNT     live view, refreshed every second; q quits\n"
-		"  fsck [--repair] [-v] [-q] STATE_DIR\n"
-		"                                   check a stopped daemon's index (fsck(8) codes)\n"
+		"  fsck [--repair] [--ssd DIR] [-v] [-q] STATE_DIR\n"
+		"                                   check a stopped daemon's index and stored data\n"
+		"                                   (fsck(8) codes)\n"
 		"  --version, --help\n\n"
 		"exit status: 0 done; 1 failed for some PATH; 2 usage; 3 not a kvfs mount or\n"
 		"its daemon is not running.  See kvfsctl(8).\n");

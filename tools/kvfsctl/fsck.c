@@ -1,10 +1,13 @@
 /*
- * fsck.c - `kvfsctl fsck [--repair] STATE_DIR`: checks a stopped daemon's
- * index offline (index/check.c does the work) and reports as fsck(8) does.
+ * fsck.c - `kvfsctl fsck [--repair] [--ssd DIR] STATE_DIR`: checks a stopped
+ * daemon's index, and the data of its stored files on the SSD tier, offline
+ * (index/check.c and check_ssd.c do the work) and reports as fsck(8) does.
  *
  * It first takes the state directory's lock file (STATE_DIR/kvfs.lock, the
  * one every daemon holds for its lifetime): if a daemon holds it, fsck
- * refuses; holding it keeps a daemon from starting during the check.
+ * refuses; holding it keeps a daemon from starting during the check.  The
+ * SSD directory (--ssd, else the one the index records) is locked shared
+ * for the check in the same way.
  *
  * Output: problems on stdout, one line each ("KIND PATH (row ID): detail"),
  * at most 20 per kind unless -v; a progress bar on stderr when it is a
@@ -115,11 +118,17 @@ static int lock_state(const char *dir)
 static void summary(const char *dir, const struct kvfs_check_result *res,
 		    int repair)
 {
+	char hb[32];
 	int first = 1;
 
-	printf("%s: %llu rows (%llu directories, %llu files), %llu xattrs: ", dir,
+	printf("%s: %llu rows (%llu directories, %llu files), %llu xattrs", dir,
 	       (unsigned long long)res->rows, (unsigned long long)res->dirs,
 	       (unsigned long long)res->files, (unsigned long long)res->xattrs);
+	if (res->stored)
+		printf(", %llu stored files (%s verified)",
+		       (unsigned long long)res->stored,
+		       human_bytes(res->verified_bytes, 0, hb, sizeof(hb)));
+	printf(": ");
 	if (res->errors == 0) {
 		printf("clean");
 	} else {
@@ -156,6 +165,7 @@ int cmd_fsck(int argc, char **argv)
 		{ "repair", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "ssd", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fsck_ui ui = { .last_pct = -2 };
@@ -166,9 +176,11 @@ int cmd_fsck(int argc, char **argv)
 	const char *dir;
 	int c, quiet = 0, fd, err;
 
-	while ((c = getopt_long(argc, argv, "yvq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "yvqs:", longopts, NULL)) != -1) {
 		if (c == 'y')
 			opts.repair = 1;
+		else if (c == 's')
+			opts.ssd_dir = optarg;
 		else if (c == 'v')
 			ui.verbose = 1;
 		else if (c == 'q')
@@ -177,7 +189,7 @@ int cmd_fsck(int argc, char **argv)
 			return FSCK_USAGE;
 	}
 	if (optind != argc - 1) {
-		warnx("usage: kvfsctl fsck [--repair] [-v] [-q] STATE_DIR");
+		warnx("usage: kvfsctl fsck [--repair] [--ssd DIR] [-v] [-q] STATE_DIR");
 		return FSCK_USAGE;
 	}
 	dir = argv[optind];
@@ -192,6 +204,11 @@ int cmd_fsck(int argc, char **argv)
 	if (err == -ENOENT) {
 		warnx("fsck: %s/index.db does not exist (is %s a kvfs state directory?)",
 		      dir, dir);
+		return FSCK_ERROR;
+	}
+	if (err == -EBUSY && res.ssd_busy) {
+		warnx("fsck: the SSD directory %s is in use by a running kvfs daemon; "
+		      "unmount it before checking", res.ssd_dir);
 		return FSCK_ERROR;
 	}
 	if (err == -EPROTO) {
