@@ -78,6 +78,12 @@ static int iol_add(struct iovec_list *l, uint64_t soff, uint32_t len, void *buf)
 	return 0;
 }
 
+/* The SSD holds exactly the present data (store.h).  ino->lock held. */
+static int is_current(const struct kvfs_inode *ino)
+{
+	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
+}
+
 /* ---- run bookkeeping ---- */
 
 static uint64_t map_bytes(const struct kvfs_map *m)
@@ -651,6 +657,31 @@ static void requeue_changed(struct kvfs_store *st, struct kvfs_inode **v, int n)
 	pthread_rwlock_unlock(&st->ns->lock);
 }
 
+/* Every RETRY_S seconds the flusher queues again the files whose last
+ * flush failed (a full or read-only SSD that has recovered since): they
+ * would otherwise wait for their next change, memory pressure or the
+ * unmount.  A failing SSD costs one attempt per file per period. */
+#define RETRY_S 30
+
+static void retry_failed(struct kvfs_store *st)
+{
+	pthread_rwlock_wrlock(&st->ns->lock);
+	for (struct kvfs_inode *ino = st->ns->files; ino; ino = ino->fnext) {
+		int again;
+
+		if (ino->ctl || !ino->published || ino->nlink == 0 || ino->nwriters)
+			continue;
+		pthread_rwlock_wrlock(&ino->lock);
+		again = ino->t.err != 0 && ino->t.resident && !is_current(ino);
+		if (again)
+			ino->t.err = 0;
+		pthread_rwlock_unlock(&ino->lock);
+		if (again)
+			kvfs_store_queue(st, ino);
+	}
+	pthread_rwlock_unlock(&st->ns->lock);
+}
+
 /* Registers the arena with the SSD's rings once the prefault thread has
  * faulted it in: registration pins every page, which would otherwise
  * fault the whole arena in at once, at start. */
@@ -674,6 +705,7 @@ static void *flusher_main(void *arg)
 	struct kvfs_store *st = arg;
 	struct kvfs_inode *batch[FLUSH_BATCH_FILES];
 	struct timespec until;
+	int64_t last_retry = 0;
 	int n;
 
 	pthread_setname_np(pthread_self(), "kvfs-flush");
@@ -695,6 +727,10 @@ static void *flusher_main(void *arg)
 			requeue_changed(st, batch, n);
 		}
 		kvfs_store_keep_room(st);
+		if (until.tv_sec - last_retry >= RETRY_S) {
+			last_retry = until.tv_sec;
+			retry_failed(st);
+		}
 		pthread_mutex_lock(&st->lock);
 	}
 	pthread_mutex_unlock(&st->lock);
@@ -797,11 +833,6 @@ void kvfs_store_stop(struct kvfs_store *st, int drain_mem)
 }
 
 /* ---- fsync ---- */
-
-static int is_current(const struct kvfs_inode *ino)
-{
-	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
-}
 
 /*
  * fsync's errno for a flush that failed: ENOSPC (the SSD holds only
