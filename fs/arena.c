@@ -162,7 +162,6 @@ static int arena_check_size(uint64_t *size)
 static int arena_map(struct kvfs_arena *a, uint64_t size, unsigned flags)
 {
 	struct stat st;
-	int rc;
 
 	a->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
 	if (a->base == MAP_FAILED) {
@@ -180,14 +179,22 @@ static int arena_map(struct kvfs_arena *a, uint64_t size, unsigned flags)
 	if ((flags & KVFS_ARENA_HUGE) && madvise(a->base, size, MADV_HUGEPAGE) < 0 &&
 	    errno != EINVAL)
 		kvfs_warn("arena: madvise(MADV_HUGEPAGE): %s", strerror(errno));
-	if (flags & KVFS_ARENA_PREFAULT) {
-		rc = pthread_create(&a->prefault_thread, NULL, arena_prefault_main, a);
-		if (rc)	/* not fatal: pages then fault in on first write */
-			kvfs_warn("arena: no prefault thread: %s", strerror(rc));
-		else
-			a->prefault_running = 1;
-	}
+	if (flags & KVFS_ARENA_PREFAULT)
+		kvfs_arena_prefault_start(a);
 	return 0;
+}
+
+void kvfs_arena_prefault_start(struct kvfs_arena *a)
+{
+	int rc;
+
+	if (a->prefault_running || !a->base)
+		return;
+	rc = pthread_create(&a->prefault_thread, NULL, arena_prefault_main, a);
+	if (rc)	/* not fatal: pages then fault in on first write */
+		kvfs_warn("arena: no prefault thread: %s", strerror(rc));
+	else
+		a->prefault_running = 1;
 }
 
 int kvfs_arena_open(struct kvfs_arena *a, uint64_t size, unsigned flags)

@@ -82,6 +82,10 @@ int kvfs_arena_path(char *buf, size_t n, const char *state, uid_t uid);
  */
 int kvfs_arena_gc(const char *dir, uid_t uid);
 
+/* Starts the prefault thread now (for an arena opened without
+ * KVFS_ARENA_PREFAULT: the daemon starts it once the index is loaded, so
+ * the two do not compete for the CPU at start).  No-op if running. */
+void kvfs_arena_prefault_start(struct kvfs_arena *a);
 /* Stops the prefault thread, unmaps and closes; a shared arena's file is
  * removed (if its name still refers to it).  Safe on a zeroed struct. */
 void kvfs_arena_close(struct kvfs_arena *a);

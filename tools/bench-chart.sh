@@ -68,7 +68,7 @@ sub = "%s CPUs (%s), Linux %s, %s, medians of %s runs" % (
 met = sum(1 for x in ratios if x.get("goal") is not None and x.get("met"))
 goals = sum(1 for x in ratios if x.get("goal") is not None)
 with open(settings, "w") as f:
-    f.write('title = "kvfs against tmpfs, local disk and memcpy: %d of %d goals met"\n'
+    f.write('title = "kvfs against tmpfs, local disk, raw SSD I/O and memcpy: %d of %d goals met"\n'
             % (met, goals))
     f.write('subtitle = "%s"\n' % sub.replace('"', "'"))
     # Whole powers of 2 around the data, and room on the right for labels.

@@ -1,29 +1,43 @@
 #!/usr/bin/env bash
 # bench.sh - `make bench`: kvfs side by side with tmpfs, a local-disk directory
-# and memcpy, in one run of build/kvfs-bench (see docs/bench.md).
+# and memcpy, and kvfs's SSD tier side by side with raw I/O on its disk, in
+# one run of build/kvfs-bench (see docs/bench.md).
 #
 # Mounts a kvfs (mem=5G) and a tmpfs (size=5G; /dev/shm when not root) in a
-# temporary directory, makes a directory on the local disk (/var/tmp), runs
-# kvfs-bench on the three, prints the table and the ratios, and keeps the
-# results in $BUILD/bench/results.{json,txt}.  Whatever happens, the EXIT trap
-# unmounts everything, stops the daemon it started and removes its files.
+# temporary directory, makes a directory on the local disk (/var/tmp); mounts
+# a second kvfs with a small arena and an SSD tier (mem=1G, ssd= in the same
+# temporary directory under /tmp), whose slab directory also holds the raw
+# I/O target; prepares the state of a kvfs with 1,000,000 stored files for
+# the restart measurement (tools/kvfs-bench-index.c); runs kvfs-bench on all
+# of it, prints the table and the ratios, and keeps the results in
+# $BUILD/bench/results.{json,txt}.  Whatever happens, the EXIT trap unmounts
+# everything, stops the daemons it started and removes their files.
 #
 # usage: tools/bench.sh [--quick] [extra kvfs-bench options]
 # environment:
 #   BUILD=build            where kvfs and kvfs-bench are
 #   BENCH_REPEAT=N         runs of each measurement, median reported (default 3)
-#   BENCH_TARGETS="..."    subset of "kvfs tmpfs disk" (default all three)
+#   BENCH_TARGETS="..."    subset of "kvfs tmpfs disk kvfs-ssd ssd restart"
+#                          (default all six; "kvfs-ssd ssd restart": the SSD tier)
 #   BENCH_DISK_DIR=DIR     parent of the local-disk directory (default /var/tmp)
+#   BENCH_SSD_DIR=DIR      parent of the SSD tier's slabs (default: the temporary
+#                          directory, under /tmp)
+#   BENCH_RESTART_FILES=N  files in the restarted index (default 1000000)
 #   KVFS_MEM=5G            the daemon's mem= (the arena; bounds what kvfs holds)
 #   KVFS_OPTS=...          more -o options for the daemon, e.g. io=cached,threads=4
+#   KVFS_SSD_MEM=1G        mem= of the SSD-tier and restarted daemons ((d) writes
+#                          twice this)
+#   KVFS_SSD_SIZE=...      their ssd_size= (default 4 x KVFS_SSD_MEM + 2G)
+#   KVFS_SSD_OPTS=...      more -o options for them, e.g. write_policy=back
 set -euo pipefail
 
 BUILD=${BUILD:-build}
 REPEAT=${BENCH_REPEAT:-3}
-TARGETS=${BENCH_TARGETS:-kvfs tmpfs disk}
+TARGETS=${BENCH_TARGETS:-kvfs tmpfs disk kvfs-ssd ssd restart}
 DISK_PARENT=${BENCH_DISK_DIR:-/var/tmp}
 KVFS_MEM=${KVFS_MEM:-5G}
 KVFS_OPTS=${KVFS_OPTS:-}
+KVFS_SSD_OPTS=${KVFS_SSD_OPTS:-}
 OUT_DIR=$BUILD/bench
 # (b) keeps 500 x 8 MiB = 3.9 GiB at once; every filesystem needs that plus slack.
 NEED_KIB=$((4500 * 1024))
@@ -39,12 +53,17 @@ for a in "$@"; do
 	*) args+=("$a") ;;
 	esac
 done
+# --quick: a smaller arena (so a smaller spill) and index.
+KVFS_SSD_MEM=${KVFS_SSD_MEM:-$([[ ${#quick[@]} -gt 0 ]] && echo 256M || echo 1G)}
+RESTART_FILES=${BENCH_RESTART_FILES:-$([[ ${#quick[@]} -gt 0 ]] && echo 100000 || echo 1000000)}
 
 [[ -x $BUILD/kvfs-bench ]] || die "$BUILD/kvfs-bench is missing: run make"
-[[ $TARGETS != *kvfs* || -x $BUILD/kvfs ]] || die "$BUILD/kvfs is missing: run make"
+[[ $TARGETS != *kvfs* && $TARGETS != *restart* || -x $BUILD/kvfs ]] || die "$BUILD/kvfs is missing: run make"
+[[ $TARGETS != *restart* || -x $BUILD/kvfs-bench-index ]] || die "$BUILD/kvfs-bench-index is missing: run make"
 mkdir -p "$OUT_DIR"
 BENCH_BIN=$(realpath "$BUILD/kvfs-bench")
 KVFS_BIN=$(realpath "$BUILD/kvfs" 2>/dev/null || true)
+INDEX_BIN=$(realpath "$BUILD/kvfs-bench-index" 2>/dev/null || true)
 OUT_DIR=$(realpath "$OUT_DIR")
 
 # kvfs-bench holds one file open at a time; the daemon may keep one fd per open
@@ -58,37 +77,57 @@ TMPFS=
 TMPFS_MOUNTED=0
 DISK=
 KVFS_PID=
+SSD_PARENT=             # BENCH_SSD_DIR's temporary directory, ours to remove
+SSD_TOP=$TMP            # where the slab directories go
+MNT2=$TMP/kvfs-ssd      # the kvfs with an SSD tier
+KVFS2_PID=
+RMNT=$TMP/restart       # the restarted kvfs; kvfs-bench starts and stops it
 
 is_mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
+
+unmount() {
+	is_mounted "$1" || return 0
+	fusermount3 -u "$1" 2>/dev/null || umount "$1" 2>/dev/null \
+		|| umount -l "$1" 2>/dev/null || echo "bench.sh: cannot unmount $1" >&2
+}
+
+# Unmounts $1 and waits for daemon $2 to exit (it does once unmounted):
+# 30 s (a big namespace takes a while to free), then stops it.
+stop_daemon() {
+	local i
+	unmount "$1"
+	[[ -n $2 ]] || return 0
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$2" 2>/dev/null; then
+		kill -TERM "$2" 2>/dev/null; sleep 2
+		kill -KILL "$2" 2>/dev/null || true
+	fi
+	wait "$2" 2>/dev/null || true
+}
 
 cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM
-	if [[ -n $KVFS_PID ]]; then
-		if is_mounted "$MNT"; then
-			fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT" 2>/dev/null \
-				|| umount -l "$MNT" 2>/dev/null || echo "bench.sh: cannot unmount $MNT" >&2
-		fi
-		# The daemon exits once unmounted; give it 10 s, then stop it.
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$KVFS_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$KVFS_PID" 2>/dev/null; then
-			kill -TERM "$KVFS_PID" 2>/dev/null; sleep 2
-			kill -KILL "$KVFS_PID" 2>/dev/null || true
-		fi
-		wait "$KVFS_PID" 2>/dev/null || true
-	fi
+	[[ -n $KVFS_PID ]] && stop_daemon "$MNT" "$KVFS_PID"
+	[[ -n $KVFS2_PID ]] && stop_daemon "$MNT2" "$KVFS2_PID"
+	# kvfs-bench stops the restarted daemon; if it was killed, that
+	# daemon exits once unmounted.
+	unmount "$RMNT"
 	if ((TMPFS_MOUNTED)); then
 		umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS" 2>/dev/null || true
 	elif [[ -n $TMPFS ]]; then
 		rm -rf "$TMPFS"
 	fi
 	[[ -n $DISK ]] && rm -rf "$DISK"
+	[[ -n $SSD_PARENT ]] && rm -rf --one-file-system "$SSD_PARENT"
 	if ! awk -v t="$TMP/" 'index($2, t) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-		[[ $rc -ne 0 && -s $TMP/kvfs.log ]] && cp "$TMP/kvfs.log" "$OUT_DIR/kvfs.log" \
-			&& echo "bench.sh: daemon log kept in $OUT_DIR/kvfs.log" >&2
+		for i in kvfs kvfs-ssd restart; do
+			[[ $rc -ne 0 && -s $TMP/$i.log ]] && cp "$TMP/$i.log" "$OUT_DIR/$i.log" \
+				&& echo "bench.sh: daemon log kept in $OUT_DIR/$i.log" >&2
+		done
 		rm -rf --one-file-system "$TMP"
 	else
 		echo "bench.sh: something is still mounted under $TMP; left it there" >&2
@@ -150,6 +189,65 @@ mount_kvfs() {
 		"prefault (${PREFAULT_MIB} MiB of shared memory faulted in)"
 }
 
+# Starts kvfs on $1 with options $2, logging to $3; sets DAEMON_PID.  Waits
+# for the mount (30 s).
+start_kvfs() {
+	local i
+	mkdir -p "$1"
+	"$KVFS_BIN" "$1" -f -o "$2" >"$3" 2>&1 &
+	DAEMON_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		awk -v m="$1" '$2 == m && $3 ~ /^fuse/ { found = 1 } END { exit !found }' \
+			/proc/mounts && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$3" >&2; die "kvfs exited at start"; }
+		sleep 0.1
+	done
+	cat "$3" >&2
+	die "kvfs did not mount $1 in 30 s"
+}
+
+# A number from the "tiers"/"store" part of a kvfs mount's stats.json.
+kvfs_stat() {
+	sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1/.kvfs/stats.json" | head -1
+}
+
+# The kvfs with an SSD tier: a small arena over slabs in $SSD_TOP/slabs, which
+# also holds the raw target's directory.  Waits for its arena prefault
+# (stats.json says how far it got).
+mount_kvfs_ssd() {
+	local opts="state=$TMP/state-ssd,mem=$KVFS_SSD_MEM,ssd=$SSD_TOP/slabs,ssd_size=$KVFS_SSD_SIZE"
+	local start=$SECONDS cap done
+	opts+=${KVFS_SSD_OPTS:+,$KVFS_SSD_OPTS}
+	mkdir -p "$SSD_TOP/slabs"
+	start_kvfs "$MNT2" "$opts" "$TMP/kvfs-ssd.log"
+	KVFS2_PID=$DAEMON_PID
+	cap=$(kvfs_stat "$MNT2" capacity_bytes)
+	while ((SECONDS - start < 120)); do
+		done=$(kvfs_stat "$MNT2" memory_prefaulted_bytes)
+		[[ -z $done || $done -ge $cap ]] && break
+		sleep 0.2
+	done
+	echo "kvfs-ssd: mounted $MNT2 -o $opts (pid $KVFS2_PID); waited $((SECONDS - start))s" \
+		"for the arena prefault"
+}
+
+# (g): the state of a kvfs whose index holds $RESTART_FILES stored files of
+# 4 KiB: kvfs makes the store and the schema (started once, unmounted), then
+# kvfs-bench-index adds the rows.  Sets RESTART_PROBE, a file name to stat.
+prepare_restart() {
+	local size_mib=$(((RESTART_FILES * 4096 / 1048576 + 64) / 64 * 64)) start=$SECONDS
+	local opts="state=$TMP/state-restart,mem=64M,prefault=0,ssd=$SSD_TOP/restart-slabs"
+	mkdir -p "$SSD_TOP/restart-slabs" "$RMNT"
+	start_kvfs "$RMNT" "$opts,ssd_size=${size_mib}M" "$TMP/restart.log"
+	stop_daemon "$RMNT" "$DAEMON_PID"
+	RESTART_PROBE=$("$INDEX_BIN" --state "$TMP/state-restart" --ssd "$SSD_TOP/restart-slabs" \
+		--files "$RESTART_FILES") || die "kvfs-bench-index failed"
+	RESTART_EXEC="$KVFS_BIN $RMNT -f -o state=$TMP/state-restart,mem=$KVFS_SSD_MEM"
+	RESTART_EXEC+=",ssd=$SSD_TOP/restart-slabs${KVFS_SSD_OPTS:+,$KVFS_SSD_OPTS}"
+	echo "restart: an index of $RESTART_FILES files (${size_mib} MiB of slabs) made in" \
+		"$((SECONDS - start))s; kvfs-bench times: $RESTART_EXEC"
+}
+
 mount_tmpfs() {
 	if [[ $(id -u) -eq 0 ]]; then
 		TMPFS=$TMP/tmpfs
@@ -173,6 +271,21 @@ targets=()
 meta=(--meta "kvfs_mem=$KVFS_MEM" --meta "kvfs_opts=$KVFS_OPTS"
 	--meta "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)")
 PREFAULT_S=
+if [[ " $TARGETS " =~ \ (kvfs-ssd|ssd|restart)\  ]]; then
+	if [[ -n ${BENCH_SSD_DIR:-} ]]; then
+		SSD_PARENT=$(mktemp -d "$BENCH_SSD_DIR/kvfs-bench-ssd.XXXXXX")
+		SSD_TOP=$SSD_PARENT
+	fi
+	mem_kib=$(size_kib "$KVFS_SSD_MEM")
+	KVFS_SSD_SIZE=${KVFS_SSD_SIZE:-$((4 * mem_kib / 1024 + 2048))M}
+	# Slabs, (d)'s raw file, (f)'s plain files and the restarted store.
+	need=$(($(size_kib "$KVFS_SSD_SIZE") + 3 * mem_kib + 1024 * 1024 + RESTART_FILES * 4 + 65536))
+	avail=$(df -Pk "$SSD_TOP" | awk 'NR == 2 { print $4 }')
+	((avail >= need)) || die "$SSD_TOP has $((avail / 1024)) MiB free; the SSD tier benchmarks need $((need / 1024)) (set BENCH_SSD_DIR or KVFS_SSD_MEM)"
+	meta+=(--meta "kvfs_ssd_mem=$KVFS_SSD_MEM" --meta "kvfs_ssd_size=$KVFS_SSD_SIZE"
+		--meta "kvfs_ssd_opts=$KVFS_SSD_OPTS"
+		--meta "ssd_dir_fs=$(df -PT "$SSD_TOP" | awk 'NR == 2 { print $1 " " $2 }')")
+fi
 for t in $TARGETS; do
 	case $t in
 	kvfs)
@@ -189,7 +302,20 @@ for t in $TARGETS; do
 		check_space "$DISK"
 		echo "disk: $DISK ($(df -P "$DISK" | awk 'NR == 2 { print $1 }'))"
 		targets+=("disk=$DISK") ;;
-	*) die "BENCH_TARGETS: unknown target '$t' (use kvfs, tmpfs, disk)" ;;
+	kvfs-ssd)
+		mount_kvfs_ssd
+		targets+=("kvfs-ssd=$MNT2")
+		meta+=(--watch-pid "$KVFS2_PID") ;;
+	ssd)
+		mkdir -p "$SSD_TOP/slabs"
+		echo "ssd: raw I/O in $SSD_TOP/slabs ($(df -PT "$SSD_TOP" | awk 'NR == 2 { print $1 ", " $2 }'))"
+		targets+=("ssd=$SSD_TOP/slabs") ;;
+	restart)
+		prepare_restart
+		meta+=(--restart-exec "$RESTART_EXEC" --restart-mnt "$RMNT"
+			--restart-probe "$RESTART_PROBE" --restart-files "$RESTART_FILES"
+			--restart-log "$TMP/restart.log") ;;
+	*) die "BENCH_TARGETS: unknown target '$t' (use kvfs, tmpfs, disk, kvfs-ssd, ssd, restart)" ;;
 	esac
 done
 

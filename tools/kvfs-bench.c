@@ -13,17 +13,34 @@
  *       open + fstat + ONE read() of the whole file;
  *   (c) memcpy of a pre-faulted 256 MiB buffer, and for context how fast
  *       fresh anonymous pages can be touched (what tmpfs and the page cache
- *       pay per new page; a prefaulted arena does not).
- * Nothing calls fsync.  Every measurement is repeated (--repeat, default 3;
- * target order rotates per repetition) and the median is reported.  Before
- * each timed phase the driver waits for the machine to go quiet (--settle),
- * and it measures how much CPU anything else used during each phase, so a
- * run disturbed by other work is flagged rather than believed.  Targets
- * labelled kvfs* are compared with the targets labelled tmpfs and disk, and
- * with memcpy, against the goals of the issue.  Every block read back is
- * checked against stamps written into it, so a broken filesystem fails the
- * run instead of producing a number.  Single-threaded; dies on any
- * unexpected error after removing the files it created.
+ *       pay per new page; a prefaulted arena does not);
+ * and on the SSD tier, a kvfs with ssd= (labels kvfs-ssd*) against raw
+ * O_DIRECT I/O in a directory on the same filesystem (label ssd):
+ *   (d) spill: twice the memory tier written as 8 MiB files (write, close),
+ *       timed until the flush queue is drained and every file is on the SSD;
+ *       raw: the same bytes in 8 MiB O_DIRECT writes, then fdatasync;
+ *   (e) cold read of the older half of those files, SSD-only by then (tier
+ *       xattr "ssd"): open, fstat, ONE read() of 8 MiB; raw: O_DIRECT reads;
+ *   (f) a ds4-server scan of 1,000 SSD-only files of 1 MiB: readdir, then
+ *       stat + open + read of the first 52 bytes + close of each, twice; raw:
+ *       the same files in a plain directory, page cache warm.  kvfs must not
+ *       read the SSD for it (ssd_reads of .kvfs/stats.json);
+ *   (g) restart (--restart-exec): the time from exec of a kvfs whose index
+ *       holds 1,000,000 files to the first successful stat() of one of them
+ *       through the mount, with the index in the page cache and (as root)
+ *       without.
+ * Only (d) syncs (kvfs's flusher before it commits; fdatasync on raw);
+ * nothing else calls fsync.  Every measurement is repeated (--repeat,
+ * default 3; target order rotates per repetition) and the median is
+ * reported.  Before each timed phase the driver waits for the machine to go
+ * quiet (--settle), and it measures how much CPU anything else used during
+ * each phase, so a run disturbed by other work is flagged rather than
+ * believed.  Targets labelled kvfs* are compared with the targets labelled
+ * tmpfs and disk, and with memcpy (kvfs-ssd* with ssd), against the goals of
+ * the issue.  Every block read back is checked against stamps written into
+ * it, so a broken filesystem fails the run instead of producing a number.
+ * Single-threaded; dies on any unexpected error after removing the files it
+ * created (and stopping the daemon (g) started).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,9 +53,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,12 +70,18 @@
 #define KVFS_BENCH_MAX_REPEAT	64
 #define KVFS_BENCH_MAX_META	16
 #define KVFS_BENCH_OTHER_WARN	0.25	/* of one CPU, see cpu_other() */
+#define KVFS_BENCH_MAX_WATCH	4	/* --watch-pid */
+#define KVFS_BENCH_SPILL_FILE	(8 * MIB)	/* (d), (e) file and request size */
+#define KVFS_BENCH_HEAD		52	/* (f) ds4-server's header read */
+#define KVFS_BENCH_RESTART_GOAL	2.0	/* (g) seconds */
 
 enum metric {
 	M_A_WRITE, M_A_READ,
 	M_B_WRITE, M_B_WRITE_MB, M_B_PROBE, M_B_PROBE_AGAIN,
 	M_B_READ, M_B_READ_MB, M_B_READ_WARM, M_B_READ_WARM_MB,
 	M_B_TOTAL,
+	M_D_SPILL, M_D_WRITE, M_E_COLD, M_E_NOT_SSD, M_F_SCAN, M_F_SCAN_AGAIN,
+	M_F_NOT_SSD, M_F_SSD_READS,
 	M_NR
 };
 
@@ -74,6 +100,14 @@ static const struct {
 	[M_B_READ_WARM]    = { "b_read_warm_files_per_s", "(b) read files/s, warm" },
 	[M_B_READ_WARM_MB] = { "b_read_warm_mbps",        "(b) read MB/s, warm" },
 	[M_B_TOTAL]        = { "b_total_files_per_s",     "(b) all files/s" },
+	[M_D_SPILL]        = { "d_spill_mbps",            "(d) spill MB/s, on SSD" },
+	[M_D_WRITE]        = { "d_write_mbps",            "(d) spill MB/s, closed" },
+	[M_E_COLD]         = { "e_cold_read_mbps",        "(e) cold read MB/s" },
+	[M_E_NOT_SSD]      = { "e_files_not_ssd_only",    "(e) files not SSD-only" },
+	[M_F_SCAN]         = { "f_scans_per_s",           "(f) ds4 scans/s" },
+	[M_F_SCAN_AGAIN]   = { "f_scans_again_per_s",     "(f) ds4 scans/s, again" },
+	[M_F_NOT_SSD]      = { "f_files_not_ssd_only",    "(f) files not SSD-only" },
+	[M_F_SSD_READS]    = { "f_new_ssd_reads",         "(f) SSD reads in scans" },
 };
 
 /* Ratios of medians, kvfs* targets over a base ("memcpy" or a label). */
@@ -93,6 +127,10 @@ static const struct ratio_def {
 	{ "b_probes_again_vs_disk", M_B_PROBE_AGAIN, "disk", 1.20 },
 	{ "b_read_vs_disk",        M_B_READ,      "disk",   1.20 },
 	{ "b_read_warm_vs_disk",   M_B_READ_WARM, "disk",   1.20 },
+	{ "d_spill_vs_ssd",        M_D_SPILL,     "ssd",    0.80 },
+	{ "e_cold_read_vs_ssd",    M_E_COLD,      "ssd",    0.80 },
+	{ "f_scan_vs_ssd",         M_F_SCAN,      "ssd",    0.80 },
+	{ "f_scan_again_vs_ssd",   M_F_SCAN_AGAIN, "ssd",   0.80 },
 };
 #define NR_RATIOS (sizeof(ratio_defs) / sizeof(ratio_defs[0]))
 
@@ -100,13 +138,17 @@ struct target {
 	const char *label;
 	char path[PATH_MAX];		/* realpath of the directory */
 	char work[PATH_MAX];		/* path/kvfs-bench.<pid>, ours */
+	char mnt[PATH_MAX];		/* the mount point holding path */
 	char fstype[64];
+	bool ssd_role;			/* runs (d)-(f) instead of (a), (b) */
+	bool has[M_NR];			/* measured */
 	double m[M_NR][KVFS_BENCH_MAX_REPEAT];
 	double other[KVFS_BENCH_MAX_REPEAT];	/* see cpu_other() */
 	double steal[KVFS_BENCH_MAX_REPEAT];
 };
 
-/* CPU ticks (USER_HZ) so far: all CPUs running, stolen, this process, the daemon. */
+/* CPU ticks (USER_HZ) so far: all CPUs running, stolen, this process, the
+ * daemons (--watch-pid, and the one (g) started). */
 struct cpu_mark {
 	unsigned long long run, steal, self, watched;
 	double t;
@@ -119,7 +161,9 @@ struct bench {
 	unsigned probes;
 	unsigned repeat;
 	double settle;			/* seconds of quiet before each timed phase */
-	long watch_pid;			/* the kvfs daemon, 0 if not given */
+	long watch_pid[KVFS_BENCH_MAX_WATCH];	/* kvfs daemons (--watch-pid) */
+	unsigned nwatch;
+	long child_pid;			/* (g): the daemon being timed, or 0 */
 	unsigned retries;		/* of a disturbed phase, see run_measured() */
 	unsigned remeasured;		/* phases measured again */
 	const char *json;
@@ -130,10 +174,26 @@ struct bench {
 	double memcpy_mbps[KVFS_BENCH_MAX_REPEAT];
 	double touch_mbps[KVFS_BENCH_MAX_REPEAT];	/* first touch of fresh pages */
 	size_t memcpy_size;
-	char *wbuf;			/* write source, max(IO, b_size) */
+	char *wbuf;			/* write source, buf_size */
 	char *rbuf;			/* read destination, same size */
+	size_t buf_size;		/* max(IO, b_size, 8 MiB with (d)) */
 	char **probe_path;		/* (b) probes, rebuilt per run */
 	uint64_t seq;			/* makes every run's data and names unique */
+	/* (d)-(f) */
+	size_t spill_size;		/* (d) bytes; 0: twice the memory tier */
+	unsigned scan_files;		/* (f) */
+	size_t scan_size;
+	int dropped_caches;		/* (e) slabs without O_DIRECT: drop_caches */
+	/* (g) */
+	char **restart_argv;		/* --restart-exec, split at spaces */
+	const char *restart_mnt;
+	const char *restart_probe;	/* a file name at the mount's root */
+	const char *restart_log;
+	unsigned long restart_files;	/* what the index holds, for the record */
+	double restart_s[KVFS_BENCH_MAX_REPEAT];
+	double restart_cold_s[KVFS_BENCH_MAX_REPEAT];
+	double restart_other[KVFS_BENCH_MAX_REPEAT];	/* see cpu_other() */
+	bool restart_cold;		/* root: the cold variant runs */
 };
 
 /* The one global: what die() must remove (tools may die, STYLE.md). */
@@ -141,6 +201,9 @@ static struct bench *cleanup_bench;
 
 static void remove_work(struct target *t);
 static double median(const double *v, unsigned n);
+static void restart_stop(struct bench *b);
+static bool is_kvfs(const struct target *t);
+static void find_fstype(struct target *t);
 
 static _Noreturn void die(const char *fmt, ...)
 {
@@ -154,6 +217,7 @@ static _Noreturn void die(const char *fmt, ...)
 	fputc('\n', stderr);
 	if (cleanup_bench && !dying) {
 		dying = true;
+		restart_stop(cleanup_bench);
 		for (unsigned i = 0; i < cleanup_bench->nt; i++)
 			remove_work(&cleanup_bench->t[i]);
 	}
@@ -359,11 +423,18 @@ static void cpu_mark(const struct bench *b, struct cpu_mark *m)
 	unsigned long long total;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", b->watch_pid);
 	m->t = now();
 	cpu_jiffies(&m->run, &m->steal, &total);
 	m->self = task_ticks("/proc/self/stat");
-	m->watched = b->watch_pid ? task_ticks(path) : 0;
+	m->watched = 0;
+	for (unsigned i = 0; i < b->nwatch; i++) {
+		snprintf(path, sizeof(path), "/proc/%ld/stat", b->watch_pid[i]);
+		m->watched += task_ticks(path);
+	}
+	if (b->child_pid) {
+		snprintf(path, sizeof(path), "/proc/%ld/stat", b->child_pid);
+		m->watched += task_ticks(path);
+	}
 }
 
 /*
@@ -511,6 +582,7 @@ static void run_a(struct bench *b, struct target *t, unsigned rep)
 	t->m[M_A_READ][rep] = a_read(b, path, tag);
 	cpu_other(b, &c, t, rep);
 	xunlink(path);
+	t->has[M_A_WRITE] = t->has[M_A_READ] = true;
 	fprintf(stderr, "  %-8s (a) write %8.0f MB/s  read %8.0f MB/s; other CPU %.0f%%, "
 		"steal %.0f%%\n", t->label, t->m[M_A_WRITE][rep], t->m[M_A_READ][rep],
 		100 * t->other[rep], 100 * t->steal[rep]);
@@ -666,10 +738,542 @@ static void run_b(struct bench *b, struct target *t, unsigned rep)
 	tp = b->probes / m[M_B_PROBE][rep];
 	tr = b->b_files / m[M_B_READ][rep];
 	m[M_B_TOTAL][rep] = b->b_files / (tw + tp + tr);
+	for (int k = M_B_WRITE; k <= M_B_TOTAL; k++)
+		t->has[k] = true;
 	fprintf(stderr, "  %-8s (b) write %6.0f files/s  probe %7.0f /s (again %7.0f)  read "
 		"%6.0f files/s (warm %6.0f); other CPU %.0f%%, steal %.0f%%\n", t->label,
 		m[M_B_WRITE][rep], m[M_B_PROBE][rep], m[M_B_PROBE_AGAIN][rep], m[M_B_READ][rep],
 		m[M_B_READ_WARM][rep], 100 * t->other[rep], 100 * t->steal[rep]);
+}
+
+/* ---- (d)-(f) the SSD tier ---------------------------------------------- */
+
+/*
+ * A number from the kvfs mount's .kvfs/stats.json: `key` inside the object
+ * that starts with `section` (e.g. "\"store\": {"); true/false read as 1/0.
+ * Returns -1 when absent.  Reading it is a few FUSE requests, untimed or
+ * outside the timed loops.
+ */
+static int64_t kvfs_stat(const struct target *t, const char *section, const char *key)
+{
+	static char buf[256 * 1024];
+	char path[PATH_MAX + 32], pat[96], *p;
+	size_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.kvfs/stats.json", t->mnt);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die("open %s: %s (is %s a kvfs mount?)", path, strerror(errno), t->mnt);
+	n = read_full(fd, buf, sizeof(buf) - 1, path);
+	close(fd);
+	buf[n] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = strstr(buf, section);
+	p = p ? strstr(p, pat) : NULL;
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	if (strncmp(p, "true", 4) == 0 || strncmp(p, "\"back\"", 6) == 0)
+		return 1;
+	if (strncmp(p, "false", 5) == 0 || *p == '"')
+		return 0;
+	return strtoll(p, NULL, 10);
+}
+
+#define STORE "\"store\": {"
+
+/* <dir>/<8 hex of i><32 hex of seq and i>.kv: a ds4-server name whose
+ * first 8 digits say which file it is (readdir returns names only). */
+static void scan_path(char *out, size_t size, const char *dir, uint64_t seq, unsigned i)
+{
+	uint64_t h = mix64(seq * 0x100000001b3ULL + i);
+
+	snprintf(out, size, "%s/%08x%016llx%016llx.kv", dir, i, (unsigned long long)h,
+		 (unsigned long long)mix64(h));
+}
+
+static void sub_path(char *out, size_t size, const struct target *t, const char *sub)
+{
+	snprintf(out, size, "%s/%s", t->work, sub);
+}
+
+/* Writes a file of len bytes (stamped with tag) with write()s of at most
+ * 8 MiB, open through close. */
+static void write_file(struct bench *b, const char *path, size_t len, uint64_t tag)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	if (fd < 0)
+		die("create %s: %s", path, strerror(errno));
+	for (size_t off = 0; off < len; off += KVFS_BENCH_SPILL_FILE) {
+		size_t n = len - off < KVFS_BENCH_SPILL_FILE ? len - off : KVFS_BENCH_SPILL_FILE;
+
+		stamp_range(b->wbuf, n, off, tag);
+		write_full(fd, b->wbuf, n, path);
+	}
+	close_or_die(fd, path);
+}
+
+static uint64_t scan_tag(uint64_t seq, unsigned i)
+{
+	return mix64(seq) << 20 ^ i;
+}
+
+static unsigned spill_files(const struct bench *b)
+{
+	return (unsigned)(b->spill_size / KVFS_BENCH_SPILL_FILE);
+}
+
+/* Files [0, n) of (d) whose tier xattr is not "ssd" (kvfs only; untimed). */
+static unsigned not_ssd_only(struct bench *b, struct target *t, uint64_t seq, unsigned n,
+			     bool scan)
+{
+	char path[PATH_MAX + 128], dir[PATH_MAX + 16], v[32];
+	unsigned bad = 0;
+
+	sub_path(dir, sizeof(dir), t, scan ? "scan" : "spill");
+	for (unsigned i = 0; i < n; i++) {
+		if (scan)
+			scan_path(path, sizeof(path), dir, seq, i);
+		else
+			snprintf(path, sizeof(path), "%s/%06u.bin", dir, i);
+		ssize_t len = getxattr(path, "user.kvfs.tier", v, sizeof(v) - 1);
+
+		if (len < 0)
+			die("getxattr %s user.kvfs.tier: %s", path, strerror(errno));
+		v[len] = '\0';
+		bad += strcmp(v, "ssd") != 0;
+	}
+	(void)b;
+	return bad;
+}
+
+/* kvfs: waits until the flusher has committed `want` files in all and its
+ * queue is empty (write_policy=back: until the queue is empty). */
+static void wait_flushed(const struct target *t, int64_t want, int64_t errors0)
+{
+	bool back = kvfs_stat(t, STORE, "write_policy") == 1;
+	double t0 = now();
+
+	for (;;) {
+		int64_t q = kvfs_stat(t, STORE, "flush_queue");
+		int64_t f = kvfs_stat(t, STORE, "flushes");
+
+		if (q < 0 || f < 0)
+			die("%s/.kvfs/stats.json has no store.flush_queue or store.flushes: "
+			    "is %s a kvfs with ssd=?", t->mnt, t->mnt);
+		if (kvfs_stat(t, STORE, "flush_errors") > errors0)
+			die("%s: the flusher reported errors (store.flush_errors in "
+			    ".kvfs/stats.json)", t->label);
+		if (q == 0 && (back || f >= want))
+			return;
+		if (now() - t0 > 600)
+			die("%s: the flush queue did not drain in 10 minutes (%lld queued, "
+			    "%lld of %lld flushed)", t->label, (long long)q, (long long)f,
+			    (long long)want);
+		usleep(500);
+	}
+}
+
+/* (d) on kvfs: 8 MiB files, write + close each, until all are on the SSD. */
+static double d_spill_kvfs(struct bench *b, struct target *t, uint64_t seq,
+			   int64_t want, int64_t errors0, double *write_mbps)
+{
+	char path[PATH_MAX + 32], dir[PATH_MAX + 16];
+	double t0 = now();
+
+	sub_path(dir, sizeof(dir), t, "spill");
+	for (unsigned i = 0; i < spill_files(b); i++) {
+		snprintf(path, sizeof(path), "%s/%06u.bin", dir, i);
+		write_file(b, path, KVFS_BENCH_SPILL_FILE, seq << 32 | i);
+	}
+	*write_mbps = b->spill_size / 1e6 / (now() - t0);
+	wait_flushed(t, want, errors0);
+	return b->spill_size / 1e6 / (now() - t0);
+}
+
+static void raw_path(char *out, size_t size, const struct target *t)
+{
+	snprintf(out, size, "%s/spill/raw.bin", t->work);
+}
+
+/* (d) raw: the same bytes into one preallocated file (as kvfs's slabs are),
+ * 8 MiB O_DIRECT writes, then fdatasync. */
+static double d_spill_raw(struct bench *b, struct target *t, uint64_t seq)
+{
+	char path[PATH_MAX + 32];
+	double t0 = now();
+	int fd;
+
+	raw_path(path, sizeof(path), t);
+	fd = open(path, O_WRONLY | O_DIRECT);
+	if (fd < 0)
+		die("open %s O_DIRECT: %s", path, strerror(errno));
+	for (size_t off = 0; off < b->spill_size; off += KVFS_BENCH_SPILL_FILE) {
+		stamp_range(b->wbuf, KVFS_BENCH_SPILL_FILE, off, seq);
+		if (pwrite(fd, b->wbuf, KVFS_BENCH_SPILL_FILE, (off_t)off) !=
+		    (ssize_t)KVFS_BENCH_SPILL_FILE)
+			die("write %s O_DIRECT: %s", path, strerror(errno));
+	}
+	if (fdatasync(fd) < 0)
+		die("fdatasync %s: %s", path, strerror(errno));
+	close_or_die(fd, path);
+	return b->spill_size / 1e6 / (now() - t0);
+}
+
+/* (e) on kvfs: the older half of the spill, as HiCache reads a page. */
+static double e_cold_kvfs(struct bench *b, struct target *t, uint64_t seq, unsigned n)
+{
+	char path[PATH_MAX + 32], dir[PATH_MAX + 16];
+	struct stat st;
+	double t0 = now();
+
+	sub_path(dir, sizeof(dir), t, "spill");
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%06u.bin", dir, i);
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0 || fstat(fd, &st) < 0)
+			die("open %s: %s", path, strerror(errno));
+		if ((size_t)st.st_size != KVFS_BENCH_SPILL_FILE)
+			die("fstat %s: size %lld, wrote %lu", path, (long long)st.st_size,
+			    KVFS_BENCH_SPILL_FILE);
+		ssize_t r = read(fd, b->rbuf, KVFS_BENCH_SPILL_FILE);
+
+		if (r != (ssize_t)KVFS_BENCH_SPILL_FILE)
+			die("read %s: %s", path, r < 0 ? strerror(errno) : "short read");
+		check_range(b->rbuf, KVFS_BENCH_SPILL_FILE, 0, seq << 32 | i, path);
+		close_or_die(fd, path);
+	}
+	return n * (KVFS_BENCH_SPILL_FILE / 1e6) / (now() - t0);
+}
+
+/* (e) raw: the same number of bytes, 8 MiB O_DIRECT reads. */
+static double e_cold_raw(struct bench *b, struct target *t, uint64_t seq, unsigned n)
+{
+	char path[PATH_MAX + 32];
+	double t0 = now();
+	int fd;
+
+	raw_path(path, sizeof(path), t);
+	fd = open(path, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		die("open %s O_DIRECT: %s", path, strerror(errno));
+	for (size_t off = 0; off < n * KVFS_BENCH_SPILL_FILE; off += KVFS_BENCH_SPILL_FILE) {
+		if (pread(fd, b->rbuf, KVFS_BENCH_SPILL_FILE, (off_t)off) !=
+		    (ssize_t)KVFS_BENCH_SPILL_FILE)
+			die("read %s O_DIRECT: %s", path, strerror(errno));
+		check_range(b->rbuf, KVFS_BENCH_SPILL_FILE, off, seq, path);
+	}
+	close_or_die(fd, path);
+	return n * (KVFS_BENCH_SPILL_FILE / 1e6) / (now() - t0);
+}
+
+/* (f) ds4-server's lookup: readdir, then stat, open, read the first 52
+ * bytes and close, for every file.  Returns scans per second. */
+static double f_scan(struct bench *b, struct target *t, uint64_t seq)
+{
+	char path[PATH_MAX + 300], dir[PATH_MAX + 16], head[KVFS_BENCH_HEAD];
+	unsigned n = 0;
+	struct stat st;
+	struct dirent *de;
+	double t0 = now();
+	DIR *d;
+
+	sub_path(dir, sizeof(dir), t, "scan");
+	if (!(d = opendir(dir)))
+		die("opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		unsigned i;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) < 0)
+			die("stat %s: %s", path, strerror(errno));
+		if ((size_t)st.st_size != b->scan_size)
+			die("stat %s: size %lld, wrote %zu", path, (long long)st.st_size,
+			    b->scan_size);
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0)
+			die("open %s: %s", path, strerror(errno));
+		if (read_full(fd, head, sizeof(head), path) != sizeof(head))
+			die("read %s: short read of the first %d bytes", path, KVFS_BENCH_HEAD);
+		close_or_die(fd, path);
+		if (sscanf(de->d_name, "%8x", &i) != 1 || !stamp_ok(head, scan_tag(seq, i), 0))
+			die("%s: wrong data in its first bytes", path);
+		n++;
+	}
+	closedir(d);
+	if (n != b->scan_files)
+		die("readdir %s: %u files, wrote %u", dir, n, b->scan_files);
+	return 1 / (now() - t0);
+}
+
+/* Untimed: makes the directories and the scan files (and the raw target's
+ * preallocated spill file). */
+static void ssd_prepare(struct bench *b, struct target *t, uint64_t seq)
+{
+	char path[PATH_MAX + 128], dir[PATH_MAX + 16];
+
+	sub_path(dir, sizeof(dir), t, "scan");
+	if (mkdir(dir, 0755) < 0)
+		die("mkdir %s: %s", dir, strerror(errno));
+	for (unsigned i = 0; i < b->scan_files; i++) {
+		scan_path(path, sizeof(path), dir, seq, i);
+		write_file(b, path, b->scan_size, scan_tag(seq, i));
+	}
+	sub_path(dir, sizeof(dir), t, "spill");
+	if (mkdir(dir, 0755) < 0)
+		die("mkdir %s: %s", dir, strerror(errno));
+	if (is_kvfs(t))
+		return;
+	raw_path(path, sizeof(path), t);
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	if (fd < 0)
+		die("create %s: %s", path, strerror(errno));
+	int r = posix_fallocate(fd, 0, (off_t)b->spill_size);
+
+	if (r)
+		die("fallocate %s: %s", path, strerror(r));
+	close_or_die(fd, path);
+}
+
+/* Removes a directory of the work directory and its files. */
+static void remove_sub(struct target *t, const char *sub)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+
+	sub_path(dir, sizeof(dir), t, sub);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		xunlink(path);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0)
+		die("rmdir %s: %s", dir, strerror(errno));
+}
+
+/* kvfs keeps slabs without O_DIRECT in the page cache: drop it, untimed. */
+static void drop_slab_cache(struct bench *b, const struct target *t)
+{
+	int fd;
+
+	if (kvfs_stat(t, STORE, "ssd_direct_io") != 0)
+		return;
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		die("%s reads its slabs through the page cache (ssd_direct_io false) and "
+		    "/proc/sys/vm/drop_caches cannot be written (%s): (e) would not be cold; "
+		    "run as root", t->label, strerror(errno));
+	close(fd);
+	b->dropped_caches = 1;
+}
+
+static void run_ssd(struct bench *b, struct target *t, unsigned rep)
+{
+	uint64_t seq = ++b->seq;
+	unsigned ncold = spill_files(b) / 2;
+	int64_t flushes0 = 0, errors0 = 0, reads0 = 0;
+	double (*m)[KVFS_BENCH_MAX_REPEAT] = t->m;
+	bool kv = is_kvfs(t);
+	struct cpu_mark c;
+
+	if (kv) {
+		flushes0 = kvfs_stat(t, STORE, "flushes");
+		errors0 = kvfs_stat(t, STORE, "flush_errors");
+	}
+	ssd_prepare(b, t, seq);
+	settle(b, t);
+	cpu_mark(b, &c);
+	if (kv)
+		m[M_D_SPILL][rep] = d_spill_kvfs(b, t, seq, flushes0 + b->scan_files +
+						 spill_files(b), errors0, &m[M_D_WRITE][rep]);
+	else
+		m[M_D_SPILL][rep] = d_spill_raw(b, t, seq);
+	cpu_other(b, &c, t, rep);
+
+	if (kv)
+		m[M_F_NOT_SSD][rep] = not_ssd_only(b, t, seq, b->scan_files, true);
+	settle(b, t);
+	cpu_mark(b, &c);
+	if (kv)
+		reads0 = kvfs_stat(t, STORE, "ssd_reads");
+	m[M_F_SCAN][rep] = f_scan(b, t, seq);
+	m[M_F_SCAN_AGAIN][rep] = f_scan(b, t, seq);
+	if (kv)
+		m[M_F_SSD_READS][rep] = (double)(kvfs_stat(t, STORE, "ssd_reads") - reads0);
+	cpu_other(b, &c, t, rep);
+
+	if (kv) {
+		m[M_E_NOT_SSD][rep] = not_ssd_only(b, t, seq, ncold, false);
+		drop_slab_cache(b, t);
+	}
+	settle(b, t);
+	cpu_mark(b, &c);
+	m[M_E_COLD][rep] = kv ? e_cold_kvfs(b, t, seq, ncold) : e_cold_raw(b, t, seq, ncold);
+	cpu_other(b, &c, t, rep);
+	remove_sub(t, "spill");
+	remove_sub(t, "scan");
+
+	for (int k = M_D_SPILL; k <= M_F_SSD_READS; k++)
+		t->has[k] = kv || (k != M_D_WRITE && k != M_E_NOT_SSD && k != M_F_NOT_SSD &&
+				   k != M_F_SSD_READS);
+	fprintf(stderr, "  %-8s (d) spill %6.0f MB/s  (f) scan %6.1f /s (again %6.1f)  (e) cold "
+		"read %6.0f MB/s", t->label, m[M_D_SPILL][rep], m[M_F_SCAN][rep],
+		m[M_F_SCAN_AGAIN][rep], m[M_E_COLD][rep]);
+	if (kv)
+		fprintf(stderr, "; written %.0f MB/s, not SSD-only %.0f + %.0f, SSD reads in "
+			"scans %.0f", m[M_D_WRITE][rep], m[M_F_NOT_SSD][rep],
+			m[M_E_NOT_SSD][rep], m[M_F_SSD_READS][rep]);
+	fprintf(stderr, "; other CPU %.0f%%, steal %.0f%%\n", 100 * t->other[rep],
+		100 * t->steal[rep]);
+}
+
+/* ---- (g) restart ------------------------------------------------------ */
+
+/* Runs argv (fusermount3 -u) and waits; returns its exit status or -1. */
+static int run_cmd(char *const argv[])
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool mounted_fuse(const char *dir)
+{
+	struct target probe = { .label = "probe" };
+
+	if (!realpath(dir, probe.path))
+		return false;
+	find_fstype(&probe);
+	return strcmp(probe.mnt, probe.path) == 0 && strncmp(probe.fstype, "fuse", 4) == 0;
+}
+
+/* Unmounts the restarted daemon and waits for it (60 s, then kills it). */
+static void restart_stop(struct bench *b)
+{
+	char *um[] = { "fusermount3", "-u", (char *)b->restart_mnt, NULL };
+	char *um2[] = { "umount", (char *)b->restart_mnt, NULL };
+	pid_t pid = (pid_t)b->child_pid;
+	double t0 = now();
+
+	if (!pid)
+		return;
+	if (mounted_fuse(b->restart_mnt) && run_cmd(um) != 0)
+		run_cmd(um2);
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		if (now() - t0 > 60) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			break;
+		}
+		usleep(10000);
+	}
+	b->child_pid = 0;
+}
+
+/*
+ * Starts the daemon (--restart-exec, in the foreground) and stats
+ * MNT/PROBE every 0.5 ms until it answers; returns the seconds from fork to
+ * that answer.  Before the mount appears the stat() lands in the empty
+ * directory beneath and fails with ENOENT.  Cold: the page cache is dropped
+ * first (the index is read from the disk, as after a reboot).
+ */
+static double restart_once(struct bench *b, bool cold, unsigned rep)
+{
+	static struct target meter;	/* what cpu_other() fills in */
+	char path[PATH_MAX + 128];
+	struct target *t = &meter;
+	struct stat st;
+	struct cpu_mark c;
+	double t0, dt;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", b->restart_mnt, b->restart_probe);
+	if (stat(path, &st) == 0 || mounted_fuse(b->restart_mnt))
+		die("%s exists before the daemon started: is something mounted on %s?",
+		    path, b->restart_mnt);
+	if (cold) {
+		int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+		sync();
+		if (fd < 0 || write(fd, "1", 1) != 1)
+			die("cannot write /proc/sys/vm/drop_caches: %s", strerror(errno));
+		close(fd);
+	}
+	quiet(b);
+	memset(t, 0, sizeof(*t));
+	cpu_mark(b, &c);
+	t0 = now();
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int log = open(b->restart_log ? b->restart_log : "/dev/null",
+			       O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (log >= 0) {
+			dup2(log, STDOUT_FILENO);
+			dup2(log, STDERR_FILENO);
+		}
+		execv(b->restart_argv[0], b->restart_argv);
+		_exit(127);
+	}
+	b->child_pid = pid;
+	while (stat(path, &st) != 0) {
+		if (errno != ENOENT)
+			die("stat %s: %s", path, strerror(errno));
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			b->child_pid = 0;
+			die("the restarted kvfs exited before %s appeared (its log: %s)", path,
+			    b->restart_log ? b->restart_log : "none, see --restart-log");
+		}
+		if (now() - t0 > 300)
+			die("%s did not appear within 300 s of starting kvfs", path);
+		usleep(500);
+	}
+	dt = now() - t0;
+	cpu_other(b, &c, t, 0);
+	b->restart_other[rep] = t->other[0] > b->restart_other[rep] ? t->other[0] :
+				b->restart_other[rep];
+	if (!mounted_fuse(b->restart_mnt))
+		die("%s is not a FUSE mount after the probe succeeded", b->restart_mnt);
+	restart_stop(b);
+	fprintf(stderr, "  restart  (g) first lookup after %.3f s%s; other CPU %.0f%%, steal "
+		"%.0f%%\n", dt, cold ? " (cold page cache)" : "", 100 * t->other[0],
+		100 * t->steal[0]);
+	return dt;
+}
+
+static void run_restart(struct bench *b, unsigned rep)
+{
+	b->restart_s[rep] = restart_once(b, false, rep);
+	if (b->restart_cold)
+		b->restart_cold_s[rep] = restart_once(b, true, rep);
 }
 
 /*
@@ -719,6 +1323,7 @@ static void find_fstype(struct target *t)
 		if (n >= best) {
 			best = n;
 			snprintf(t->fstype, sizeof(t->fstype), "%s", me->mnt_type);
+			snprintf(t->mnt, sizeof(t->mnt), "%s", me->mnt_dir);
 		}
 	}
 	endmntent(f);
@@ -748,6 +1353,8 @@ static void add_target(struct bench *b, char *arg)
 	if (is_kvfs(t) && strncmp(t->fstype, "fuse", 4) != 0)
 		die("target %s=%s is not a FUSE mount (%s): mount kvfs there first",
 		    t->label, t->path, t->fstype);
+	/* kvfs-ssd* (a kvfs with ssd=) and ssd (raw I/O beside its slabs). */
+	t->ssd_role = strncmp(t->label, "kvfs-ssd", 8) == 0 || strcmp(t->label, "ssd") == 0;
 	b->nt++;
 }
 
@@ -839,10 +1446,49 @@ static bool ratio_base(const struct bench *b, const struct ratio_def *r, double 
 		*v = median(b->memcpy_mbps, b->repeat);
 		return true;
 	}
-	if (!(base = find_label(b, r->base)))
+	if (!(base = find_label(b, r->base)) || !base->has[r->m])
 		return false;
 	*v = median(base->m[r->m], b->repeat);
 	return true;
+}
+
+/* One ratio of medians, as printed and written to the JSON. */
+struct ratio_val {
+	const char *target, *name, *base;
+	double value, goal;		/* goal 0: none */
+};
+
+#define MAX_RATIOS (KVFS_BENCH_MAX_TARGETS * NR_RATIOS + 2)
+
+/*
+ * Every ratio this run can give: kvfs* targets over their bases (both
+ * measured), and (g) as the 2 s budget over the measured time, so that
+ * like the others a value >= 1 meets the goal and larger is faster.
+ */
+static unsigned collect_ratios(const struct bench *b, struct ratio_val *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < b->nt; i++) {
+		const struct target *t = &b->t[i];
+
+		for (unsigned r = 0; r < NR_RATIOS && is_kvfs(t); r++) {
+			const struct ratio_def *d = &ratio_defs[r];
+			double base;
+
+			if (!t->has[d->m] || !ratio_base(b, d, &base))
+				continue;
+			out[n++] = (struct ratio_val){ t->label, d->name, d->base,
+				median(t->m[d->m], b->repeat) / base, d->goal };
+		}
+	}
+	if (b->restart_argv)
+		out[n++] = (struct ratio_val){ "kvfs-restart", "g_restart_vs_2s", "2 s",
+			KVFS_BENCH_RESTART_GOAL / median(b->restart_s, b->repeat), 1.0 };
+	if (b->restart_cold)
+		out[n++] = (struct ratio_val){ "kvfs-restart", "g_restart_cold_vs_2s", "2 s",
+			KVFS_BENCH_RESTART_GOAL / median(b->restart_cold_s, b->repeat), 0 };
+	return n;
 }
 
 static void print_machine(FILE *f, bool json)
@@ -873,7 +1519,14 @@ static void print_machine(FILE *f, bool json)
 		       sysconf(_SC_NPROCESSORS_ONLN), cpu, mem / (1 << 30), u.release);
 }
 
-static bool is_kvfs(const struct target *t);
+/* Whether some target runs (d)-(f) (ssd) or (a), (b) (!ssd). */
+static bool any_role(const struct bench *b, bool ssd)
+{
+	for (unsigned i = 0; i < b->nt; i++)
+		if (b->t[i].ssd_role == ssd)
+			return true;
+	return false;
+}
 
 static void print_table(const struct bench *b)
 {
@@ -884,14 +1537,42 @@ static void print_table(const struct bench *b)
 	printf("method: medians of %u runs, targets interleaved; MB = 10^6 bytes; ±%% = "
 	       "(max-min)/median;\n  %.1f s of quiet (and syncfs) before each timed phase\n",
 	       n, b->settle);
-	printf("  (a) one %zu MiB file, 1 MiB write()s timed through close() (kvfs publishes "
-	       "at close), NO fsync;\n      read back with 1 MiB read()s after "
-	       "sync_file_range + POSIX_FADV_DONTNEED (untimed)\n", b->a_size / MIB);
-	printf("  (b) %u files of %zu KiB: write <hex>.bin.tmp.<pid> + rename; %u stat() "
-	       "probes, half ENOENT,\n      then the same probes again; open+fstat+one read() "
-	       "per file, cold = after the cache drop,\n      warm = right after writing; "
-	       "all = %u files / (write + first probes + cold read time)\n",
-	       b->b_files, b->b_size / 1024, b->probes, b->b_files);
+	if (any_role(b, false)) {
+		printf("  (a) one %zu MiB file, 1 MiB write()s timed through close() (kvfs "
+		       "publishes at close), NO fsync;\n      read back with 1 MiB read()s after "
+		       "sync_file_range + POSIX_FADV_DONTNEED (untimed)\n", b->a_size / MIB);
+		printf("  (b) %u files of %zu KiB: write <hex>.bin.tmp.<pid> + rename; %u stat() "
+		       "probes, half ENOENT,\n      then the same probes again; open+fstat+one "
+		       "read() per file, cold = after the cache drop,\n      warm = right after "
+		       "writing; all = %u files / (write + first probes + cold read time)\n",
+		       b->b_files, b->b_size / 1024, b->probes, b->b_files);
+	}
+	if (any_role(b, true)) {
+		printf("  (d) spill: %zu MiB as 8 MiB files (write+close), timed until the flush "
+		       "queue is empty and\n      every file is on the SSD (\"closed\": until the "
+		       "last close); ssd: 8 MiB O_DIRECT writes\n      into a preallocated file, "
+		       "then fdatasync\n", b->spill_size / MIB);
+		printf("  (e) cold read of the older %u files of (d), SSD-only: open+fstat+one 8 MiB "
+		       "read(); ssd: 8 MiB\n      O_DIRECT reads of the same bytes%s\n",
+		       spill_files(b) / 2, b->dropped_caches ? " (slab page cache dropped first)" : "");
+		printf("  (f) ds4 scan of %u SSD-only files of %zu KiB: readdir + stat + open + read "
+		       "%d bytes + close,\n      twice; ssd: a plain directory, page cache warm; "
+		       "kvfs must read nothing from the SSD\n", b->scan_files, b->scan_size / 1024,
+		       KVFS_BENCH_HEAD);
+	}
+	if (b->restart_argv)
+		printf("  (g) restart: exec of kvfs over an index of %lu files until the first stat() "
+		       "of one succeeds:\n      %.3f s (runs", b->restart_files,
+		       median(b->restart_s, n));
+	for (unsigned i = 0; b->restart_argv && i < n; i++)
+		printf(" %.3f", b->restart_s[i]);
+	if (b->restart_cold) {
+		printf("); page cache dropped first: %.3f s (runs", median(b->restart_cold_s, n));
+		for (unsigned i = 0; i < n; i++)
+			printf(" %.3f", b->restart_cold_s[i]);
+	}
+	if (b->restart_argv)
+		printf("); other CPU %.0f%% max\n", 100 * max_of(b->restart_other, n));
 	printf("  (c) memcpy, 1 thread, %zu MiB pre-faulted: %.0f MB/s ±%.0f%%; first touch of "
 	       "fresh anonymous memory: %.0f MB/s ±%.0f%%\n\n", b->memcpy_size / MIB,
 	       median(b->memcpy_mbps, n), spread(b->memcpy_mbps, n),
@@ -904,9 +1585,24 @@ static void print_table(const struct bench *b)
 		printf(" %15s", b->t[i].fstype);
 	printf("\n");
 	for (int m = 0; m < M_NR; m++) {
-		printf("%-26s", metric_info[m].row);
+		bool any = false;
+
 		for (unsigned i = 0; i < b->nt; i++)
-			printf(" %9.0f ±%3.0f%%", median(b->t[i].m[m], n), spread(b->t[i].m[m], n));
+			any |= b->t[i].has[m];
+		if (!any)
+			continue;
+		printf("%-26s", metric_info[m].row);
+		for (unsigned i = 0; i < b->nt; i++) {
+			double v = median(b->t[i].m[m], n);
+
+			if (!b->t[i].has[m])
+				printf(" %15s", "-");
+			else if (spread(b->t[i].m[m], n) != spread(b->t[i].m[m], n))
+				printf(" %9.0f ±  -%%", v);	/* all zero */
+			else
+				printf(v < 100 ? " %9.1f ±%3.0f%%" : " %9.0f ±%3.0f%%", v,
+				       spread(b->t[i].m[m], n));
+		}
 		printf("\n");
 	}
 	printf("%-26s", "other CPU use, max");
@@ -920,38 +1616,41 @@ static void print_table(const struct bench *b)
 		printf("%u phase(s) disturbed by other work were measured again\n", b->remeasured);
 	for (unsigned i = 0; i < b->nt; i++) {
 		const struct target *t = &b->t[i];
-		const char *why = is_kvfs(t) && !b->watch_pid ?
+		const char *why = is_kvfs(t) && !b->nwatch ?
 			" (the daemon counts: no --watch-pid)" : " (kernel threads count)";
 
 		if (max_of(t->other, n) > KVFS_BENCH_OTHER_WARN)
 			printf("WARNING: something else used %.0f%% of a CPU during a timed %s phase%s;"
 			       " rerun on a quiet machine\n", 100 * max_of(t->other, n), t->label, why);
+		if (t->has[M_F_SSD_READS] && max_of(t->m[M_F_SSD_READS], n) > 0)
+			printf("WARNING: %s read the SSD %.0f times during the (f) scans (must be 0: "
+			       "the heads of SSD-only files stay in memory)\n", t->label,
+			       max_of(t->m[M_F_SSD_READS], n));
+		if (t->has[M_F_NOT_SSD] && (max_of(t->m[M_F_NOT_SSD], n) > 0 ||
+					    max_of(t->m[M_E_NOT_SSD], n) > 0))
+			printf("WARNING: %s: up to %.0f (f) and %.0f (e) files were still in memory "
+			       "(tier not \"ssd\"), so (e)/(f) were not all SSD-only\n", t->label,
+			       max_of(t->m[M_F_NOT_SSD], n), max_of(t->m[M_E_NOT_SSD], n));
 	}
+	if (b->restart_argv && max_of(b->restart_other, n) > KVFS_BENCH_OTHER_WARN)
+		printf("WARNING: something else used %.0f%% of a CPU during a timed restart (g);"
+		       " rerun on a quiet machine\n", 100 * max_of(b->restart_other, n));
 }
 
 static void print_ratios(const struct bench *b)
 {
-	printf("\n%-40s %9s %9s\n", "ratio (of medians)", "measured", "goal");
-	for (unsigned i = 0; i < b->nt; i++) {
-		const struct target *t = &b->t[i];
+	struct ratio_val r[MAX_RATIOS];
+	unsigned n = collect_ratios(b, r);
+	char name[96];
 
-		if (!is_kvfs(t))
-			continue;
-		for (unsigned r = 0; r < NR_RATIOS; r++) {
-			const struct ratio_def *d = &ratio_defs[r];
-			double base, v;
-			char name[64];
-
-			if (!ratio_base(b, d, &base))
-				continue;
-			v = median(t->m[d->m], b->repeat) / base;
-			snprintf(name, sizeof(name), "%s %s", t->label, d->name);
-			if (d->goal > 0)
-				printf("%-40s %9.3f   >= %4.2f  %s\n", name, v, d->goal,
-				       v >= d->goal ? "met" : "SHORT");
-			else
-				printf("%-40s %9.3f %9s\n", name, v, "-");
-		}
+	printf("\n%-44s %9s %9s\n", "ratio (of medians)", "measured", "goal");
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s %s", r[i].target, r[i].name);
+		if (r[i].goal > 0)
+			printf("%-44s %9.3f   >= %4.2f  %s\n", name, r[i].value, r[i].goal,
+			       r[i].value >= r[i].goal ? "met" : "SHORT");
+		else
+			printf("%-44s %9.3f %9s\n", name, r[i].value, "-");
 	}
 }
 
@@ -989,9 +1688,12 @@ static void json_targets(FILE *f, const struct bench *b)
 		fprintf(f, ",\n     \"steal_cpu\": ");
 		json_runs(f, t->steal, b->repeat);
 		fprintf(f, ",\n     \"metrics\": {");
-		for (int m = 0; m < M_NR; m++) {
-			fprintf(f, "%s\n       \"%s\": ", m ? "," : "", metric_info[m].key);
+		for (int m = 0, first = 1; m < M_NR; m++) {
+			if (!t->has[m])
+				continue;
+			fprintf(f, "%s\n       \"%s\": ", first ? "" : ",", metric_info[m].key);
 			json_runs(f, t->m[m], b->repeat);
+			first = 0;
 		}
 		fprintf(f, "}}%s\n", i + 1 < b->nt ? "," : "");
 	}
@@ -1000,27 +1702,19 @@ static void json_targets(FILE *f, const struct bench *b)
 
 static void json_ratios(FILE *f, const struct bench *b)
 {
-	bool first = true;
+	struct ratio_val r[MAX_RATIOS];
+	unsigned n = collect_ratios(b, r);
 
 	fprintf(f, "  \"ratios\": [");
-	for (unsigned i = 0; i < b->nt; i++) {
-		for (unsigned r = 0; r < NR_RATIOS && is_kvfs(&b->t[i]); r++) {
-			const struct ratio_def *d = &ratio_defs[r];
-			double base, v;
-
-			if (!ratio_base(b, d, &base))
-				continue;
-			v = median(b->t[i].m[d->m], b->repeat) / base;
-			fprintf(f, "%s\n    {\"target\": ", first ? "" : ",");
-			json_str(f, b->t[i].label);
-			fprintf(f, ", \"name\": \"%s\", \"base\": \"%s\", \"value\": %.4f", d->name,
-				d->base, v);
-			if (d->goal > 0)
-				fprintf(f, ", \"goal\": %.2f, \"met\": %s", d->goal,
-					v >= d->goal ? "true" : "false");
-			fprintf(f, "}");
-			first = false;
-		}
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(f, "%s\n    {\"target\": ", i ? "," : "");
+		json_str(f, r[i].target);
+		fprintf(f, ", \"name\": \"%s\", \"base\": \"%s\", \"value\": %.4f", r[i].name,
+			r[i].base, r[i].value);
+		if (r[i].goal > 0)
+			fprintf(f, ", \"goal\": %.2f, \"met\": %s", r[i].goal,
+				r[i].value >= r[i].goal ? "true" : "false");
+		fprintf(f, "}");
 	}
 	fprintf(f, "\n  ]\n");
 }
@@ -1039,10 +1733,16 @@ static void write_json(const struct bench *b)
 	fprintf(f, "  \"config\": {\"repeat\": %u, \"a_file_bytes\": %zu, \"a_io_bytes\": %lu, "
 		"\"b_files\": %u, \"b_file_bytes\": %zu, \"probes\": %u, \"probe_miss_fraction\": 0.5, "
 		"\"memcpy_bytes\": %zu, \"settle_s\": %.1f, \"retries\": %u, \"remeasured\": %u, "
-		"\"fsync\": false, \"mb\": 1000000, "
-		"\"cache_drop\": \"sync_file_range+POSIX_FADV_DONTNEED\"},\n", b->repeat,
-		b->a_size, KVFS_BENCH_IO, b->b_files, b->b_size, b->probes, b->memcpy_size,
-		b->settle, b->retries, b->remeasured);
+		"\"fsync\": false, \"d_synced\": true, \"mb\": 1000000, "
+		"\"cache_drop\": \"sync_file_range+POSIX_FADV_DONTNEED\",\n             "
+		"\"spill_bytes\": %zu, \"spill_file_bytes\": %lu, \"cold_read_files\": %u, "
+		"\"scan_files\": %u, \"scan_file_bytes\": %zu, \"scan_head_bytes\": %d, "
+		"\"slab_cache_dropped\": %s, \"restart_files\": %lu, \"restart_goal_s\": %.1f},\n",
+		b->repeat, b->a_size, KVFS_BENCH_IO, b->b_files, b->b_size, b->probes,
+		b->memcpy_size, b->settle, b->retries, b->remeasured, b->spill_size,
+		KVFS_BENCH_SPILL_FILE, spill_files(b) / 2, b->scan_files, b->scan_size,
+		KVFS_BENCH_HEAD, b->dropped_caches ? "true" : "false", b->restart_files,
+		KVFS_BENCH_RESTART_GOAL);
 	fprintf(f, "  \"meta\": {");
 	for (unsigned i = 0; i < b->nmeta; i++) {
 		const char *eq = strchr(b->meta[i], '=');
@@ -1059,6 +1759,18 @@ static void write_json(const struct bench *b)
 	fprintf(f, "},\n  \"first_touch\": {\"mbps\": ");
 	json_runs(f, b->touch_mbps, b->repeat);
 	fprintf(f, "},\n");
+	if (b->restart_argv) {
+		fprintf(f, "  \"restart\": {\"files\": %lu, \"first_lookup_s\": ",
+			b->restart_files);
+		json_runs(f, b->restart_s, b->repeat);
+		if (b->restart_cold) {
+			fprintf(f, ", \"first_lookup_cold_s\": ");
+			json_runs(f, b->restart_cold_s, b->repeat);
+		}
+		fprintf(f, ", \"other_cpu\": ");
+		json_runs(f, b->restart_other, b->repeat);
+		fprintf(f, "},\n");
+	}
 	json_targets(f, b);
 	json_ratios(f, b);
 	fprintf(f, "}\n");
@@ -1082,10 +1794,20 @@ static void usage(void)
 		"  --settle S        seconds of quiet before each timed phase (3)\n"
 		"  --retries N       measure a phase disturbed by other work again, N times\n"
 		"                    at most (2)\n"
+		"  --spill-size SIZE (d) bytes written as 8 MiB files (twice the memory tier\n"
+		"                    of the first kvfs-ssd* target)\n"
+		"  --scan-files N    (f) number of files (1000)\n"
+		"  --scan-size SIZE  (f) file size (1M)\n"
+		"  --restart-exec CMD  (g) the kvfs command line to time, split at spaces:\n"
+		"                    a daemon in the foreground (-f) over a prepared index\n"
+		"  --restart-mnt DIR   (g) its mount point\n"
+		"  --restart-probe NAME  (g) a file at the root of that mount\n"
+		"  --restart-files N   (g) how many files its index holds (for the record)\n"
+		"  --restart-log PATH  (g) where the daemon's output goes (/dev/null)\n"
 		"  --quick           smoke test: --repeat 1 --a-size 32M --b-files 50 --probes 100\n"
-		"                    and 0.2 s of quiet\n"
-		"  --watch-pid PID   the kvfs daemon: its CPU use is not counted as\n"
-		"                    interference (\"other CPU use\")\n"
+		"                    --scan-files 200 and 0.2 s of quiet\n"
+		"  --watch-pid PID   a kvfs daemon: its CPU use is not counted as\n"
+		"                    interference (\"other CPU use\"); up to 4\n"
 		"  --json PATH       write the results as JSON\n"
 		"  --meta KEY=VALUE  record KEY in the JSON's meta object (repeatable)\n"
 		"SIZE takes a K, M or G suffix (powers of 1024).\n");
@@ -1128,6 +1850,22 @@ static double parse_seconds(const char *opt, const char *s)
 	return v;
 }
 
+/* "a b  c" -> { "a", "b", "c", NULL }; no quoting. */
+static char **split_args(const char *cmd)
+{
+	char *copy = strdup(cmd), *save = NULL, *w;
+	char **argv = calloc(strlen(cmd) / 2 + 2, sizeof(*argv));
+	size_t n = 0;
+
+	if (!copy || !argv)
+		die("out of memory");
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		argv[n++] = w;
+	if (n == 0)
+		die("--restart-exec: an empty command");
+	return argv;
+}
+
 static void parse_args(struct bench *b, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -1135,7 +1873,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 
 		if (strcmp(a, "--quick") == 0) {
 			b->repeat = 1, b->a_size = 32 * MIB, b->b_files = 50, b->probes = 100;
-			b->settle = 0.2;
+			b->scan_files = 200, b->settle = 0.2;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
@@ -1159,8 +1897,24 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			b->settle = parse_seconds(a, v);
 		else if (strcmp(a, "--retries") == 0)
 			b->retries = parse_uint(a, v, 0, 10);
-		else if (strcmp(a, "--watch-pid") == 0)
-			b->watch_pid = (long)parse_uint(a, v, 1, 1u << 30);
+		else if (strcmp(a, "--watch-pid") == 0 && b->nwatch < KVFS_BENCH_MAX_WATCH)
+			b->watch_pid[b->nwatch++] = (long)parse_uint(a, v, 1, 1u << 30);
+		else if (strcmp(a, "--spill-size") == 0)
+			b->spill_size = parse_size(a, v, 2 * KVFS_BENCH_SPILL_FILE);
+		else if (strcmp(a, "--scan-files") == 0)
+			b->scan_files = parse_uint(a, v, 1, 1000000);
+		else if (strcmp(a, "--scan-size") == 0)
+			b->scan_size = parse_size(a, v, KVFS_BENCH_HEAD);
+		else if (strcmp(a, "--restart-exec") == 0)
+			b->restart_argv = split_args(v);
+		else if (strcmp(a, "--restart-mnt") == 0)
+			b->restart_mnt = v;
+		else if (strcmp(a, "--restart-probe") == 0 && !strchr(v, '/'))
+			b->restart_probe = v;
+		else if (strcmp(a, "--restart-files") == 0)
+			b->restart_files = parse_uint(a, v, 0, 4000000000u);
+		else if (strcmp(a, "--restart-log") == 0)
+			b->restart_log = v;
 		else if (strcmp(a, "--json") == 0)
 			b->json = v;
 		else if (strcmp(a, "--meta") == 0 && strchr(v, '=') && b->nmeta < KVFS_BENCH_MAX_META)
@@ -1168,8 +1922,41 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		else
 			usage();
 	}
-	if (b->nt == 0)
+	if (b->nt == 0 && !b->restart_argv)
 		usage();
+	if (b->restart_argv && (!b->restart_mnt || !b->restart_probe))
+		die("--restart-exec needs --restart-mnt and --restart-probe");
+}
+
+/*
+ * (d)'s size: twice the memory tier of the first kvfs-ssd* target (its
+ * stats.json), unless --spill-size says; whole 8 MiB files, at least 2.
+ * (g) runs cold too when the page cache can be dropped (root).
+ */
+static void setup_ssd(struct bench *b)
+{
+	const struct target *k = NULL;
+	int64_t mem;
+
+	for (unsigned i = 0; i < b->nt && !k; i++)
+		if (b->t[i].ssd_role && is_kvfs(&b->t[i]))
+			k = &b->t[i];
+	if (!b->spill_size && k) {
+		mem = kvfs_stat(k, "\"memory\": {", "capacity_bytes");
+		if (mem <= 0)
+			die("%s/.kvfs/stats.json has no tiers.memory.capacity_bytes; give "
+			    "--spill-size", k->mnt);
+		if (kvfs_stat(k, "\"ssd\": {", "present") != 1)
+			die("target %s=%s: this kvfs has no SSD tier (mount it with ssd=)",
+			    k->label, k->path);
+		b->spill_size = 2 * (size_t)mem;
+	}
+	if (!b->spill_size)
+		b->spill_size = 2048 * MIB;
+	b->spill_size -= b->spill_size % KVFS_BENCH_SPILL_FILE;
+	if (b->spill_size < 2 * KVFS_BENCH_SPILL_FILE)
+		b->spill_size = 2 * KVFS_BENCH_SPILL_FILE;
+	b->restart_cold = b->restart_argv && access("/proc/sys/vm/drop_caches", W_OK) == 0;
 }
 
 /* Buffers are filled with a pattern, which also faults every page in. */
@@ -1191,12 +1978,16 @@ int main(int argc, char **argv)
 	static struct bench b = {
 		.a_size = 256 * MIB, .b_size = 8 * MIB, .b_files = 500, .probes = 1000,
 		.repeat = 3, .memcpy_size = 256 * MIB, .settle = 3, .retries = 2,
+		.scan_files = 1000, .scan_size = MIB,
 	};
 	size_t buf_size;
 	char *msrc, *mdst;
 
 	parse_args(&b, argc, argv);
+	setup_ssd(&b);
 	buf_size = b.b_size > KVFS_BENCH_IO ? b.b_size : KVFS_BENCH_IO;
+	buf_size = buf_size > KVFS_BENCH_SPILL_FILE ? buf_size : KVFS_BENCH_SPILL_FILE;
+	b.buf_size = buf_size;
 	b.wbuf = xmalloc(buf_size);
 	b.rbuf = xmalloc(buf_size);
 	msrc = xmalloc(b.memcpy_size);
@@ -1221,9 +2012,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "  memcpy %8.0f MB/s, first touch of fresh memory %6.0f MB/s\n",
 			b.memcpy_mbps[rep], b.touch_mbps[rep]);
 		for (unsigned i = 0; i < b.nt; i++)
-			run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_a);
+			if (!b.t[(i + rep) % b.nt].ssd_role)
+				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_a);
 		for (unsigned i = 0; i < b.nt; i++)
-			run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_b);
+			if (!b.t[(i + rep) % b.nt].ssd_role)
+				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_b);
+		for (unsigned i = 0; i < b.nt; i++)
+			if (b.t[(i + rep) % b.nt].ssd_role)
+				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_ssd);
+		if (b.restart_argv)
+			run_restart(&b, rep);
 	}
 	for (unsigned i = 0; i < b.nt; i++)
 		remove_work(&b.t[i]);

@@ -321,6 +321,24 @@ t_statfs() {
 	esac
 }
 
+# t_stat MNT SECTION NAME: a number from MNT/.kvfs/stats.json, e.g.
+# t_stat "$M" store ssd_reads or t_stat "$M" io read_bytes.
+t_stat() {
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' \
+		"$1/.kvfs/stats.json" "$2" "$3"
+}
+
+# t_wait_flushed MNT: waits until the flusher's queue of MNT is empty
+# (write_policy=through); fails after 30 s.
+t_wait_flushed() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		(($(t_stat "$1" store flush_queue) == 0)) && return 0
+		sleep 0.1
+	done
+	t_fail "the flush queue of $1 did not drain in 30 s ($(t_stat "$1" store flush_queue) files left)"
+}
+
 # t_xattr PATH NAME: the value of an extended attribute (fails if absent).
 t_xattr() {
 	getfattr --absolute-names --only-values -n "$2" -- "$1" 2>/dev/null ||

@@ -17,10 +17,7 @@ fsz=$((8 << 20))
 kvfs_mount "$M" "$T_DIR/state" mem=64M
 t_require_kvfs_mount "$M"
 
-mem_evictions() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["store"]["memory_evictions"])' \
-		"$M/.kvfs/stats.json"
-}
+mem_evictions() { t_stat "$M" store memory_evictions; }
 
 # --- a full arena evicts the coldest files -----------------------------------------
 for ((i = 1; i <= 16; i++)); do

@@ -31,12 +31,12 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 t_eq "$(t_xattr "$M/pages.kv" user.kvfs.tier)" ssd "tier of the fast-path file after 96 MiB more"
-promotions=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["store"]["promotions"])' "$M/.kvfs/stats.json")
+promotions=$(t_stat "$M" store promotions)
 
 # PIN promotes it, and the pages come back right (gpu_io read checks them).
 "$IT/gpu_io" read "$M/pages.kv" 31 16M 16K >/dev/null
 t_ne "$(t_xattr "$M/pages.kv" user.kvfs.tier)" ssd "tier after a fast-path read"
-after=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["store"]["promotions"])' "$M/.kvfs/stats.json")
+after=$(t_stat "$M" store promotions)
 ((after > promotions)) || t_fail "a fast-path read of an SSD-only file promoted nothing ($promotions -> $after)"
 t_cmp "$M/pages.kv" "$T_DIR/ref"
 

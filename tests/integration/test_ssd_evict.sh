@@ -16,18 +16,8 @@ t_require_cmd python3 getfattr setfattr
 M=$T_DIR/mnt
 MIB=$((1 << 20))
 
-stat_store() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["store"][sys.argv[2]])' \
-		"$M/.kvfs/stats.json" "$1"
-}
-wait_flushed() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		(($(stat_store flush_queue) == 0)) && return 0
-		sleep 0.1
-	done
-	t_fail "the flush queue did not drain in 30 s"
-}
+stat_store() { t_stat "$M" store "$1"; }
+wait_flushed() { t_wait_flushed "$M"; }
 # ref SEED SIZE: the reference file $T_DIR/r.SEED, made once.
 ref() {
 	[[ -f $T_DIR/r.$1 ]] || "$IT/pattern" "$1" "$2" >"$T_DIR/r.$1"
@@ -44,14 +34,20 @@ mkdir -p "$D"
 kvfs_mount "$M" "$T_DIR/state" "mem=16M,ssd=$D,ssd_size=64M"
 t_require_kvfs_mount "$M"
 fsz=$((4 * MIB))
+# family: parent.kv, pinned.kv, and child.kv naming parent.kv as its
+# user.kvfs.parent, in $M, oldest first; the child is read once.
+family() {
+	cp "$(ref 1 $fsz)" "$M/parent.kv"
+	cp "$(ref 2 $fsz)" "$M/pinned.kv"
+	setfattr -n user.kvfs.pin -v 1 "$M/pinned.kv"
+	cp "$(ref 3 $fsz)" "$M/child.kv"
+	setfattr -n user.kvfs.parent -v parent.kv "$M/child.kv"
+	cat "$M/child.kv" >/dev/null
+}
+
 # The parent is the coldest file of all; its child is read once (a hit is
 # worth a minute under evict_policy=hybrid), so the child outlives the fill.
-cp "$(ref 1 $fsz)" "$M/parent.kv"
-cp "$(ref 2 $fsz)" "$M/pinned.kv"
-setfattr -n user.kvfs.pin -v 1 "$M/pinned.kv"
-cp "$(ref 3 $fsz)" "$M/child.kv"
-setfattr -n user.kvfs.parent -v parent.kv "$M/child.kv"
-cat "$M/child.kv" >/dev/null
+family
 cp "$(ref 4 $fsz)" "$M/reader.kv"
 
 # A reader opens reader.kv (the coldest unpinned file after the parent) and
@@ -142,12 +138,7 @@ M2=$T_DIR/mnt2
 M_SAVE=$M
 M=$M2
 kvfs_mount "$M" "$T_DIR/state2" mem=32M
-cp "$(ref 1 $fsz)" "$M/parent.kv"
-cp "$(ref 2 $fsz)" "$M/pinned.kv"
-setfattr -n user.kvfs.pin -v 1 "$M/pinned.kv"
-cp "$(ref 3 $fsz)" "$M/child.kv"
-setfattr -n user.kvfs.parent -v parent.kv "$M/child.kv"
-cat "$M/child.kv" >/dev/null
+family
 for ((i = 1; i <= 12; i++)); do
 	cp "$(ref $((100 + i)) $fsz)" "$M/f$i.kv" ||
 		t_fail "writing f$i.kv into a full memory-only mount failed (expected eviction)"

@@ -26,26 +26,12 @@ D=$T_DIR/ssd
 mkdir -p "$D"
 MIB=$((1 << 20))
 
-# stat_store NAME: a counter of the "store" object of /.kvfs/stats.json.
-stat_store() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' \
-		"$M/.kvfs/stats.json" store "$1"
-}
-stat_io() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' \
-		"$M/.kvfs/stats.json" io "$1"
-}
+# stat_store NAME, stat_io NAME: counters of /.kvfs/stats.json.
+stat_store() { t_stat "$M" store "$1"; }
+stat_io() { t_stat "$M" io "$1"; }
 tier() { t_xattr "$1" user.kvfs.tier; }
 
-# wait_flushed: the flusher's queue is empty (write_policy=through).
-wait_flushed() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		(($(stat_store flush_queue) == 0)) && return 0
-		sleep 0.1
-	done
-	t_fail "the flush queue did not drain in 30 s ($(stat_store flush_queue) files left)"
-}
+wait_flushed() { t_wait_flushed "$M"; }
 
 # wait_stored FILE: FILE's present bytes reached the SSD (tier memory+ssd or
 # ssd) under write_policy=through.
