@@ -5,7 +5,7 @@ CC       ?= cc
 PKGS     := fuse3 sqlite3 liburing
 DEB_PKGS := fuse3 libfuse3-dev libsqlite3-dev liburing-dev libcmocka-dev pkg-config \
             sqlite3 attr gcc make \
-            util-linux tmux python3 man-db groff-base gnuplot-nox
+            util-linux tmux python3 man-db groff-base gnuplot-nox e2fsprogs mount
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
