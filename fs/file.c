@@ -111,8 +111,17 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	h->flags = flags;
 	h->writer = (flags & O_ACCMODE) != O_RDONLY;
 	h->cached = cached;
+again:
 	pthread_rwlock_wrlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
+	/* A promotion fills the extmap with no lock held: truncation waits
+	 * for it to end (store.h). */
+	if ((flags & O_TRUNC) && h->writer && atomic_load(&ino->t.promoting)) {
+		pthread_rwlock_unlock(&ino->lock);
+		pthread_rwlock_unlock(&ns->lock);
+		kvfs_store_wait_ready(ns->store, ino, UINT64_MAX);
+		goto again;
+	}
 	if ((flags & O_TRUNC) && h->writer && ino->size) {
 		r = kvfs_fastpath_busy(ino, 0, UINT64_MAX);
 		if (r == 0)
@@ -154,7 +163,7 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 
 /* How a read of [off, off + size) of a file the memory does not hold whole
  * is served (caller holds ino->lock, shared). */
-enum { SERVE_MEM, SERVE_HEAD, SERVE_PROMOTE, SERVE_SSD };
+enum { SERVE_MEM, SERVE_HEAD, SERVE_PROMOTE, SERVE_SSD, SERVE_WAIT };
 
 static int read_route(struct kvfs_handle *h, uint64_t off, size_t size)
 {
@@ -162,6 +171,10 @@ static int read_route(struct kvfs_handle *h, uint64_t off, size_t size)
 
 	if (ino->t.resident)
 		return SERVE_MEM;
+	/* Being promoted: what is ready is served from memory, the rest
+	 * waits for its chunks. */
+	if (atomic_load(&ino->t.promoting))
+		return off + size <= atomic_load(&ino->t.ready) ? SERVE_MEM : SERVE_WAIT;
 	if (off + size <= KVFS_HEAD)
 		return ino->t.head_loaded ? SERVE_MEM : SERVE_HEAD;
 	/* From the start, or on from where this handle's last read ended:
@@ -173,10 +186,11 @@ static int read_route(struct kvfs_handle *h, uint64_t off, size_t size)
 
 /* Moves the file towards a state where the read can be served; called
  * with no lock held.  Returns 0 to look again, or -errno. */
-static int read_prepare(struct kvfs_ns *ns, struct kvfs_handle *h, int route)
+static int read_prepare(struct kvfs_ns *ns, struct kvfs_handle *h, int route,
+			uint64_t need)
 {
 	struct kvfs_inode *ino = h->ino;
-	int r = 0;
+	int r = 0, more;
 
 	if (route == SERVE_HEAD) {
 		pthread_rwlock_wrlock(&ino->lock);
@@ -186,10 +200,18 @@ static int read_prepare(struct kvfs_ns *ns, struct kvfs_handle *h, int route)
 			h->no_head = 1; /* served from the SSD instead */
 		return r == -ENOSPC ? 0 : r;
 	}
-	r = kvfs_store_promote(ns->store, ino);
+	if (route == SERVE_WAIT) {
+		kvfs_store_wait_ready(ns->store, ino, need);
+		return 0;
+	}
+	r = kvfs_store_promote_start(ns->store, ino, need, &more);
+	if (r == 0 && more)
+		atomic_store(&h->promote_more, 1); /* read_done goes on */
+	if (r == -EINPROGRESS)
+		kvfs_store_wait_ready(ns->store, ino, need);
 	if (r == -ENOSPC)
 		h->no_promote = 1; /* no room: read through the SSD */
-	return r == -ENOSPC ? 0 : r;
+	return r == -ENOSPC || r == -EINPROGRESS ? 0 : r;
 }
 
 /* Serves [off, off + size) from the SSD into a buffer of its own. */
@@ -257,10 +279,11 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 		route = ns->store ? read_route(h, off, size) : SERVE_MEM;
 		if (route == SERVE_HEAD && h->no_head)
 			route = SERVE_SSD;
-		if (route == SERVE_MEM || route == SERVE_SSD || tries >= 3)
+		if (route == SERVE_MEM || route == SERVE_SSD ||
+		    (tries >= 3 && route != SERVE_WAIT))
 			break;
 		pthread_rwlock_unlock(&ino->lock);
-		r = read_prepare(ns, h, route);
+		r = read_prepare(ns, h, route, off + size);
 		if (r)
 			return r;
 	}
@@ -283,9 +306,19 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 
 void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h, void *bounce)
 {
-	(void)ns;
-	pthread_rwlock_unlock(&h->ino->lock);
+	struct kvfs_inode *ino = h->ino;
+	/* Read before the lock goes: once it does, a release of the handle
+	 * (the reply is out, the reader may close) can free h. */
+	int more = atomic_exchange(&h->promote_more, 0);
+
+	pthread_rwlock_unlock(&ino->lock);
 	free(bounce);
+	/* This read started a promotion and was answered as soon as its own
+	 * bytes were in: now, with the reply gone, read in the rest while
+	 * the reader copies out what is ready (store.h).  The promotion holds
+	 * an open reference on ino. */
+	if (more)
+		kvfs_store_promote_finish(ns->store, ino);
 }
 
 /* Keeps the CRC current across a write of buf to [off, off + len) (rules 1

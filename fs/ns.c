@@ -224,6 +224,7 @@ static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	} else {
 		kvfs_extmap_release(&ino->data, ns->mem);
 		kvfs_map_release(&ino->t.stored);
+		free(ino->t.changed);
 	}
 	kvfs_xattr_free_all(ino);
 	free(ino->dir.bucket);

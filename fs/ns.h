@@ -193,6 +193,8 @@ struct kvfs_handle {
 	uint64_t next_off;  /* where this handle's last read ended */
 	int no_promote;     /* promotion found no room: read via the SSD */
 	int no_head;        /* likewise for loading the head */
+	atomic_int promote_more; /* a read of this handle started a promotion
+				    that read_done finishes */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
 	int sync_publish;   /* fsync came before publish: sync when published */
 	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */

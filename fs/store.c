@@ -236,6 +236,8 @@ int kvfs_store_init(struct kvfs_store *st, struct kvfs_ns *ns,
 	if (pthread_mutex_init(&st->lock, NULL) != 0)
 		return -ENOMEM;
 	if (pthread_mutex_init(&st->room_lock, NULL) != 0 ||
+	    pthread_mutex_init(&st->plock, NULL) != 0 ||
+	    pthread_cond_init(&st->pcond, NULL) != 0 ||
 	    pthread_mutex_init(&st->ssd_room_lock, NULL) != 0 ||
 	    pthread_cond_init(&st->wake, NULL) != 0) {
 		pthread_mutex_destroy(&st->lock);
@@ -251,6 +253,8 @@ void kvfs_store_release(struct kvfs_store *st)
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->room_lock);
 	pthread_mutex_destroy(&st->ssd_room_lock);
+	pthread_mutex_destroy(&st->plock);
+	pthread_cond_destroy(&st->pcond);
 	pthread_mutex_destroy(&st->lock);
 }
 
@@ -979,7 +983,7 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 	uint32_t hl;
 	int r;
 
-	if (ino->t.resident || ino->t.head_loaded)
+	if (ino->t.resident || ino->t.head_loaded || atomic_load(&ino->t.promoting))
 		return 0;
 	if (m->n == 0 || m->c[0].len == 0) {
 		ino->t.head_loaded = 1; /* a hole: the empty extmap is right */
@@ -1010,10 +1014,16 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 
 /* ---- promotion ---- */
 
-/* Reads every stored chunk into the (allocated) extmap and verifies it.
- * With the head loaded, its bytes are not read again.  Caller holds
- * ino->lock for writing. */
-static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino)
+/* Chunks read per step of a promotion: deep enough to keep the SSD busy,
+ * small enough that the first reader is answered after 4 MiB, not after
+ * the whole file. */
+#define PROMOTE_STEP 4
+
+/* Reads chunks [i0, i1) of the stored copy into the (allocated) extmap
+ * and verifies each.  With the head loaded, its bytes are not read again.
+ * The extmap does not change under it (store.h: promoting). */
+static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino,
+			uint32_t i0, uint32_t i1)
 {
 	const struct kvfs_map *m = &ino->t.stored;
 	struct iovec_list l = { 0 };
@@ -1021,7 +1031,7 @@ static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino)
 	uint64_t skip = ino->t.head_loaded ? KVFS_HEAD : 0, aoff, seg;
 	int r = 0;
 
-	for (uint32_t i = 0; i < m->n && r == 0; i++) {
+	for (uint32_t i = i0; i < i1 && r == 0; i++) {
 		uint64_t start = (uint64_t)i * KVFS_CHUNK, pos = start;
 
 		if (!m->c[i].len)
@@ -1040,7 +1050,7 @@ static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino)
 		r = kvfs_ssd_read(st->ssd, l.v, l.n);
 	free(l.v);
 	atomic_fetch_add(&st->stats.ssd_reads, 1);
-	for (uint32_t i = 0; i < m->n && r == 0; i++) {
+	for (uint32_t i = i0; i < i1 && r == 0; i++) {
 		struct kvfs_extmap_walk cw;
 		uint32_t crc = 0;
 
@@ -1055,61 +1065,151 @@ static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino)
 		}
 	}
 	if (r && r != -EIO)
-		log_bad(st, ino, 0, r);
+		log_bad(st, ino, i0, r);
 	return r ? -EIO : 0;
 }
 
-/* One try: 0, 1 (needs room: *want set), or -errno. */
-static int promote_once(struct kvfs_store *st, struct kvfs_inode *ino,
-			uint64_t *want)
+static void set_ready(struct kvfs_store *st, struct kvfs_inode *ino,
+		      uint64_t ready, int promoting)
+{
+	pthread_mutex_lock(&st->plock);
+	atomic_store(&ino->t.ready, ready);
+	atomic_store(&ino->t.promoting, promoting);
+	pthread_cond_broadcast(&st->pcond);
+	pthread_mutex_unlock(&st->plock);
+}
+
+void kvfs_store_wait_ready(struct kvfs_store *st, struct kvfs_inode *ino,
+			   uint64_t need)
+{
+	pthread_mutex_lock(&st->plock);
+	while (atomic_load(&ino->t.promoting) && atomic_load(&ino->t.ready) < need)
+		pthread_cond_wait(&st->pcond, &st->plock);
+	pthread_mutex_unlock(&st->plock);
+}
+
+/*
+ * Step 1: allocates the whole file in memory and marks it promoting.
+ * Returns 1 (started; takes an open reference, dropped by the last
+ * step), 0 (nothing to do), 2 (needs room: *want set), or -EINPROGRESS.
+ */
+static int promote_begin(struct kvfs_store *st, struct kvfs_inode *ino,
+			 uint64_t *want)
 {
 	uint64_t size, lo;
-	int r;
+	int r = 1;
 
+	pthread_rwlock_wrlock(&st->ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
-	if (ino->t.resident) {
-		pthread_rwlock_unlock(&ino->lock);
-		return 0;
-	}
 	size = ino->size;
 	lo = ino->t.head_loaded ? KVFS_HEAD : 0;
-	if (lo >= size) { /* the loaded head is the whole file */
+	if (ino->t.resident) {
+		r = 0;
+	} else if (atomic_load(&ino->t.promoting)) {
+		r = -EINPROGRESS;
+	} else if (lo >= size) { /* the loaded head is the whole file */
 		kvfs_store_set_resident(st, ino, 1);
-		pthread_rwlock_unlock(&ino->lock);
-		return 0;
+		r = 0;
+	} else if (kvfs_extmap_alloc(&ino->data, st->ns->mem, lo, size - lo) != 0) {
+		*want = size - lo; /* -ENOSPC, or -ENOMEM: room helps both */
+		r = 2;
+	} else {
+		ino->nopen++; /* the steps run with no lock held */
+		set_ready(st, ino, lo, 1);
 	}
-	r = kvfs_extmap_alloc(&ino->data, st->ns->mem, lo, size - lo);
-	if (r == -ENOSPC) {
-		*want = size - lo;
-		pthread_rwlock_unlock(&ino->lock);
-		return 1;
+	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&st->ns->lock);
+	return r;
+}
+
+/* Reads chunks until [0, need) is ready.  Returns 0, 1 (the file is
+ * complete: the caller ends it), or -EIO. */
+static int promote_step(struct kvfs_store *st, struct kvfs_inode *ino,
+			uint64_t need)
+{
+	uint32_t n = ino->t.stored.n;
+
+	while (atomic_load(&ino->t.ready) < need || need == UINT64_MAX) {
+		uint64_t ready = atomic_load(&ino->t.ready);
+		uint32_t i0 = (uint32_t)(ready / KVFS_CHUNK), i1;
+		int r;
+
+		if (i0 >= n || ready >= ino->size)
+			return 1;
+		i1 = i0 + PROMOTE_STEP < n ? i0 + PROMOTE_STEP : n;
+		r = promote_read(st, ino, i0, i1);
+		if (r)
+			return r;
+		set_ready(st, ino, (uint64_t)i1 * KVFS_CHUNK, 1);
 	}
-	if (r == 0)
-		r = promote_read(st, ino);
-	if (r == 0) {
+	return atomic_load(&ino->t.ready) >= ino->size;
+}
+
+/* The last step: resident (ok) or back to the head alone (failed). */
+static void promote_end(struct kvfs_store *st, struct kvfs_inode *ino, int ok)
+{
+	uint64_t lo;
+
+	pthread_rwlock_wrlock(&st->ns->lock);
+	pthread_rwlock_wrlock(&ino->lock); /* waits for readers of ready bytes */
+	lo = ino->t.head_loaded ? KVFS_HEAD : 0;
+	if (ok) {
 		kvfs_store_set_resident(st, ino, 1);
 		ino->t.head_loaded = 1;
 		atomic_fetch_add(&st->stats.promotions, 1);
-		atomic_fetch_add(&st->stats.promoted_bytes, size);
+		atomic_fetch_add(&st->stats.promoted_bytes, ino->size);
 	} else {
-		/* Back to what it was: the head (if it was loaded) alone. */
 		kvfs_extmap_truncate(&ino->data, st->ns->mem, lo);
 	}
+	set_ready(st, ino, 0, 0);
 	pthread_rwlock_unlock(&ino->lock);
-	return r;
+	kvfs_ns_put_open(st->ns, ino);
+	pthread_rwlock_unlock(&st->ns->lock);
+}
+
+int kvfs_store_promote_start(struct kvfs_store *st, struct kvfs_inode *ino,
+			     uint64_t need, int *more)
+{
+	uint64_t want = 0;
+	int r = 2;
+
+	*more = 0;
+	for (int tries = 0; r == 2 && tries < 4; tries++) {
+		r = promote_begin(st, ino, &want);
+		if (r == 2 && kvfs_store_reclaim(st, want, ino) != 0)
+			break;
+	}
+	if (r == 2)
+		return -ENOSPC;
+	if (r <= 0)
+		return r;
+	r = promote_step(st, ino, need);
+	if (r == 0) {
+		*more = 1;
+		return 0;
+	}
+	promote_end(st, ino, r == 1);
+	return r == 1 ? 0 : r;
+}
+
+void kvfs_store_promote_finish(struct kvfs_store *st, struct kvfs_inode *ino)
+{
+	int r = promote_step(st, ino, UINT64_MAX);
+
+	promote_end(st, ino, r == 1);
 }
 
 int kvfs_store_promote(struct kvfs_store *st, struct kvfs_inode *ino)
 {
-	uint64_t want = 0;
-	int r;
+	int more, r;
 
-	for (int tries = 0; tries < 4; tries++) {
-		r = promote_once(st, ino, &want);
-		if (r != 1)
-			return r;
-		if (kvfs_store_reclaim(st, want, ino) != 0)
+	for (;;) {
+		r = kvfs_store_promote_start(st, ino, UINT64_MAX, &more);
+		if (r != -EINPROGRESS)
 			break;
+		kvfs_store_wait_ready(st, ino, UINT64_MAX);
 	}
-	return -ENOSPC;
+	if (r == 0 && more)
+		kvfs_store_promote_finish(st, ino);
+	return r;
 }

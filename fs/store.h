@@ -59,6 +59,10 @@ struct kvfs_tier {
 	int resident;               /* the extmap holds every data byte */
 	int head_loaded;            /* not resident: extmap holds the head */
 	int err;                    /* last failed flush (-errno), for fsync */
+	atomic_int promoting;       /* SSD -> BOTH in progress (store.c): the
+				       extmap is allocated and filling */
+	atomic_uint_fast64_t ready; /* while promoting: [0, ready) is in
+				       memory and verified */
 	int queued;                 /* on the flush queue (store->lock) */
 	struct kvfs_inode *qnext;   /* (store->lock) */
 };
@@ -87,6 +91,8 @@ struct kvfs_store {
 	int draining;                    /* unmount: flush without evicting */
 	int registered;                  /* arena registered with the SSD */
 	pthread_t thread;
+	pthread_mutex_t plock;           /* with pcond: promotions' progress */
+	pthread_cond_t pcond;
 	pthread_mutex_t room_lock;       /* one memory reclaimer at a time */
 	pthread_mutex_t ssd_room_lock;   /* one SSD evictor at a time */
 	struct kvfs_store_stats stats;
@@ -131,6 +137,24 @@ void kvfs_store_queue(struct kvfs_store *st, struct kvfs_inode *ino);
  * media error or checksum mismatch, logged with the path).
  */
 int kvfs_store_promote(struct kvfs_store *st, struct kvfs_inode *ino);
+
+/*
+ * Promotion in steps, for a sequential reader: makes [0, need) resident
+ * and verified and returns 0 with *more set when chunks remain, which the
+ * caller finishes with kvfs_store_promote_finish() once it has replied, so
+ * the SSD reads of the rest overlap the copies of what is ready.  Other
+ * readers wait for their range (kvfs_store_wait_ready).  While it runs the
+ * file is not resident, and nothing else changes its extmap: writers,
+ * truncation and pins wait for it.  No lock held by the caller.  Returns
+ * 0, -EINPROGRESS (another thread is promoting it: wait), -ENOSPC, -EIO.
+ */
+int kvfs_store_promote_start(struct kvfs_store *st, struct kvfs_inode *ino,
+			     uint64_t need, int *more);
+void kvfs_store_promote_finish(struct kvfs_store *st, struct kvfs_inode *ino);
+/* Waits until [0, need) of a promoting file is ready, or the promotion is
+ * over (then the caller looks at the file again).  No lock held. */
+void kvfs_store_wait_ready(struct kvfs_store *st, struct kvfs_inode *ino,
+			   uint64_t need);
 
 /*
  * Frees at least `want` bytes of memory if it can: drops the memory of

@@ -97,6 +97,33 @@ done
 t_eq "$(stat_store checksum_errors)" 0 "checksum_errors"
 t_log "spill: $nssd of $NF files on the SSD, all read back ($(t_elapsed))"
 
+# A promotion is answered step by step: several readers of one SSD-only
+# file at once (from the start, and from the middle, which reads through
+# the SSD or waits for its chunks), and a writer that waits for the
+# promotion to end, all see the right bytes.
+for ((i = 1; i <= NF; i++)); do
+	cat "$M/f$((NF + 1 - i)).kv" >/dev/null	# f1 ends up the coldest
+done
+for ((i = 1; i <= 4; i++)); do
+	[[ $(tier "$M/f1.kv") == ssd ]] && break
+	cat "$M"/f1[0-6].kv >/dev/null
+done
+t_eq "$(tier "$M/f1.kv")" ssd "tier of f1.kv before the concurrent readers"
+pids=()
+# The readers skip the 7 bytes the writer changes, whenever it lands.
+for ((j = 0; j < 3; j++)); do
+	dd if="$M/f1.kv" bs=1M status=none | cmp -i 7 "$T_DIR/ref1" - & pids+=($!)
+done
+dd if="$M/f1.kv" bs=1M skip=5 status=none | cmp - <(tail -c +$((5 * MIB + 1)) "$T_DIR/ref1") &
+pids+=($!)
+printf 'NEWHEAD' | dd of="$M/f1.kv" bs=7 count=1 conv=notrunc status=none
+for p in "${pids[@]}"; do
+	wait "$p" || t_fail "a concurrent reader of the promoting f1.kv read wrong bytes"
+done
+printf 'NEWHEAD' | dd of="$T_DIR/ref1" bs=7 count=1 conv=notrunc status=none
+t_cmp "$T_DIR/ref1" "$M/f1.kv"
+t_log "concurrent readers and a writer during a promotion ($(t_elapsed))"
+
 # Metadata for the restart: user.* xattrs, a pin, a parent.
 setfattr -n user.model -v llama-70b "$M/f1.kv"
 setfattr -n user.note -v "two words" "$M/f2.kv"
