@@ -54,6 +54,10 @@ struct kvfs_lease;
 #define KVFS_XATTR_MAX    65536          /* per value, as XATTR_SIZE_MAX */
 #define KVFS_XATTRS_MAX   (256u * 1024)  /* all user xattrs of one inode */
 #define KVFS_BLKSIZE      (1u << 20)     /* st_blksize: stdio buffers 1 MiB */
+#define KVFS_BLKSIZE_SSD  4096u          /* st_blksize of a file only the SSD
+					    holds: a buffered header read
+					    (fread of 52 bytes) then asks for
+					    its head, not 1 MiB of the SSD */
 #define KVFS_MAX_FILESIZE (1ull << 52)   /* far above any arena; EFBIG past it */
 
 /* Who is asking: from the FUSE request (or a test). */

@@ -238,6 +238,22 @@ t_eq "$(stat_store ssd_reads)" "$reads0" "ssd_reads after scanning $NH heads ($n
 t_eq "$(($(stat_io read_bytes) - bytes0))" "$((NH * 52))" \
 	"bytes read by kvfs for $NH 52-byte head reads (direct I/O)"
 t_eq "$(($(stat_store memory_hits) - hits0))" "$NH" "memory hits of the head scan"
+# The same scan through stdio, as ds4 reads headers (fopen, fread 52
+# bytes): the buffer is st_blksize, which is 4 KiB for SSD-only files, so
+# the head still answers (1 MiB would promote every file at every scan).
+blk=$(stat -c %o "$M/h/0.kv")
+[[ $(tier "$M/h/0.kv") == ssd ]] && t_eq "$blk" 4096 "st_blksize of an SSD-only file"
+reads0=$(stat_store ssd_reads)
+promo0=$(stat_store promotions)
+python3 - "$M/h" "$NH" <<'EOF'
+import sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open('%s/%d.kv' % (d, i), 'rb') as f:   # buffered, like fread
+        assert len(f.read(52)) == 52
+EOF
+t_eq "$(stat_store ssd_reads)" "$reads0" "ssd_reads after a buffered (stdio-like) scan of $NH heads"
+t_eq "$(stat_store promotions)" "$promo0" "promotions caused by a buffered header scan"
 t_log "header scan: $NH heads, $nssd SSD-resident, no SSD reads ($(t_elapsed))"
 
 # After a restart the heads are loaded once (one SSD read each); the next
