@@ -41,10 +41,9 @@
 #include "ns.h"
 #include "ssd.h"
 
-/* Files written per flusher batch before one sync covers them all; and
- * bytes.  A batch bounds how long a row waits for its sync. */
+/* Files written per flusher batch before one sync covers them all: a
+ * batch bounds how long a row waits for its sync. */
 #define FLUSH_BATCH_FILES 64
-#define FLUSH_BATCH_BYTES (256ull << 20)
 
 /* Chunk-sized zeros for the holes of a chunk being written (O_DIRECT needs
  * an aligned buffer). */
