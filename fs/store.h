@@ -14,18 +14,21 @@
  *   SSD   not resident, current   memory holds only the head (the first
  *                                 KVFS_HEAD bytes), once loaded
  *
- *   MEM  -> BOTH  store_commit(), after the flusher wrote and synced it
- *   BOTH -> MEM   any change of the data (data_gen++)
- *   BOTH -> SSD   demote(): memory reclaim drops all but the head
- *   SSD  -> BOTH  kvfs_store_promote(): a sequential reader, a writer, a
- *                 fast-path pin; the chunks are read back and verified
+ *   MEM  -> BOTH  flush_commit() (store.c), after the chunks were written
+ *                 and synced
+ *   BOTH -> MEM   any change of the data (data_gen++, kvfs_store_mark)
+ *   BOTH -> SSD   demote_one() (evict.c): reclaim drops all but the head
+ *   SSD  -> BOTH  promote_end() (promote.c), after a sequential reader, a
+ *                 writer or a fast-path pin had the chunks read back and
+ *                 verified; while it runs, t.promoting
  *   any  -> gone  unlink, rename-replace or eviction: memory is freed at
  *                 the last close; SSD runs once the row's deletion commits
  * "Not resident and not current" never exists: only current data may leave
  * memory.  Without ssd= every file is MEM, and reclaim evicts whole files.
  *
  * Locks: the tier fields of an inode are guarded by its lock, except
- * t.queued/t.qnext (store->lock, the flush queue's mutex).  Order: ns->lock
+ * t.queued/t.qnext (store->lock, the flush queue's mutex) and
+ * t.promoting/t.ready (atomics, changed under store->plock).  Order: ns->lock
  * -> inode->lock -> store->lock -> allocators.  Functions that may need to
  * make room (reclaim, promote, flush for fsync) are called with NO lock
  * held, because making room takes other inodes' locks and ns->lock.
@@ -59,7 +62,7 @@ struct kvfs_tier {
 	int resident;               /* the extmap holds every data byte */
 	int head_loaded;            /* not resident: extmap holds the head */
 	int err;                    /* last failed flush (-errno), for fsync */
-	atomic_int promoting;       /* SSD -> BOTH in progress (store.c): the
+	atomic_int promoting;       /* SSD -> BOTH in progress (promote.c): the
 				       extmap is allocated and filling */
 	atomic_uint_fast64_t ready; /* while promoting: [0, ready) is in
 				       memory and verified */
