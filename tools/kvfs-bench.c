@@ -1780,9 +1780,11 @@ static void write_json(const struct bench *b)
 
 /* ---- main ------------------------------------------------------------- */
 
-static void usage(void)
+/* Prints the usage to `f` and exits with `code`: 0 for --help (on stdout),
+ * 2 for a mistake (on stderr). */
+static void usage_to(FILE *f, int code)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: kvfs-bench [options] LABEL=DIR [LABEL=DIR...]\n"
 		"  labels kvfs* must be FUSE mounts and are compared with the labels tmpfs\n"
 		"  and disk and with memcpy; each DIR gets a work directory kvfs-bench.<pid>\n"
@@ -1811,7 +1813,12 @@ static void usage(void)
 		"  --json PATH       write the results as JSON\n"
 		"  --meta KEY=VALUE  record KEY in the JSON's meta object (repeatable)\n"
 		"SIZE takes a K, M or G suffix (powers of 1024).\n");
-	exit(2);
+	exit(code);
+}
+
+static void usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 static size_t parse_size(const char *opt, const char *s, size_t min)
@@ -1871,6 +1878,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			usage_to(stdout, 0);
 		if (strcmp(a, "--quick") == 0) {
 			b->repeat = 1, b->a_size = 32 * MIB, b->b_files = 50, b->probes = 100;
 			b->scan_files = 200, b->settle = 0.2;
