@@ -74,6 +74,7 @@
  * their callers' stacks (op_on_stack()); the writer frees the others. */
 enum op_kind {
 	OP_PUT, OP_DEL, OP_XATTR_PUT, OP_XATTR_DEL,     /* changes */
+	OP_TOUCH,       /* change: hits and last access alone */
 	OP_META,        /* change and durable barrier; on its caller's stack */
 	OP_BARRIER,     /* on its sync caller's stack */
 	OP_AFTER,       /* an after_commit callback */
@@ -117,7 +118,7 @@ static int op_on_stack(enum op_kind kind)
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_PUT, ST_DEL_INODE, ST_DEL_XATTRS,
 	ST_XATTR_PUT, ST_XATTR_DEL, ST_SYNC_GEN, ST_MAX_ID, ST_META_GET,
-	ST_META_SET, ST_META_DEL, ST_COUNT
+	ST_META_SET, ST_META_DEL, ST_TOUCH, ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -149,6 +150,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_SET]    = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			   " ON CONFLICT (key) DO UPDATE SET value = ?2",
 	[ST_META_DEL]    = "DELETE FROM meta WHERE key = ?1",
+	[ST_TOUCH]       = "UPDATE inodes SET hits = ?2, last_access_ns = ?3"
+			   " WHERE id = ?1",
 };
 
 /*
@@ -745,6 +748,18 @@ int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row)
 	return enqueue(ix, op);
 }
 
+int kvfs_index_touch(struct kvfs_index *ix, uint64_t id, uint64_t hits,
+		     int64_t last_access_ns)
+{
+	struct ix_op *op = op_new(OP_TOUCH, id, 0);
+
+	if (!op)
+		return -ENOMEM;
+	op->row.hits = hits;
+	op->row.last_access_ns = last_access_ns;
+	return enqueue(ix, op);
+}
+
 int kvfs_index_del(struct kvfs_index *ix, uint64_t id)
 {
 	struct ix_op *op = op_new(OP_DEL, id, 0);
@@ -1011,6 +1026,11 @@ static int apply_op(struct kvfs_index *ix, const struct ix_op *op)
 		return apply_xattr(ix, op);
 	case OP_META:
 		return apply_meta(ix, op);
+	case OP_TOUCH:
+		sqlite3_bind_int64(ix->st[ST_TOUCH], 1, (sqlite3_int64)op->row.id);
+		sqlite3_bind_int64(ix->st[ST_TOUCH], 2, (sqlite3_int64)op->row.hits);
+		sqlite3_bind_int64(ix->st[ST_TOUCH], 3, op->row.last_access_ns);
+		return stmt_run(ix, ST_TOUCH);
 	case OP_BARRIER:
 	case OP_AFTER:
 		return 0;

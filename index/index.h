@@ -99,6 +99,10 @@ int64_t kvfs_index_count_stored(struct kvfs_index *ix);
  * too); returns 0 or -ENOMEM. */
 int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row);
 int kvfs_index_del(struct kvfs_index *ix, uint64_t id); /* and its xattrs */
+/* Updates only the hits and last access of a stored row (a read's close):
+ * no row is created, and nothing else of it is rewritten. */
+int kvfs_index_touch(struct kvfs_index *ix, uint64_t id, uint64_t hits,
+		     int64_t last_access_ns);
 int kvfs_index_xattr_put(struct kvfs_index *ix, uint64_t id, const char *name,
 			 const void *value, size_t size);
 int kvfs_index_xattr_del(struct kvfs_index *ix, uint64_t id, const char *name);

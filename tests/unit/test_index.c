@@ -1230,6 +1230,36 @@ static void test_meta(void **state)
  * finds it at the first read (its header records more pages than the file
  * holds), which open does: -EIO at open, not a failure later in a load.
  */
+/* A read's close: hits and last access change, nothing else of the row
+ * does, and a row that does not exist is not created. */
+static void test_touch(void **state)
+{
+	struct t_env *env = *state;
+	struct kvfs_index *ix = t_open(env);
+	const struct kvfs_index_row *r;
+	struct t_loaded *l;
+
+	t_put(ix, 1, 0, "", T_DIR_MODE);
+	t_put(ix, 2, 1, "f.kv", S_IFREG | 0640);
+	assert_int_equal(kvfs_index_touch(ix, 2, 99, 123456789), 0);
+	assert_int_equal(kvfs_index_touch(ix, 77, 5, 6), 0);
+	kvfs_index_close(ix);
+
+	ix = t_open(env);
+	l = t_load(ix, 0);
+	assert_int_equal(l->nrows, 2);
+	r = t_find(l, 2);
+	assert_non_null(r);
+	assert_int_equal(r->hits, 99);
+	assert_int_equal(r->last_access_ns, 123456789);
+	assert_int_equal(r->size, 2 * 4096);
+	assert_int_equal(r->crc32c, 0xdeadbeef);
+	assert_string_equal(r->name, "f.kv");
+	assert_null(t_find(l, 77));
+	t_loaded_free(l);
+	kvfs_index_close(ix);
+}
+
 static void test_truncated_at_page_found_at_open(void **state)
 {
 	struct t_env *env = *state;
@@ -1284,6 +1314,7 @@ int main(void)
 		T(test_after_commit_failed),
 		T(test_drop_unstored),
 		T(test_meta),
+		T(test_touch),
 		T(test_truncated_at_page_found_at_open),
 		cmocka_unit_test(test_close_null),
 #undef T
