@@ -45,11 +45,6 @@ static int64_t ts_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-static int is_current(const struct kvfs_inode *ino)
-{
-	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
-}
-
 static uint64_t mem_free(struct kvfs_store *st)
 {
 	return kvfs_alloc_free_units(&st->ns->mem->alloc) * (uint64_t)KVFS_ALLOC_UNIT;
@@ -144,7 +139,7 @@ static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	uint64_t before = ino->data.bytes, end;
 
-	if (!ino->t.resident || !is_current(ino) || ino->size <= KVFS_HEAD ||
+	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD ||
 	    kvfs_fastpath_busy(ino, 0, UINT64_MAX))
 		return 0;
 	end = (ino->size + KVFS_ALLOC_UNIT - 1) / KVFS_ALLOC_UNIT * KVFS_ALLOC_UNIT;
@@ -174,7 +169,7 @@ static uint64_t demote(struct kvfs_store *st, uint64_t want,
 		if (ino == except || ino->ctl || !ino->published ||
 		    pthread_rwlock_tryrdlock(&ino->lock) != 0)
 			continue;
-		if (ino->t.resident && is_current(ino) && ino->size > KVFS_HEAD)
+		if (ino->t.resident && kvfs_inode_stored(ino) && ino->size > KVFS_HEAD)
 			scored_add(&cs, st, ino, ino->data.bytes, now);
 		pthread_rwlock_unlock(&ino->lock);
 	}
@@ -213,7 +208,7 @@ static void flush_cold(struct kvfs_store *st, uint64_t want,
 			continue;
 		/* Files whose last flush failed are tried again: the SSD
 		 * may have room (or work) by now. */
-		if (ino->t.resident && !is_current(ino))
+		if (ino->t.resident && !kvfs_inode_stored(ino))
 			scored_add(&cs, st, ino, ino->data.bytes, now);
 		pthread_rwlock_unlock(&ino->lock);
 	}

@@ -469,7 +469,7 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 		kvfs_ns_record(ns, ino, 0);
 	}
 	queue = ino->t.resident &&
-		!(ino->t.has_stored && ino->t.stored_gen == ino->data_gen);
+		!kvfs_inode_stored(ino);
 	pthread_rwlock_unlock(&ino->lock);
 	if (queue)
 		kvfs_store_queue(ns->store, ino); /* write_policy=through */

@@ -145,6 +145,13 @@ struct kvfs_inode {
 
 #define KVFS_INODE_MAGIC 0x6b76696eu /* "kvin" */
 
+/* The SSD holds a copy of exactly the present data ("current" in store.h's
+ * state machine).  Caller holds ino->lock (either mode). */
+static inline int kvfs_inode_stored(const struct kvfs_inode *ino)
+{
+	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
+}
+
 /* Called to drop kernel caches the daemon made stale; may be NULL.
  * delete_entry: `name` left `parent` behind the kernel's back (eviction);
  * `ino` is the inode that had it.  The hooks queue and return: they may be

@@ -60,12 +60,6 @@ struct flush {
 			     others are the stored copy's, reused) */
 };
 
-/* The SSD holds exactly the present data (store.h).  ino->lock held. */
-static int is_current(const struct kvfs_inode *ino)
-{
-	return ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
-}
-
 /* ---- run bookkeeping ---- */
 
 static uint64_t map_bytes(const struct kvfs_map *m)
@@ -464,7 +458,7 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	}
 	pthread_rwlock_rdlock(&ino->lock);
 	pthread_rwlock_unlock(&st->ns->lock);
-	if (!t->resident || (t->has_stored && t->stored_gen == ino->data_gen)) {
+	if (!t->resident || kvfs_inode_stored(ino)) {
 		pthread_rwlock_unlock(&ino->lock);
 		return 0;
 	}
@@ -633,7 +627,7 @@ static void requeue_changed(struct kvfs_store *st, struct kvfs_inode **v, int n)
 		pthread_rwlock_rdlock(&ino->lock);
 		/* A file open for writing is queued by its last close. */
 		again = ino->t.resident && ino->nlink > 0 && ino->published &&
-			!(ino->t.has_stored && ino->t.stored_gen == ino->data_gen) &&
+			!kvfs_inode_stored(ino) &&
 			ino->t.err == 0 && ino->nwriters == 0;
 		pthread_rwlock_unlock(&ino->lock);
 		if (again)
@@ -658,7 +652,7 @@ static void retry_failed(struct kvfs_store *st)
 		if (ino->ctl || !ino->published || ino->nlink == 0 || ino->nwriters)
 			continue;
 		pthread_rwlock_wrlock(&ino->lock);
-		again = ino->t.err != 0 && ino->t.resident && !is_current(ino);
+		again = ino->t.err != 0 && ino->t.resident && !kvfs_inode_stored(ino);
 		if (again)
 			ino->t.err = 0;
 		pthread_rwlock_unlock(&ino->lock);
@@ -750,7 +744,7 @@ static void drain(struct kvfs_store *st)
 
 		pthread_rwlock_rdlock(&ino->lock);
 		want = ino->published && ino->nlink > 0 && !ino->ctl &&
-		       ino->t.resident && !(ino->t.has_stored && ino->t.stored_gen == ino->data_gen);
+		       ino->t.resident && !kvfs_inode_stored(ino);
 		pthread_rwlock_unlock(&ino->lock);
 		if (!want)
 			continue;
@@ -779,7 +773,7 @@ static void drain(struct kvfs_store *st)
 		struct kvfs_inode *ino = v[i];
 
 		pthread_rwlock_rdlock(&ino->lock);
-		done += ino->t.has_stored && ino->t.stored_gen == ino->data_gen;
+		done += kvfs_inode_stored(ino);
 		pthread_rwlock_unlock(&ino->lock);
 		put_ref(st, ino);
 	}
@@ -849,7 +843,7 @@ int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino)
 		pthread_rwlock_rdlock(&st->ns->lock);
 		pthread_rwlock_rdlock(&ino->lock);
 		pub = ino->published && ino->nlink > 0;
-		done = !ino->t.resident || is_current(ino);
+		done = !ino->t.resident || kvfs_inode_stored(ino);
 		pthread_rwlock_unlock(&ino->lock);
 		pthread_rwlock_unlock(&st->ns->lock);
 		/* An unpublished file is not an entry yet: the close that

@@ -6,7 +6,7 @@
  * Tier state machine of a published regular file (DESIGN.md 2, 3.5, 3.6).
  * Two facts describe it: `resident` (the memory extmap holds all of the
  * file's data) and `current` (the SSD holds a copy of exactly the present
- * data: t.has_stored && t.stored_gen == ino->data_gen).
+ * data: kvfs_inode_stored(), ns.h).
  *
  *   MEM   resident, not current   written, not yet on the SSD (or changed
  *                                 since): only memory has these bytes

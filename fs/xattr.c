@@ -223,7 +223,7 @@ static int get_kv(struct kvfs_ns *ns, struct kvfs_inode *ino, enum kv_attr a,
 	case KV_TIER: /* store.h's states: MEM, BOTH, SSD */
 		if (!ino->t.resident)
 			return snprintf(out, outsz, "ssd");
-		if (ino->t.has_stored && ino->t.stored_gen == ino->data_gen)
+		if (kvfs_inode_stored(ino))
 			return snprintf(out, outsz, "memory+ssd");
 		return snprintf(out, outsz, "memory");
 	case KV_HITS:
