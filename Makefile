@@ -237,6 +237,15 @@ $(BUILD)/tests/it/gpu_%: tests/integration/gpu_%.c $(GPU_A)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Igpu $(LDFLAGS) -o $@ $< $(GPU_A) $(GPU_LIBS)
 
+# gpu/cuda_drv.h compiled against the CUDA toolkit's cuda.h where one is
+# installed (CUDA_INC); without it the test skips.
+CUDA_INC ?= /usr/local/cuda/include
+$(BUILD)/tests/unit/test_cuda_decls: tests/unit/test_cuda_decls.c gpu/cuda_drv.h
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -Igpu $(if $(wildcard $(CUDA_INC)/cuda.h),-DHAVE_CUDA_H -I$(CUDA_INC)) \
+	  $(LDFLAGS) -o $@ $< $(CMOCKA_LIBS)
+
 $(BUILD)/kvfs-gpu-bench: tools/kvfs-gpu-bench.c $(GPU_A)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)

@@ -5,7 +5,7 @@
  * entry points needed are looked up by their versioned names: the library
  * has no link-time dependency on CUDA and builds where no CUDA is installed.
  * The handful of driver types and constants used are declared here, with
- * the values of the driver API's cuda.h.  CUresult codes become -errno in
+ * the values of the driver API's cuda.h.  kcu_result codes become -errno in
  * cu_errno() and nowhere else (STYLE.md, "Errors").
  *
  * Contexts: a copy runs in the context that owns its stream (cuStreamGetCtx)
@@ -23,142 +23,79 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "cuda_drv.h"
 #include "internal.h"
 
-typedef int CUresult;
-typedef int CUdevice;
-typedef unsigned long long CUdeviceptr;
-typedef struct CUctx_st *CUcontext;
-typedef struct CUstream_st *CUstream;
-
-enum {
-	CUDA_SUCCESS = 0,
-	CUDA_ERROR_INVALID_VALUE = 1,
-	CUDA_ERROR_OUT_OF_MEMORY = 2,
-	CUDA_ERROR_NOT_INITIALIZED = 3,
-	CUDA_ERROR_DEINITIALIZED = 4,
-	CUDA_ERROR_STUB_LIBRARY = 34,
-	CUDA_ERROR_DEVICE_UNAVAILABLE = 46,
-	CUDA_ERROR_NO_DEVICE = 100,
-	CUDA_ERROR_INVALID_DEVICE = 101,
-	CUDA_ERROR_INVALID_CONTEXT = 201,
-	CUDA_ERROR_INVALID_HANDLE = 400,
-	CUDA_ERROR_NOT_FOUND = 500,
-	CUDA_ERROR_NOT_READY = 600,
-	CUDA_ERROR_ILLEGAL_ADDRESS = 700,
-	CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED = 712,
-	CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED = 713,
-	CUDA_ERROR_NOT_PERMITTED = 800,
-	CUDA_ERROR_NOT_SUPPORTED = 801,
-};
-
-#define CU_POINTER_ATTRIBUTE_CONTEXT     1
-#define CU_POINTER_ATTRIBUTE_MEMORY_TYPE 2
-#define CU_MEMORYTYPE_HOST    1
-#define CU_MEMORYTYPE_DEVICE  2
-#define CU_MEMORYTYPE_UNIFIED 4
-#define CU_MEMHOSTREGISTER_PORTABLE 0x1
-#define CU_MEMHOSTALLOC_PORTABLE    0x1
-
-static struct {
-	void *lib;
-	CUcontext primary;
-	CUresult (*cuInit)(unsigned);
-	CUresult (*cuDeviceGetCount)(int *);
-	CUresult (*cuDeviceGet)(CUdevice *, int);
-	CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
-	CUresult (*cuCtxPushCurrent)(CUcontext);
-	CUresult (*cuCtxPopCurrent)(CUcontext *);
-	CUresult (*cuPointerGetAttribute)(void *, int, CUdeviceptr);
-	CUresult (*cuStreamGetCtx)(CUstream, CUcontext *);
-	CUresult (*cuStreamSynchronize)(CUstream);
-	CUresult (*cuMemHostRegister)(void *, size_t, unsigned);
-	CUresult (*cuMemHostUnregister)(void *);
-	CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
-	CUresult (*cuMemFreeHost)(void *);
-	CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
-	CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
-	CUresult (*cuMemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
-} cu; /* written once under init_once, read-only after */
+static struct kcu_api cu;   /* written once under init_once, read-only after */
+static kcu_context primary; /* device 0's primary context, likewise */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_err;
 
-/* The one place a CUresult becomes an errno. */
-static int cu_errno(CUresult r)
+/* The one place a kcu_result becomes an errno. */
+static int cu_errno(kcu_result r)
 {
 	switch (r) {
-	case CUDA_SUCCESS:
+	case KCU_SUCCESS:
 		return 0;
-	case CUDA_ERROR_INVALID_VALUE:
+	case KCU_ERROR_INVALID_VALUE:
 		return -EINVAL;
-	case CUDA_ERROR_OUT_OF_MEMORY:
+	case KCU_ERROR_OUT_OF_MEMORY:
 		return -ENOMEM;
-	case CUDA_ERROR_NOT_INITIALIZED:
-	case CUDA_ERROR_DEINITIALIZED:
-	case CUDA_ERROR_STUB_LIBRARY:
-	case CUDA_ERROR_NO_DEVICE:
-	case CUDA_ERROR_INVALID_DEVICE:
-	case CUDA_ERROR_DEVICE_UNAVAILABLE:
+	case KCU_ERROR_NOT_INITIALIZED:
+	case KCU_ERROR_DEINITIALIZED:
+	case KCU_ERROR_STUB_LIBRARY:
+	case KCU_ERROR_NO_DEVICE:
+	case KCU_ERROR_INVALID_DEVICE:
+	case KCU_ERROR_DEVICE_UNAVAILABLE:
 		return -ENODEV;
-	case CUDA_ERROR_INVALID_CONTEXT:
-	case CUDA_ERROR_INVALID_HANDLE:
+	case KCU_ERROR_INVALID_CONTEXT:
+	case KCU_ERROR_INVALID_HANDLE:
 		return -EBADF;
-	case CUDA_ERROR_NOT_FOUND:
-	case CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED:
+	case KCU_ERROR_NOT_FOUND:
+	case KCU_ERROR_HOST_MEMORY_NOT_REGISTERED:
 		return -ENOENT;
-	case CUDA_ERROR_NOT_READY:
+	case KCU_ERROR_NOT_READY:
 		return -EAGAIN;
-	case CUDA_ERROR_ILLEGAL_ADDRESS:
+	case KCU_ERROR_ILLEGAL_ADDRESS:
 		return -EFAULT;
-	case CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED:
+	case KCU_ERROR_HOST_MEMORY_ALREADY_REGISTERED:
 		return -EEXIST;
-	case CUDA_ERROR_NOT_PERMITTED:
+	case KCU_ERROR_NOT_PERMITTED:
 		return -EPERM;
-	case CUDA_ERROR_NOT_SUPPORTED:
+	case KCU_ERROR_NOT_SUPPORTED:
 		return -EOPNOTSUPP;
 	default:
 		return -EIO;
 	}
 }
 
-#define SYM(field, name) { (void **)&cu.field, name }
+#define KCU_SYMBOL(name, sym, params) { offsetof(struct kcu_api, name), sym },
 
 static void cuda_init(void)
 {
-	static const struct { void **p; const char *name; } syms[] = {
-		SYM(cuInit, "cuInit"),
-		SYM(cuDeviceGetCount, "cuDeviceGetCount"),
-		SYM(cuDeviceGet, "cuDeviceGet"),
-		SYM(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
-		SYM(cuCtxPushCurrent, "cuCtxPushCurrent_v2"),
-		SYM(cuCtxPopCurrent, "cuCtxPopCurrent_v2"),
-		SYM(cuPointerGetAttribute, "cuPointerGetAttribute"),
-		SYM(cuStreamGetCtx, "cuStreamGetCtx"),
-		SYM(cuStreamSynchronize, "cuStreamSynchronize"),
-		SYM(cuMemHostRegister, "cuMemHostRegister_v2"),
-		SYM(cuMemHostUnregister, "cuMemHostUnregister"),
-		SYM(cuMemHostAlloc, "cuMemHostAlloc"),
-		SYM(cuMemFreeHost, "cuMemFreeHost"),
-		SYM(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
-		SYM(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"),
-		SYM(cuMemsetD8Async, "cuMemsetD8Async"),
+	static const struct { size_t at; const char *sym; } syms[] = {
+		KCU_LIBRARY_ENTRIES(KCU_SYMBOL)
 	};
-	CUdevice dev;
+	kcu_device dev;
+	void *lib;
 	int n = 0;
 
-	cu.lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!cu.lib) {
+	lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
 		init_err = -ENOENT;
 		return;
 	}
 	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		*syms[i].p = dlsym(cu.lib, syms[i].name);
-		if (!*syms[i].p) {
+		void *f = dlsym(lib, syms[i].sym);
+
+		if (!f) {
 			init_err = -ENOSYS;
 			return;
 		}
+		memcpy((char *)&cu + syms[i].at, &f, sizeof(f));
 	}
 	init_err = cu_errno(cu.cuInit(0));
 	if (init_err == 0)
@@ -168,29 +105,46 @@ static void cuda_init(void)
 	if (init_err == 0)
 		init_err = cu_errno(cu.cuDeviceGet(&dev, 0));
 	if (init_err == 0)
-		init_err = cu_errno(cu.cuDevicePrimaryCtxRetain(&cu.primary, dev));
+		init_err = cu_errno(cu.cuDevicePrimaryCtxRetain(&primary, dev));
+}
+
+/*
+ * cuPointerGetAttribute, asked again under the primary context when the
+ * calling thread has none current: an engine's I/O thread that never
+ * touched CUDA must not take a device pointer for host memory.
+ */
+static kcu_result pointer_attr(void *data, unsigned int attr, const void *p)
+{
+	kcu_deviceptr dp = (kcu_deviceptr)(uintptr_t)p;
+	kcu_result r = cu.cuPointerGetAttribute(data, attr, dp);
+	kcu_context old;
+
+	if (r == KCU_ERROR_INVALID_CONTEXT && cu.cuCtxPushCurrent(primary) == KCU_SUCCESS) {
+		r = cu.cuPointerGetAttribute(data, attr, dp);
+		(void)cu.cuCtxPopCurrent(&old);
+	}
+	return r;
 }
 
 /* Pushes the context a copy on `stream` involving device pointer `dev`
  * belongs to (the primary context for neither). */
 static int ctx_enter(void *stream, const void *dev)
 {
-	CUcontext ctx = NULL;
-	CUresult r = CUDA_SUCCESS;
+	kcu_context ctx = NULL;
+	kcu_result r = KCU_SUCCESS;
 
 	if (stream)
-		r = cu.cuStreamGetCtx((CUstream)stream, &ctx);
+		r = cu.cuStreamGetCtx((kcu_stream)stream, &ctx);
 	else if (dev)
-		r = cu.cuPointerGetAttribute(&ctx, CU_POINTER_ATTRIBUTE_CONTEXT,
-					     (CUdeviceptr)(uintptr_t)dev);
-	if (r != CUDA_SUCCESS)
+		r = pointer_attr(&ctx, KCU_POINTER_ATTRIBUTE_CONTEXT, dev);
+	if (r != KCU_SUCCESS)
 		return cu_errno(r);
-	return cu_errno(cu.cuCtxPushCurrent(ctx ? ctx : cu.primary));
+	return cu_errno(cu.cuCtxPushCurrent(ctx ? ctx : primary));
 }
 
 static void ctx_leave(void)
 {
-	CUcontext old;
+	kcu_context old;
 
 	(void)cu.cuCtxPopCurrent(&old);
 }
@@ -201,7 +155,7 @@ static int cuda_register(void *p, size_t n)
 
 	if (r)
 		return r;
-	r = cu_errno(cu.cuMemHostRegister(p, n, CU_MEMHOSTREGISTER_PORTABLE));
+	r = cu_errno(cu.cuMemHostRegister(p, n, KCU_MEMHOSTREGISTER_PORTABLE));
 	ctx_leave();
 	return r == -EEXIST ? 0 : r;	/* registered by someone else: fine */
 }
@@ -220,10 +174,9 @@ static int cuda_is_device(const void *p)
 {
 	unsigned int type = 0;
 
-	if (cu.cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-				     (CUdeviceptr)(uintptr_t)p) != CUDA_SUCCESS)
+	if (pointer_attr(&type, KCU_POINTER_ATTRIBUTE_MEMORY_TYPE, p) != KCU_SUCCESS)
 		return 0;
-	return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
+	return type == KCU_MEMORYTYPE_DEVICE || type == KCU_MEMORYTYPE_UNIFIED;
 }
 
 static int cuda_to_host(void *dst, const void *dev, size_t n, void *stream)
@@ -232,8 +185,8 @@ static int cuda_to_host(void *dst, const void *dev, size_t n, void *stream)
 
 	if (r)
 		return r;
-	r = cu_errno(cu.cuMemcpyDtoHAsync(dst, (CUdeviceptr)(uintptr_t)dev, n,
-					  (CUstream)stream));
+	r = cu_errno(cu.cuMemcpyDtoHAsync(dst, (kcu_deviceptr)(uintptr_t)dev, n,
+					  (kcu_stream)stream));
 	ctx_leave();
 	return r;
 }
@@ -244,8 +197,8 @@ static int cuda_to_device(void *dev, const void *src, size_t n, void *stream)
 
 	if (r)
 		return r;
-	r = cu_errno(cu.cuMemcpyHtoDAsync((CUdeviceptr)(uintptr_t)dev, src, n,
-					  (CUstream)stream));
+	r = cu_errno(cu.cuMemcpyHtoDAsync((kcu_deviceptr)(uintptr_t)dev, src, n,
+					  (kcu_stream)stream));
 	ctx_leave();
 	return r;
 }
@@ -256,7 +209,7 @@ static int cuda_zero_device(void *dev, size_t n, void *stream)
 
 	if (r)
 		return r;
-	r = cu_errno(cu.cuMemsetD8Async((CUdeviceptr)(uintptr_t)dev, 0, n, (CUstream)stream));
+	r = cu_errno(cu.cuMemsetD8Async((kcu_deviceptr)(uintptr_t)dev, 0, n, (kcu_stream)stream));
 	ctx_leave();
 	return r;
 }
@@ -267,7 +220,7 @@ static int cuda_sync(void *stream, const void *dev)
 
 	if (r)
 		return r;
-	r = cu_errno(cu.cuStreamSynchronize((CUstream)stream));
+	r = cu_errno(cu.cuStreamSynchronize((kcu_stream)stream));
 	ctx_leave();
 	return r;
 }
@@ -278,7 +231,7 @@ static int cuda_alloc_host(void **p, size_t n)
 
 	if (r)
 		return r;
-	r = cu_errno(cu.cuMemHostAlloc(p, n, CU_MEMHOSTALLOC_PORTABLE));
+	r = cu_errno(cu.cuMemHostAlloc(p, n, KCU_MEMHOSTALLOC_PORTABLE));
 	ctx_leave();
 	return r;
 }
