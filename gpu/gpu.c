@@ -508,9 +508,14 @@ static ssize_t pread_full(int fd, char *p, size_t n, uint64_t off)
 	return (ssize_t)done;
 }
 
-/* One device buffer through the bounce buffer.  Caller holds bounce_lock. */
+/*
+ * One device buffer through the bounce buffer, its copies on the caller's
+ * stream: a non-blocking stream is not ordered with the default one, so
+ * copying on the default stream could read device memory before the
+ * caller's kernels on `stream` have written it.  Caller holds bounce_lock.
+ */
 static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
-			  uint64_t off, int write)
+			  uint64_t off, int write, void *stream)
 {
 	size_t done = 0, n;
 	ssize_t got;
@@ -519,16 +524,16 @@ static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
 	while (done < len) {
 		n = len - done < BOUNCE_SIZE ? len - done : BOUNCE_SIZE;
 		if (write) {
-			r = g->be->to_host(g->bounce, dev + done, n, NULL);
+			r = g->be->to_host(g->bounce, dev + done, n, stream);
 			if (r == 0)
-				r = g->be->sync(NULL, dev + done);
+				r = g->be->sync(stream, dev + done);
 			got = r < 0 ? r : pwrite_all(fd, g->bounce, n, off + done);
 		} else {
 			got = pread_full(fd, g->bounce, n, off + done);
 			if (got > 0) {
-				r = g->be->to_device(dev + done, g->bounce, (size_t)got, NULL);
+				r = g->be->to_device(dev + done, g->bounce, (size_t)got, stream);
 				if (r == 0)
-					r = g->be->sync(NULL, dev + done);
+					r = g->be->sync(stream, dev + done);
 				if (r < 0)
 					got = r;
 			}
@@ -544,7 +549,7 @@ static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
 }
 
 static ssize_t slow(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt,
-		    uint64_t off, int write)
+		    uint64_t off, int write, void *stream)
 {
 	ssize_t got = 0, done = 0;
 	char *p;
@@ -558,7 +563,7 @@ static ssize_t slow(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iov
 			pthread_mutex_lock(&g->bounce_lock);
 			r = g->bounce ? 0 : g->be->alloc_host(&g->bounce, BOUNCE_SIZE);
 			got = r < 0 ? r : bounce_one(g, fd, p, iov[i].iov_len, off + (uint64_t)done,
-						     write);
+						     write, stream);
 			pthread_mutex_unlock(&g->bounce_lock);
 		} else if (write) {
 			got = pwrite_all(fd, p, iov[i].iov_len, off + (uint64_t)done);
@@ -609,7 +614,7 @@ static int start(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt
 	r = fast(g, fd, iov, iovcnt, off, (uint64_t)total, write, stream, io, &fellback);
 	if (!fellback)
 		return r;
-	n = slow(g, fd, iov, iovcnt, off, write);
+	n = slow(g, fd, iov, iovcnt, off, write, stream);
 	if (n < 0)
 		return (int)n;
 	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .state = IO_DONE,

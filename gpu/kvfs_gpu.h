@@ -79,6 +79,8 @@ const char *kvfs_gpu_backend(const struct kvfs_gpu *g);
 
 /*
  * Writes len bytes from buf (a device pointer with CUDA) to fd at off.
+ * The copies run on the default stream: work queued on a non-blocking
+ * stream is not waited for (synchronize it, or use the _async call).
  * Returns len or -errno: -EBADF (fd not open for writing), -ENOSPC (the
  * arena is full), -EBUSY (another writer holds part of the range through
  * the fast path), -EINVAL (a bad range), -EIO (a copy failed).
