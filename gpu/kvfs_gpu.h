@@ -83,7 +83,8 @@ const char *kvfs_gpu_backend(const struct kvfs_gpu *g);
  * stream is not waited for (synchronize it, or use the _async call).
  * Returns len or -errno: -EBADF (fd not open for writing), -ENOSPC (the
  * arena is full), -EBUSY (another writer holds part of the range through
- * the fast path), -EINVAL (a bad range), -EIO (a copy failed).
+ * the fast path), -EINVAL (a bad range), -EFAULT (the device faulted on a
+ * copy: CUDA_ERROR_ILLEGAL_ADDRESS), -EIO (another copy failure).
  */
 ssize_t kvfs_gpu_pwrite(struct kvfs_gpu *g, int fd, const void *buf, size_t len,
 			uint64_t off);
