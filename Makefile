@@ -235,7 +235,7 @@ $(GPU_PC): gpu/kvfs-gpu.pc.in Makefile
 $(BUILD)/tests/it/gpu_%: tests/integration/gpu_%.c $(GPU_A)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -Igpu $(LDFLAGS) -o $@ $< $(GPU_A) $(GPU_LIBS)
+	$(Q)$(CC) $(CFLAGS) -Igpu -Itests/fake $(LDFLAGS) -o $@ $< $(GPU_A) $(GPU_LIBS)
 
 # gpu/cuda_drv.h compiled against the CUDA toolkit's cuda.h where one is
 # installed (CUDA_INC); without it the test skips.
@@ -245,6 +245,18 @@ $(BUILD)/tests/unit/test_cuda_decls: tests/unit/test_cuda_decls.c gpu/cuda_drv.h
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -Igpu $(if $(wildcard $(CUDA_INC)/cuda.h),-DHAVE_CUDA_H -I$(CUDA_INC)) \
 	  $(LDFLAGS) -o $@ $< $(CMOCKA_LIBS)
+
+# The stand-in CUDA driver (tests/fake/fake_cuda.c) that test_gpu_fakecuda.sh
+# puts first on LD_LIBRARY_PATH, so the CUDA backend runs where no GPU is.
+# -z defs: an entry of cuda_drv.h declared but not defined fails here, not at
+# dlopen.
+FAKE_CUDA := $(BUILD)/fake-cuda/libcuda.so.1
+test integration: $(FAKE_CUDA)
+$(FAKE_CUDA): tests/fake/fake_cuda.c tests/fake/fake_cuda.h gpu/cuda_drv.h
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -Igpu -shared -Wl,-soname,libcuda.so.1 -Wl,-z,defs \
+	  $(LDFLAGS) -o $@ $<
 
 $(BUILD)/kvfs-gpu-bench: tools/kvfs-gpu-bench.c $(GPU_A)
 	@mkdir -p $(dir $@)

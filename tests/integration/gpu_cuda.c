@@ -1,51 +1,78 @@
 /*
- * gpu_cuda.c - libkvfs-gpu's CUDA backend against a real mount: device pages
- * gathered into a file and scattered back, checked through read(2) and
- * through device-to-host copies, plus device-to-arena and arena-to-device
- * bandwidth against cuMemcpy to a pinned buffer.  The CUDA driver is loaded
- * with dlopen, as the library does, so this builds without CUDA.
+ * gpu_cuda.c - libkvfs-gpu's CUDA backend against a real mount.  The
+ * driver is loaded with dlopen and its entry points declared by
+ * gpu/cuda_drv.h, as the library does, so this builds without CUDA.
  *
- *   gpu_cuda MOUNT OUTSIDE_FILE
+ *   gpu_cuda MOUNT OUTSIDE_FILE    the full run, below
+ *   gpu_cuda copyfail MOUNT        a copy that fails (stand-in driver only)
  *   gpu_cuda probe                 only whether CUDA is usable (0 or 77)
  *
- * Exits 77 with "SKIP: ..." where there is no CUDA driver or device.
+ * The full run: 64 scattered 1 MiB device pages gathered into a file with
+ * kvfs_gpu_pwritev and checked with read(2); scattered back into other
+ * device pages with kvfs_gpu_preadv and checked with cuMemcpyDtoH; the
+ * bandwidth of both against cuMemcpy to a pinned buffer; the same pair
+ * asynchronously on a stream of its own (non-blocking) into a second file;
+ * a read from a thread with no context current; a hole read into a device
+ * page (zeros: a device memset); device pages to a file outside kvfs (the
+ * bounce-buffer fallback); the library's counters.
+ *
+ * On the stand-in driver (tests/fake/fake_cuda.c, recognized by its
+ * fake_cuda_counters symbol) there is no bandwidth to measure, and each
+ * kvfs_gpu_* call is checked for how it used the driver: nothing left in
+ * flight when it returned (unless it was an *_async call), the calling
+ * thread's context stack as it was (pushes and pops balanced), no pop of an
+ * empty stack, one driver copy for each copy the library counts, no copy
+ * staged through pageable memory on the fast path unless the arena could
+ * not be registered; and after kvfs_gpu_close() no registration or pinned
+ * buffer left.  copyfail runs with FAKE_CUDA_FAIL_COPY=1: the first
+ * asynchronous copy of a transfer overwriting a file fails, and the write
+ * must return -EFAULT, commit nothing and leave the range writable.
+ *
+ * Exits 77 with "SKIP: ..." where there is no CUDA driver or device, 1 with
+ * "FAIL: ..." on any error or violation.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cuda_drv.h"
+#include "fake_cuda.h"
 #include "kvfs_gpu.h"
 
 #define NPAGES 64
 #define PAGE   (1u << 20)
+#define ALL    ((size_t)NPAGES * PAGE)
 
-typedef int CUresult;
-typedef unsigned long long CUdeviceptr;
-static struct {
-	CUresult (*cuDeviceGet)(int *, int);
-	CUresult (*cuDevicePrimaryCtxRetain)(void **, int);
-	CUresult (*cuCtxSetCurrent)(void *);
-	CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
-	CUresult (*cuMemFree)(CUdeviceptr);
-	CUresult (*cuMemAllocHost)(void **, size_t);
-	CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
-	CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
-} cu;
+static struct kcu_api cu;            /* what the library calls too */
+static struct kcu_test_api ct;       /* what only this program calls */
+/* The stand-in's extras; NULL on a real driver. */
+static fake_cuda_counters_fn *fake_counters;
+static fake_cuda_ctx_depth_fn *fake_depth;
 
-static void fail(const char *what)
+static void fail(const char *fmt, ...)
 {
-	printf("FAIL: %s\n", what);
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("FAIL: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
 	exit(1);
 }
 
-#define CU(call) do { if ((call) != 0) fail(#call); } while (0)
+#define CU(call) do { if ((call) != KCU_SUCCESS) fail("%s", #call); } while (0)
 
 static double now(void)
 {
@@ -55,25 +82,54 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+struct sym {
+	size_t at;
+	const char *name;
+};
+
+#define LIB_SYM(name, sym, params) { offsetof(struct kcu_api, name), sym },
+#define TEST_SYM(name, sym, params) { offsetof(struct kcu_test_api, name), sym },
+
+static void load_table(void *lib, void *table, const struct sym *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *f = dlsym(lib, s[i].name);
+
+		if (!f)
+			fail("libcuda.so.1 exports no %s", s[i].name);
+		memcpy((char *)table + s[i].at, &f, sizeof(f));
+	}
+}
+
+/* The driver the library loaded (dlopen of the same name finds it). */
 static void load(void)
 {
+	static const struct sym lib_syms[] = { KCU_LIBRARY_ENTRIES(LIB_SYM) };
+	static const struct sym test_syms[] = { KCU_TEST_ENTRIES(TEST_SYM) };
 	void *lib = dlopen("libcuda.so.1", RTLD_NOW);
-	struct { void **p; const char *n; } s[] = {
-		{ (void **)&cu.cuDeviceGet, "cuDeviceGet" },
-		{ (void **)&cu.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain" },
-		{ (void **)&cu.cuCtxSetCurrent, "cuCtxSetCurrent" },
-		{ (void **)&cu.cuMemAlloc, "cuMemAlloc_v2" },
-		{ (void **)&cu.cuMemFree, "cuMemFree_v2" },
-		{ (void **)&cu.cuMemAllocHost, "cuMemAllocHost_v2" },
-		{ (void **)&cu.cuMemcpyHtoD, "cuMemcpyHtoD_v2" },
-		{ (void **)&cu.cuMemcpyDtoH, "cuMemcpyDtoH_v2" },
-	};
+	void *f;
 
 	if (!lib)
-		fail("dlopen libcuda.so.1 after the library loaded it");
-	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
-		if (!(*s[i].p = dlsym(lib, s[i].n)))
-			fail(s[i].n);
+		fail("dlopen libcuda.so.1 after the library loaded it: %s", dlerror());
+	load_table(lib, &cu, lib_syms, sizeof(lib_syms) / sizeof(lib_syms[0]));
+	load_table(lib, &ct, test_syms, sizeof(test_syms) / sizeof(test_syms[0]));
+	if ((f = dlsym(lib, "fake_cuda_counters")) != NULL)
+		memcpy(&fake_counters, &f, sizeof(f));
+	if ((f = dlsym(lib, "fake_cuda_ctx_depth")) != NULL)
+		memcpy(&fake_depth, &f, sizeof(f));
+	if (!fake_counters != !fake_depth)
+		fail("libcuda.so.1 exports one of the stand-in's symbols but not the other");
+}
+
+/* Makes device 0's primary context current on the calling thread. */
+static void use_primary(void)
+{
+	kcu_device d;
+	kcu_context ctx;
+
+	CU(cu.cuDeviceGet(&d, 0));
+	CU(cu.cuDevicePrimaryCtxRetain(&ctx, d));
+	CU(ct.cuCtxSetCurrent(ctx));
 }
 
 static void pattern(unsigned char *p, size_t n, unsigned seed)
@@ -82,103 +138,442 @@ static void pattern(unsigned char *p, size_t n, unsigned seed)
 		p[i] = (unsigned char)((i * 2654435761u + seed) >> 13);
 }
 
+/* n device pages holding host[0, n * PAGE), and their iovecs. */
+static void dev_pages(kcu_deviceptr *dev, struct iovec *iov, int n, const unsigned char *host)
+{
+	for (int i = 0; i < n; i++) {
+		CU(ct.cuMemAlloc(&dev[i], PAGE));
+		CU(ct.cuMemcpyHtoD(dev[i], host + (size_t)i * PAGE, PAGE));
+		iov[i] = (struct iovec){ (void *)(uintptr_t)dev[i], PAGE };
+	}
+}
+
+/* Whether the n device pages hold want[0, n * PAGE); scratch is as large. */
+static int dev_equal(const kcu_deviceptr *dev, int n, const unsigned char *want,
+		     unsigned char *scratch)
+{
+	for (int i = 0; i < n; i++)
+		CU(ct.cuMemcpyDtoH(scratch + (size_t)i * PAGE, dev[i], PAGE));
+	return memcmp(scratch, want, (size_t)n * PAGE) == 0;
+}
+
+static int file_equal(int fd, const unsigned char *want, size_t len, unsigned char *scratch)
+{
+	return pread(fd, scratch, len, 0) == (ssize_t)len && memcmp(scratch, want, len) == 0;
+}
+
+/* ---- the stand-in's view of each call ---- */
+
+struct watch {
+	struct fake_cuda_counters c;
+	uint64_t copies;             /* the library's count of copies */
+	int depth;
+};
+
+/* Every copy the stand-in saw: queued, staged or failed. */
+static uint64_t driver_copies(const struct fake_cuda_counters *c)
+{
+	return c->async_copies + c->pageable_copies + c->faults;
+}
+
+static void watch_start(struct watch *w, struct kvfs_gpu *g)
+{
+	struct kvfs_gpu_stats st;
+
+	if (fake_counters) {
+		kvfs_gpu_get_stats(g, &st);
+		w->copies = st.copies;
+		fake_counters(&w->c);
+		w->depth = fake_depth();
+	}
+}
+
+/*
+ * After a kvfs_gpu_* call returned, on the stand-in: with `idle` (this
+ * program queued nothing itself and the call was not an *_async one)
+ * nothing may be in flight; the thread's context stack is as it was; no
+ * pop of an empty stack; each copy the library counted was one driver copy
+ * (one DMA per piece, nothing split or added); no staged (pageable) copy,
+ * which `fast_path` allows where the arena could not be registered.
+ */
+static void watch_check(const struct watch *w, struct kvfs_gpu *g, const char *what,
+			int idle, int fast_path)
+{
+	struct fake_cuda_counters c;
+	struct kvfs_gpu_stats st;
+
+	if (!fake_counters)
+		return;
+	fake_counters(&c);
+	kvfs_gpu_get_stats(g, &st);
+	if (idle && c.inflight)
+		fail("%s: %llu driver ops still in flight after it returned", what,
+		     (unsigned long long)c.inflight);
+	if (fake_depth() != w->depth)
+		fail("%s: context stack %d deep after the call, %d before: pushes and pops"
+		     " unbalanced", what, fake_depth(), w->depth);
+	if (c.ctx_underflows)
+		fail("%s: %llu pops of an empty context stack", what,
+		     (unsigned long long)c.ctx_underflows);
+	if (driver_copies(&c) - driver_copies(&w->c) != st.copies - w->copies)
+		fail("%s: %llu driver copies for %llu copies of the library", what,
+		     (unsigned long long)(driver_copies(&c) - driver_copies(&w->c)),
+		     (unsigned long long)(st.copies - w->copies));
+	if (c.pageable_copies != w->c.pageable_copies && !(fast_path && st.unregistered))
+		fail("%s: %llu copies staged through pageable memory, where the host side"
+		     " should have been pinned", what,
+		     (unsigned long long)(c.pageable_copies - w->c.pageable_copies));
+}
+
+/* ---- the full run ---- */
+
+struct no_ctx_read {
+	struct kvfs_gpu *g;
+	int fd;
+	const struct iovec *iov;
+	ssize_t got;
+};
+
+/* An I/O thread that never touched CUDA: the library must find the
+ * context of the pages itself. */
+static void *no_ctx_reader(void *arg)
+{
+	struct no_ctx_read *r = arg;
+	struct watch w;
+
+	watch_start(&w, r->g);
+	if (fake_depth && w.depth != 0)
+		fail("a new thread starts with a current context");
+	r->got = kvfs_gpu_preadv(r->g, r->fd, r->iov, NPAGES, 0);
+	watch_check(&w, r->g, "kvfs_gpu_preadv from a thread with no context", 1, 1);
+	return NULL;
+}
+
+struct run {
+	struct kvfs_gpu *g;
+	kcu_deviceptr dev[NPAGES], back[NPAGES], fresh[NPAGES];
+	struct iovec iov[NPAGES], biov[NPAGES], fiov[NPAGES];
+	unsigned char *host, *other, *check;
+};
+
+/* The pages of fd (written from t->dev) read by a new thread into
+ * t->back, reset first. */
+static void run_no_ctx(struct run *t, int fd)
+{
+	struct no_ctx_read r = { .g = t->g, .fd = fd, .iov = t->biov };
+	pthread_t th;
+
+	for (int i = 0; i < NPAGES; i++)
+		CU(ct.cuMemcpyHtoD(t->back[i], t->other + (size_t)i * PAGE, PAGE));
+	if (pthread_create(&th, NULL, no_ctx_reader, &r) != 0 || pthread_join(th, NULL) != 0)
+		fail("a thread for kvfs_gpu_preadv");
+	if (r.got != (ssize_t)ALL || !dev_equal(t->back, NPAGES, t->host, t->check))
+		fail("kvfs_gpu_preadv from a thread with no context: %zd", r.got);
+}
+
+/* A hole (fd extended by ftruncate) read into a device page: zeros, from a
+ * memset on the device rather than a copy. */
+static void run_hole(struct run *t, int fd)
+{
+	unsigned char *zeros = calloc(1, PAGE);
+	struct watch w;
+
+	if (!zeros)
+		fail("out of memory");
+	if (ftruncate(fd, (off_t)(ALL + PAGE)) != 0)
+		fail("ftruncate: %s", strerror(errno));
+	watch_start(&w, t->g);
+	if (kvfs_gpu_pread(t->g, fd, t->biov[0].iov_base, PAGE, ALL) != (ssize_t)PAGE)
+		fail("kvfs_gpu_pread of a hole into a device page");
+	watch_check(&w, t->g, "kvfs_gpu_pread (a hole)", 1, 1);
+	if (!dev_equal(&t->back[0], 1, zeros, t->check))
+		fail("a hole read into a device page is not zeros");
+	free(zeros);
+}
+
+/* Sync transfers: pages to MOUNT/cuda.kv and back, timed; the same file
+ * from a thread with no context, and a hole. */
+static void run_sync(struct run *t, const char *mount)
+{
+	unsigned char *pinned;
+	double t0, t_w, t_r, t_memcpy;
+	char path[4096];
+	struct watch w;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cuda.kv", mount);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0)
+		fail("open %s: %s", path, strerror(errno));
+	watch_start(&w, t->g);
+	t0 = now();
+	if (kvfs_gpu_pwritev(t->g, fd, t->iov, NPAGES, 0) != (ssize_t)ALL)
+		fail("kvfs_gpu_pwritev of device pages");
+	t_w = now() - t0;
+	watch_check(&w, t->g, "kvfs_gpu_pwritev", 1, 1);
+	if (!file_equal(fd, t->host, ALL, t->check))
+		fail("read(2) of the file does not match the device pages");
+	watch_start(&w, t->g);
+	t0 = now();
+	if (kvfs_gpu_preadv(t->g, fd, t->biov, NPAGES, 0) != (ssize_t)ALL)
+		fail("kvfs_gpu_preadv into device pages");
+	t_r = now() - t0;
+	watch_check(&w, t->g, "kvfs_gpu_preadv", 1, 1);
+	if (!dev_equal(t->back, NPAGES, t->host, t->check))
+		fail("device pages read back differ");
+	run_no_ctx(t, fd);
+	run_hole(t, fd);
+	close(fd);
+
+	/* The baseline: the same pages to a pinned buffer with cuMemcpy. */
+	CU(ct.cuMemAllocHost((void **)&pinned, ALL));
+	t0 = now();
+	for (int i = 0; i < NPAGES; i++)
+		CU(ct.cuMemcpyDtoH(pinned + (size_t)i * PAGE, t->dev[i], PAGE));
+	t_memcpy = now() - t0;
+	CU(cu.cuMemFreeHost(pinned));
+	if (fake_counters)
+		printf("driver: stand-in (tests/fake), no bandwidth figures\n");
+	else
+		printf("device->arena %.2f GB/s, arena->device %.2f GB/s, cuMemcpy DtoH to"
+		       " pinned %.2f GB/s (ratio %.2f)\n", ALL / t_w / 1e9, ALL / t_r / 1e9,
+		       ALL / t_memcpy / 1e9, t_memcpy / t_w);
+}
+
+/* Async transfers on a stream of our own: pages to MOUNT/cuda-async.kv,
+ * then into fresh pages. */
+static void run_async(struct run *t, const char *mount)
+{
+	struct kvfs_gpu_io *io;
+	kcu_stream s;
+	char path[4096];
+	struct watch w;
+	int fd;
+
+	CU(ct.cuStreamCreate(&s, KCU_STREAM_NON_BLOCKING));
+	snprintf(path, sizeof(path), "%s/cuda-async.kv", mount);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0)
+		fail("open %s: %s", path, strerror(errno));
+	watch_start(&w, t->g);
+	if (kvfs_gpu_pwritev_async(t->g, fd, t->iov, NPAGES, 0, s, &io) != 0)
+		fail("kvfs_gpu_pwritev_async of device pages");
+	watch_check(&w, t->g, "kvfs_gpu_pwritev_async", 0, 1);
+	if (kvfs_gpu_wait(t->g, io) != (ssize_t)ALL)
+		fail("kvfs_gpu_wait of the async write");
+	watch_check(&w, t->g, "kvfs_gpu_wait (write)", 1, 1);
+	if (!file_equal(fd, t->host, ALL, t->check))
+		fail("read(2) of the async-written file does not match the device pages");
+
+	watch_start(&w, t->g);
+	if (kvfs_gpu_preadv_async(t->g, fd, t->fiov, NPAGES, 0, s, &io) != 0)
+		fail("kvfs_gpu_preadv_async into device pages");
+	watch_check(&w, t->g, "kvfs_gpu_preadv_async", 0, 1);
+	if (kvfs_gpu_wait(t->g, io) != (ssize_t)ALL)
+		fail("kvfs_gpu_wait of the async read");
+	watch_check(&w, t->g, "kvfs_gpu_wait (read)", 1, 1);
+	if (!dev_equal(t->fresh, NPAGES, t->host, t->check))
+		fail("device pages read back asynchronously differ");
+	close(fd);
+	CU(ct.cuStreamDestroy(s));
+}
+
+/* Device pages to a file outside kvfs: the bounce-buffer fallback. */
+static void run_fallback(struct run *t, const char *outside)
+{
+	struct watch w;
+	int fd;
+
+	fd = open(outside, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0)
+		fail("open %s: %s", outside, strerror(errno));
+	watch_start(&w, t->g);
+	if (kvfs_gpu_pwritev(t->g, fd, t->iov, 4, 0) != 4 * (ssize_t)PAGE)
+		fail("kvfs_gpu_pwritev of device pages to a file outside kvfs");
+	watch_check(&w, t->g, "kvfs_gpu_pwritev (fallback)", 1, 0);
+	if (!file_equal(fd, t->host, 4 * PAGE, t->check))
+		fail("the fallback path with device pages");
+	close(fd);
+}
+
+static int full_run(struct kvfs_gpu *g, const char *mount, const char *outside)
+{
+	struct run *t = calloc(1, sizeof(*t));
+	struct fake_cuda_counters c;
+	struct kvfs_gpu_stats st;
+
+	if (!t)
+		fail("out of memory");
+	t->g = g;
+	use_primary();
+	kvfs_gpu_get_stats(g, &st);
+	if (fake_counters) {
+		fake_counters(&c);
+		if (c.registrations != (st.unregistered ? 0 : 1))
+			fail("%llu host registrations after attaching one arena",
+			     (unsigned long long)c.registrations);
+	}
+	t->host = malloc(ALL);
+	t->other = malloc(ALL);
+	t->check = malloc(ALL);
+	if (!t->host || !t->other || !t->check)
+		fail("out of memory");
+	pattern(t->host, ALL, 7);
+	pattern(t->other, ALL, 99);
+	dev_pages(t->dev, t->iov, NPAGES, t->host);
+	dev_pages(t->back, t->biov, NPAGES, t->other);
+	dev_pages(t->fresh, t->fiov, NPAGES, t->other);
+
+	run_sync(t, mount);
+	run_async(t, mount);
+	run_fallback(t, outside);
+
+	kvfs_gpu_get_stats(g, &st);
+	if (st.fallback != 1 || st.fast != 6 || st.errors)
+		fail("counters: fast=%llu (want 6) fallback=%llu (want 1) errors=%llu",
+		     (unsigned long long)st.fast, (unsigned long long)st.fallback,
+		     (unsigned long long)st.errors);
+	if (st.unregistered)
+		printf("note: CUDA could not register the arena; copies were staged\n");
+	printf("OK cuda: fast=%llu fallback=%llu copies=%llu\n", (unsigned long long)st.fast,
+	       (unsigned long long)st.fallback, (unsigned long long)st.copies);
+	for (int i = 0; i < NPAGES; i++) {
+		CU(ct.cuMemFree(t->dev[i]));
+		CU(ct.cuMemFree(t->back[i]));
+		CU(ct.cuMemFree(t->fresh[i]));
+	}
+	kvfs_gpu_close(g);
+	if (fake_counters) {
+		fake_counters(&c);
+		if (c.registrations || c.host_allocs || c.inflight)
+			fail("after kvfs_gpu_close: %llu registrations, %llu pinned buffers, %llu"
+			     " ops in flight", (unsigned long long)c.registrations,
+			     (unsigned long long)c.host_allocs, (unsigned long long)c.inflight);
+	}
+	free(t->host);
+	free(t->other);
+	free(t->check);
+	free(t);
+	return 0;
+}
+
+/* ---- copyfail ---- */
+
+#define CF_PAGES 8
+#define CF_OLD   (4 * (size_t)PAGE)   /* the file before: half the range */
+
+/*
+ * The old content is written with write(2), so the failing transfer's first
+ * copy is the stand-in's first asynchronous copy whatever the arena's layout
+ * (FAKE_CUDA_FAIL_COPY counts from cuInit).  That copy overwrites the file
+ * in place; the device then runs nothing more, so the bytes must be the old
+ * ones, and a commit of the range (which extends the file) would show in
+ * its size.
+ */
+static int copyfail(struct kvfs_gpu *g, const char *mount)
+{
+	const char *env = getenv("FAKE_CUDA_FAIL_COPY");
+	unsigned char *old = malloc(CF_OLD), *new = malloc(CF_PAGES * PAGE);
+	unsigned char *check = malloc(CF_PAGES * PAGE);
+	kcu_deviceptr dev[CF_PAGES];
+	struct iovec iov[CF_PAGES];
+	struct fake_cuda_counters c;
+	struct kvfs_gpu_stats st;
+	char path[4096];
+	struct watch w;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	if (!fake_counters) {
+		printf("SKIP: copyfail needs the stand-in driver (tests/fake)\n");
+		return 77;
+	}
+	if (!env || strcmp(env, "1") != 0)
+		fail("copyfail: run with FAKE_CUDA_FAIL_COPY=1 (the first copy fails)");
+	if (!old || !new || !check)
+		fail("out of memory");
+	use_primary();
+	pattern(old, CF_OLD, 3);
+	pattern(new, CF_PAGES * PAGE, 4);
+	dev_pages(dev, iov, CF_PAGES, new);
+	snprintf(path, sizeof(path), "%s/copyfail.kv", mount);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0 || pwrite(fd, old, CF_OLD, 0) != (ssize_t)CF_OLD)
+		fail("write(2) of the old content to %s", path);
+	fake_counters(&c);
+	if (c.async_copies || c.pageable_copies || c.faults)
+		fail("an asynchronous copy before the transfer: the failure would miss it");
+
+	watch_start(&w, g);
+	n = kvfs_gpu_pwritev(g, fd, iov, CF_PAGES, 0);
+	if (n != -EFAULT)
+		fail("kvfs_gpu_pwritev with a failing copy returned %zd, want -EFAULT (%d)",
+		     n, -EFAULT);
+	watch_check(&w, g, "kvfs_gpu_pwritev (failing copy)", 1, 1);
+	fake_counters(&c);
+	if (c.faults != 1)
+		fail("the stand-in failed %llu copies, want 1", (unsigned long long)c.faults);
+	if (fstat(fd, &sb) != 0 || (size_t)sb.st_size != CF_OLD)
+		fail("size %lld after the failed write, want %zu: part of it was committed",
+		     (long long)sb.st_size, CF_OLD);
+	if (!file_equal(fd, old, CF_OLD, check))
+		fail("the file does not read back its old content after the failed write");
+	kvfs_gpu_get_stats(g, &st);
+	if (st.errors != 1 || st.writes != 0)
+		fail("after the failed write: errors=%llu (want 1) writes=%llu (want 0)",
+		     (unsigned long long)st.errors, (unsigned long long)st.writes);
+
+	/* The reservation was given up: the range can be written again. */
+	watch_start(&w, g);
+	n = kvfs_gpu_pwritev(g, fd, iov, CF_PAGES, 0);
+	if (n != (ssize_t)(CF_PAGES * PAGE))
+		fail("writing the range again after the failure: %s",
+		     n < 0 ? strerror((int)-n) : "short");
+	watch_check(&w, g, "kvfs_gpu_pwritev (after the failure)", 1, 1);
+	if (!file_equal(fd, new, CF_PAGES * PAGE, check))
+		fail("the file does not read back the second write");
+	kvfs_gpu_get_stats(g, &st);
+	if (st.errors != 1 || st.writes != 1 || st.fast != 1)
+		fail("counters: errors=%llu writes=%llu fast=%llu, want 1 each",
+		     (unsigned long long)st.errors, (unsigned long long)st.writes,
+		     (unsigned long long)st.fast);
+	close(fd);
+	for (int i = 0; i < CF_PAGES; i++)
+		CU(ct.cuMemFree(dev[i]));
+	kvfs_gpu_close(g);
+	printf("OK copyfail: -EFAULT, nothing committed, old content kept, range writable again\n");
+	free(old);
+	free(new);
+	free(check);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	CUdeviceptr dev[2 * NPAGES], back[NPAGES];
-	struct iovec iov[NPAGES], biov[NPAGES];
-	struct kvfs_gpu_stats st;
-	unsigned char *host, *check, *pinned;
+	int probe = argc == 2 && strcmp(argv[1], "probe") == 0;
+	int cf = argc == 3 && strcmp(argv[1], "copyfail") == 0;
+	const char *mount = probe ? NULL : cf ? argv[2] : argv[1];
 	struct kvfs_gpu *g;
-	char path[4096];
-	double t0, t_fast_w, t_fast_r, t_memcpy;
-	void *ctx;
-	int r, fd, d;
+	int r;
 
-	if (argc != 3 && !(argc == 2 && strcmp(argv[1], "probe") == 0)) {
-		fprintf(stderr, "usage: gpu_cuda MOUNT OUTSIDE_FILE | gpu_cuda probe\n");
+	if (argc != 3 && !probe) {
+		fprintf(stderr, "usage: gpu_cuda MOUNT OUTSIDE_FILE | gpu_cuda copyfail MOUNT"
+			" | gpu_cuda probe\n");
 		return 2;
 	}
-	r = kvfs_gpu_open(&g, argc == 2 ? NULL : argv[1], KVFS_GPU_CUDA);
+	r = kvfs_gpu_open(&g, mount, KVFS_GPU_CUDA);
 	if (r == -ENOENT || r == -ENODEV || r == -ENOSYS) {
 		printf("SKIP: no CUDA %s on this machine (%s)\n",
 		       r == -ENODEV ? "device" : "driver (libcuda.so.1)", strerror(-r));
 		return 77;
 	}
-	if (r < 0) {
-		printf("FAIL: kvfs_gpu_open(KVFS_GPU_CUDA): %s\n", strerror(-r));
-		return 1;
-	}
-	if (argc == 2) {
+	if (r < 0)
+		fail("kvfs_gpu_open(KVFS_GPU_CUDA): %s", strerror(-r));
+	if (probe) {
 		kvfs_gpu_close(g);
 		return 0;
 	}
 	load();
-	CU(cu.cuDeviceGet(&d, 0));
-	CU(cu.cuDevicePrimaryCtxRetain(&ctx, d));
-	CU(cu.cuCtxSetCurrent(ctx));
-	host = malloc((size_t)NPAGES * PAGE);
-	check = malloc((size_t)NPAGES * PAGE);
-	CU(cu.cuMemAllocHost((void **)&pinned, (size_t)NPAGES * PAGE));
-	pattern(host, (size_t)NPAGES * PAGE, 7);
-	/* Scattered device pages: every other one of 2 * NPAGES allocations. */
-	for (int i = 0; i < 2 * NPAGES; i++)
-		CU(cu.cuMemAlloc(&dev[i], PAGE));
-	for (int i = 0; i < NPAGES; i++) {
-		CU(cu.cuMemcpyHtoD(dev[2 * i + 1], host + (size_t)i * PAGE, PAGE));
-		iov[i] = (struct iovec){ (void *)(uintptr_t)dev[2 * i + 1], PAGE };
-		CU(cu.cuMemAlloc(&back[i], PAGE));
-		biov[i] = (struct iovec){ (void *)(uintptr_t)back[i], PAGE };
-	}
-
-	snprintf(path, sizeof(path), "%s/cuda.kv", argv[1]);
-	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
-	if (fd < 0)
-		fail("open on the mount");
-	t0 = now();
-	if (kvfs_gpu_pwritev(g, fd, iov, NPAGES, 0) != (ssize_t)NPAGES * PAGE)
-		fail("kvfs_gpu_pwritev of device pages");
-	t_fast_w = now() - t0;
-	if (pread(fd, check, (size_t)NPAGES * PAGE, 0) != (ssize_t)NPAGES * PAGE ||
-	    memcmp(check, host, (size_t)NPAGES * PAGE) != 0)
-		fail("read(2) of the file does not match the device pages");
-	t0 = now();
-	if (kvfs_gpu_preadv(g, fd, biov, NPAGES, 0) != (ssize_t)NPAGES * PAGE)
-		fail("kvfs_gpu_preadv into device pages");
-	t_fast_r = now() - t0;
-	for (int i = 0; i < NPAGES; i++)
-		CU(cu.cuMemcpyDtoH(check + (size_t)i * PAGE, back[i], PAGE));
-	if (memcmp(check, host, (size_t)NPAGES * PAGE) != 0)
-		fail("device pages read back differ");
-	close(fd);
-
-	/* The baseline: the same pages to a pinned buffer with cuMemcpy. */
-	t0 = now();
-	for (int i = 0; i < NPAGES; i++)
-		CU(cu.cuMemcpyDtoH(pinned + (size_t)i * PAGE, dev[2 * i + 1], PAGE));
-	t_memcpy = now() - t0;
-	printf("device->arena %.2f GB/s, arena->device %.2f GB/s, cuMemcpy DtoH to pinned %.2f GB/s"
-	       " (ratio %.2f)\n", NPAGES * (double)PAGE / t_fast_w / 1e9,
-	       NPAGES * (double)PAGE / t_fast_r / 1e9, NPAGES * (double)PAGE / t_memcpy / 1e9,
-	       t_memcpy / t_fast_w);
-
-	/* Device pages to a file outside kvfs: the bounce-buffer fallback. */
-	fd = open(argv[2], O_CREAT | O_RDWR | O_TRUNC, 0644);
-	if (fd < 0 || kvfs_gpu_pwritev(g, fd, iov, 4, 0) != 4 * (ssize_t)PAGE ||
-	    pread(fd, check, 4 * PAGE, 0) != 4 * (ssize_t)PAGE ||
-	    memcmp(check, host, 4 * PAGE) != 0)
-		fail("the fallback path with device pages");
-	close(fd);
-	kvfs_gpu_get_stats(g, &st);
-	if (st.fallback != 1 || st.fast != 2 || st.errors)
-		fail("counters");
-	if (st.unregistered)
-		printf("note: CUDA could not register the arena; copies were staged\n");
-	printf("OK cuda: fast=%llu fallback=%llu copies=%llu\n", (unsigned long long)st.fast,
-	       (unsigned long long)st.fallback, (unsigned long long)st.copies);
-	for (int i = 0; i < 2 * NPAGES; i++)
-		cu.cuMemFree(dev[i]);
-	for (int i = 0; i < NPAGES; i++)
-		cu.cuMemFree(back[i]);
-	kvfs_gpu_close(g);
-	return 0;
+	return cf ? copyfail(g, mount) : full_run(g, mount, argv[2]);
 }

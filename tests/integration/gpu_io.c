@@ -12,12 +12,13 @@
  *   gpu_io fallback FILE SEED LEN                a file outside kvfs: counted fallback
  *   gpu_io attach MOUNT                          a context attached to the mount
  *   gpu_io info   PATH                           print the arena's path, size and mode
+ *   gpu_io backend                               print the backend KVFS_GPU_AUTO picks
  *   gpu_io hang   FILE OFF LEN                   RESERVE, scribble, print "reserved",
  *                                                sleep until killed (no COMMIT)
  *
  * FILE may be fd:N, a descriptor the caller opened (for a test run as a user
- * who could not open the path).  Every command but hang prints "OK" and the
- * context's counters, and exits 0;
+ * who could not open the path).  Every command but hang, info and backend
+ * prints "OK" and the context's counters, and exits 0;
  * a failure prints why and exits 1.
  */
 #include <errno.h>
@@ -422,6 +423,20 @@ static int cmd_info(char **av)
 	return 0;
 }
 
+/* What kvfs_gpu_open(KVFS_GPU_AUTO) chose here: $KVFS_GPU_BACKEND, else
+ * cuda where libcuda.so.1 loads and has a device, else host. */
+static int cmd_backend(void)
+{
+	struct kvfs_gpu *g;
+	int r = kvfs_gpu_open(&g, NULL, KVFS_GPU_AUTO);
+
+	if (r < 0)
+		die("kvfs_gpu_open(KVFS_GPU_AUTO): %s", strerror(-r));
+	printf("%s\n", kvfs_gpu_backend(g));
+	kvfs_gpu_close(g);
+	return 0;
+}
+
 /* A client that dies between RESERVE and COMMIT. */
 _Noreturn static void cmd_hang(char **av)
 {
@@ -453,7 +468,8 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } cmds[] = {
 		{ "write", 4 }, { "read", 4 }, { "mixed", 2 }, { "async", 4 },
-		{ "fallback", 3 }, { "attach", 1 }, { "info", 1 }, { "hang", 3 },
+		{ "fallback", 3 }, { "attach", 1 }, { "info", 1 }, { "backend", 0 },
+		{ "hang", 3 },
 	};
 	const char *c = argc > 1 ? argv[1] : "";
 	size_t i;
@@ -471,6 +487,7 @@ int main(int argc, char **argv)
 	case 4: return cmd_fallback(argv + 2);
 	case 5: return cmd_attach(argv + 2);
 	case 6: return cmd_info(argv + 2);
+	case 7: return cmd_backend();
 	default: cmd_hang(argv + 2);
 	}
 }
