@@ -14,7 +14,8 @@
  * asynchronously on a stream of its own (non-blocking) into a second file;
  * a read from a thread with no context current; a hole read into a device
  * page (zeros: a device memset); device pages to a file outside kvfs (the
- * bounce-buffer fallback); the library's counters.
+ * bounce-buffer fallback), and an async write there that must wait for the
+ * work already queued on its non-blocking stream; the library's counters.
  *
  * On the stand-in driver (tests/fake/fake_cuda.c, recognized by its
  * fake_cuda_counters symbol) there is no bandwidth to measure, and each
