@@ -4,9 +4,10 @@
  * libcuda.so.1 is dlopen()ed on first use, once per process, and the few
  * entry points needed are looked up by their versioned names: the library
  * has no link-time dependency on CUDA and builds where no CUDA is installed.
- * The handful of driver types and constants used are declared here, with
- * the values of the driver API's cuda.h.  kcu_result codes become -errno in
- * cu_errno() and nowhere else (STYLE.md, "Errors").
+ * The driver types, constants and entry points used are declared in
+ * cuda_drv.h (checked against cuda.h by tests/unit/test_cuda_decls.c).
+ * CUresult codes become -errno in cu_errno() and nowhere else (STYLE.md,
+ * "Errors").
  *
  * Contexts: a copy runs in the context that owns its stream (cuStreamGetCtx)
  * or, on the default stream, the one that owns the device pointer
