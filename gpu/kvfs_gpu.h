@@ -95,7 +95,9 @@ ssize_t kvfs_gpu_pread(struct kvfs_gpu *g, int fd, void *buf, size_t len,
 		       uint64_t off);
 
 /* Gathers iov[0..iovcnt) (e.g. the scattered pages of a paged KV cache) into
- * the one contiguous file range starting at off. */
+ * the one contiguous file range starting at off.  The device buffers of
+ * one transfer must be on one GPU: it waits for its copies through that
+ * GPU's context (or the stream's) only. */
 ssize_t kvfs_gpu_pwritev(struct kvfs_gpu *g, int fd, const struct iovec *iov,
 			 int iovcnt, uint64_t off);
 
