@@ -233,6 +233,24 @@ int kvfs_alloc_take_at(struct kvfs_alloc *a, uint64_t start, uint64_t len)
 	return rc;
 }
 
+int64_t kvfs_alloc_take_free(struct kvfs_alloc *a, uint64_t start, uint64_t len)
+{
+	int64_t n = 0;
+
+	if (start > a->nunits || len > a->nunits - start)
+		return -EINVAL;
+	pthread_mutex_lock(&a->lock);
+	for (uint64_t u = start; u < start + len; u++) {
+		if (a->bits[u / 64] >> (u % 64) & 1)
+			continue;
+		a->bits[u / 64] |= 1ull << (u % 64);
+		n++;
+	}
+	a->nfree -= (uint64_t)n;
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
 int kvfs_alloc_give(struct kvfs_alloc *a, uint64_t start, uint64_t len)
 {
 	int rc = 0;

@@ -68,6 +68,10 @@ int kvfs_alloc_take_run(struct kvfs_alloc *a, uint64_t want, uint64_t near,
  */
 int kvfs_alloc_take_at(struct kvfs_alloc *a, uint64_t start, uint64_t len);
 
+/* Takes every unit of [start, start + len) that is free.  Returns how many
+ * it took, or -EINVAL if the range is out of bounds. */
+int64_t kvfs_alloc_take_free(struct kvfs_alloc *a, uint64_t start, uint64_t len);
+
 /*
  * Returns [start, start + len) to the free pool.  Returns 0, or -EINVAL if
  * the range is out of bounds or any unit in it is already free (a double

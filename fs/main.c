@@ -455,6 +455,8 @@ static int open_store(struct kvfs *kv)
 	}
 	if (r == 0)
 		r = kvfs_ns_load(&kv->ns);
+	if (r == 0 && kv->ssd)
+		(void)kvfs_ssd_seal(kv->ssd); /* logs what it cannot remove */
 	if (r == 0 && kv->opts.prefault)
 		kvfs_arena_prefault_start(&kv->mem.arena);
 	if (r) {

@@ -72,7 +72,10 @@ struct kvfs_ssd {
 	uint64_t id;
 	uint64_t slab_size;      /* data bytes per slab */
 	uint64_t stride;         /* KVFS_SSD_HDR + slab_size: file bytes per slab */
-	uint32_t nslabs;         /* slabs in use (more may lie on disk) */
+	uint32_t nslabs;         /* slab files open: what ssd_size needs, or more */
+	uint32_t nactive;        /* slabs new data goes to; [nactive, nslabs)
+				    drain (see kvfs_ssd_seal) */
+	int sealed;              /* the draining slabs' free units are taken */
 	int *fds;                /* [nslabs] */
 	atomic_int *dirty;       /* [nslabs]: a write completed since last sync */
 	int direct;              /* every slab opened with O_DIRECT */
@@ -440,7 +443,7 @@ static int slabs_open(struct kvfs_ssd *s, uint32_t have, char *msg, size_t msgsz
 static int store_load(struct kvfs_ssd *s, uint64_t size, char *msg, size_t msgsz)
 {
 	uint32_t have = 0, i;
-	uint64_t need;
+	uint64_t need, open_n;
 	int *fds, rc;
 
 	if ((rc = slab_count(s, &have, msg, msgsz)) < 0)
@@ -462,17 +465,21 @@ static int store_load(struct kvfs_ssd *s, uint64_t size, char *msg, size_t msgsz
 	need = size / s->slab_size + (size % s->slab_size != 0);
 	if ((rc = space_check(s, size, have, need, msg, msgsz)) < 0)
 		return rc;
-	if (need > UINT32_MAX / 2 || need * s->stride / KVFS_SSD_UNIT > (1ull << 40))
+	/* Slabs past what ssd_size needs are opened too: files in them stay
+	 * readable, and they take no new data (kvfs_ssd_seal). */
+	open_n = need > have ? need : have;
+	if (open_n > UINT32_MAX / 2 || open_n * s->stride / KVFS_SSD_UNIT > (1ull << 40))
 		return -ENOMEM;
 	/* Slab 0's fd, if open, stays in fds[0]. */
-	fds = realloc(s->fds, need * sizeof(int));
+	fds = realloc(s->fds, open_n * sizeof(int));
 	if (!fds)
 		return -ENOMEM;
 	s->fds = fds;
-	for (i = 1; i < need; i++)
+	for (i = 1; i < open_n; i++)
 		s->fds[i] = -1;
-	s->nslabs = (uint32_t)need;
-	s->dirty = calloc(need, sizeof(atomic_int));
+	s->nslabs = (uint32_t)open_n;
+	s->nactive = (uint32_t)need;
+	s->dirty = calloc(open_n, sizeof(atomic_int));
 	if (!s->dirty)
 		return -ENOMEM;
 	return slabs_open(s, have, msg, msgsz);
@@ -584,12 +591,61 @@ uint64_t kvfs_ssd_id(const struct kvfs_ssd *s)
 
 uint64_t kvfs_ssd_capacity(const struct kvfs_ssd *s)
 {
-	return (uint64_t)s->nslabs * s->slab_size;
+	return (uint64_t)s->nactive * s->slab_size;
 }
 
 uint64_t kvfs_ssd_free(const struct kvfs_ssd *s)
 {
-	return kvfs_alloc_free_units((struct kvfs_alloc *)&s->alloc) * KVFS_SSD_UNIT;
+	uint64_t f = kvfs_alloc_free_units((struct kvfs_alloc *)&s->alloc) * KVFS_SSD_UNIT;
+	uint64_t cap = kvfs_ssd_capacity(s);
+
+	return f < cap ? f : cap; /* before kvfs_ssd_seal, draining slabs count */
+}
+
+uint32_t kvfs_ssd_draining(const struct kvfs_ssd *s)
+{
+	return s->nslabs - s->nactive;
+}
+
+int kvfs_ssd_seal(struct kvfs_ssd *s)
+{
+	uint64_t per = s->stride / KVFS_SSD_UNIT;
+	uint32_t i, removed = 0, was = s->nslabs;
+	char name[64];
+	int64_t took;
+	int rc = 0;
+
+	if (s->sealed)
+		return 0;
+	s->sealed = 1;
+	/* Trailing slabs no file lies in (only the header unit taken) go. */
+	for (i = s->nslabs; i > s->nactive; i--) {
+		took = kvfs_alloc_take_free(&s->alloc, (uint64_t)(i - 1) * per, per);
+		if (took != (int64_t)per - 1 || removed != was - i)
+			continue;
+		slab_name(name, sizeof(name), i - 1, "");
+		if (unlinkat(s->dirfd, name, 0) < 0) {
+			rc = -errno;
+			kvfs_warn("ssd=%s: removing the unused %s: %s", s->dir, name,
+				  strerror(errno));
+			continue;
+		}
+		close(s->fds[i - 1]);
+		s->fds[i - 1] = -1;
+		removed++;
+	}
+	s->nslabs -= removed;
+	if (removed && fsync(s->dirfd) < 0)
+		rc = -errno;
+	if (removed)
+		kvfs_info("ssd=%s: removed %u slab%s that ssd_size no longer needs", s->dir,
+			  removed, removed == 1 ? "" : "s");
+	if (s->nslabs > s->nactive)
+		kvfs_info("ssd=%s: %u slab%s past ssd_size still hold files: they stay "
+			  "readable, take no new data and are removed at a start that "
+			  "finds them empty", s->dir, s->nslabs - s->nactive,
+			  s->nslabs - s->nactive == 1 ? "" : "s");
+	return rc;
 }
 
 /* ---- space ---- */
@@ -629,11 +685,15 @@ int kvfs_ssd_alloc(struct kvfs_ssd *s, uint32_t len, uint64_t near,
 
 int kvfs_ssd_give(struct kvfs_ssd *s, uint64_t soff, uint32_t len)
 {
-	if (slab_of(s, soff, len) < 0) {
+	int64_t slab = slab_of(s, soff, len);
+
+	if (slab < 0) {
 		kvfs_err("ssd: give of [%llu, +%u) is not inside one slab's data",
 			 (unsigned long long)soff, len);
 		return -EINVAL;
 	}
+	if (s->sealed && slab >= s->nactive)
+		return 0; /* a draining slab: its space is not handed out again */
 	return kvfs_alloc_give(&s->alloc, soff / KVFS_SSD_UNIT, len / KVFS_SSD_UNIT);
 }
 

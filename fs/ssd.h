@@ -79,8 +79,9 @@ struct kvfs_ssd_io {
 /*
  * Opens the store in `dir`, making or adding slab files until they hold
  * `size` bytes of data (size rounded up to whole slabs).  A store made
- * before with a different slab size keeps its slab size; slabs past the
- * ones `size` needs are left on disk, unused.  On error writes one line for
+ * before with a different slab size keeps its slab size.  Slabs past the
+ * ones `size` needs (ssd_size was lowered) are opened too, so that the
+ * files in them stay readable, until kvfs_ssd_seal().  On error writes one line for
  * the user into msg ("ssd=/x: no such directory", "... is read-only", "...
  * has 1.2 GiB free, ssd_size=8G needs 6.8 GiB more; choose a smaller
  * ssd_size="), and returns -errno with nothing left open.
@@ -94,9 +95,22 @@ void kvfs_ssd_close(struct kvfs_ssd *s);
 uint64_t kvfs_ssd_id(const struct kvfs_ssd *s);
 /* 1 if this open made the store (no slab file existed before), else 0. */
 int kvfs_ssd_is_new(const struct kvfs_ssd *s);
-/* Data bytes (sum of slab sizes) and bytes free right now. */
+/* Data bytes of the slabs ssd_size asked for, and bytes free in them now. */
 uint64_t kvfs_ssd_capacity(const struct kvfs_ssd *s);
 uint64_t kvfs_ssd_free(const struct kvfs_ssd *s);
+
+/*
+ * Called once the index has claimed every stored run (kvfs_ssd_take_at):
+ * the slabs past ssd_size start draining.  Their free space is taken for
+ * good, runs given back there are not handed out again, and the trailing
+ * ones no file lies in are deleted now (a later start deletes the others
+ * once their files have been evicted or rewritten).  Lowering ssd_size thus
+ * loses no file.  Returns 0, or the -errno of a slab that could not be
+ * deleted (logged; it stays, unused).
+ */
+int kvfs_ssd_seal(struct kvfs_ssd *s);
+/* Slabs past ssd_size still open (holding files, after kvfs_ssd_seal). */
+uint32_t kvfs_ssd_draining(const struct kvfs_ssd *s);
 
 /*
  * Registers [base, base + size) (the memory arena) as io_uring fixed

@@ -572,14 +572,70 @@ static void test_grow(void **state)
 	t_write_run(s, far, 65536, 8);
 	kvfs_ssd_close(s);
 
-	s = t_open(T_SIZE);
-	assert_int_equal(kvfs_ssd_capacity(s), T_SIZE);
-	assert_int_equal(kvfs_ssd_take_at(s, far, 65536), -EINVAL);
-	t_read_run(s, 3 * T_STRIDE + KVFS_SSD_HDR, 1 << 20, 7);
-	kvfs_ssd_close(s);
-	assert_true(t_exists("kvfs-slab-0007"));
 	s = t_open(2 * T_SIZE);
 	t_read_run(s, far, 65536, 8);
+	kvfs_ssd_close(s);
+}
+
+/* Lowering ssd_size loses no file: the slabs past it stay readable, take
+ * no new data, and go once no file lies in them. */
+static void test_shrink(void **state)
+{
+	uint64_t far = 7 * T_STRIDE + KVFS_SSD_HDR, mid = 5 * T_STRIDE + KVFS_SSD_HDR, soff;
+	struct kvfs_ssd *s;
+	int n = 0;
+
+	(void)state;
+	s = t_open(2 * T_SIZE);                 /* 8 slabs */
+	t_write_run(s, far, 65536, 8);
+	t_write_run(s, mid, 65536, 9);
+	kvfs_ssd_close(s);
+
+	s = t_open(T_SIZE);                     /* ssd_size now needs 4 */
+	assert_int_equal(kvfs_ssd_capacity(s), T_SIZE);
+	/* The index claims both files' runs: they are still there. */
+	assert_int_equal(kvfs_ssd_take_at(s, far, 65536), 0);
+	assert_int_equal(kvfs_ssd_take_at(s, mid, 65536), 0);
+	assert_int_equal(kvfs_ssd_seal(s), 0);
+	assert_int_equal(kvfs_ssd_draining(s), 4); /* slab 7 holds a file: 4-7 stay */
+	assert_true(t_exists("kvfs-slab-0007"));
+	t_read_run(s, far, 65536, 8);
+	t_read_run(s, mid, 65536, 9);
+	assert_int_equal(kvfs_ssd_free(s), T_SIZE);
+	/* New data goes to slabs 0-3 only, until they are full. */
+	while (kvfs_ssd_alloc(s, 1 << 20, UINT64_MAX, &soff) == 0) {
+		assert_true(soff < 4 * T_STRIDE);
+		n++;
+	}
+	assert_int_equal(n, 4 * (T_SLAB >> 20));
+	/* A run given back in a draining slab is not handed out again. */
+	assert_int_equal(kvfs_ssd_give(s, mid, 65536), 0);
+	assert_int_equal(kvfs_ssd_alloc(s, 65536, UINT64_MAX, &soff), -ENOSPC);
+	assert_int_equal(kvfs_ssd_free(s), 0);
+	assert_int_equal(kvfs_ssd_check(s), 0);
+	kvfs_ssd_close(s);
+
+	/* The file in slab 7 is still claimed, the one in slab 5 is gone:
+	 * nothing trails slab 7, so all four stay. */
+	s = t_open(T_SIZE);
+	assert_int_equal(kvfs_ssd_take_at(s, far, 65536), 0);
+	assert_int_equal(kvfs_ssd_seal(s), 0);
+	assert_int_equal(kvfs_ssd_draining(s), 4);
+	kvfs_ssd_close(s);
+
+	/* No file left past ssd_size: the four slabs are deleted. */
+	s = t_open(T_SIZE);
+	assert_int_equal(kvfs_ssd_seal(s), 0);
+	assert_int_equal(kvfs_ssd_draining(s), 0);
+	assert_true(t_exists("kvfs-slab-0003"));
+	assert_false(t_exists("kvfs-slab-0004"));
+	assert_false(t_exists("kvfs-slab-0007"));
+	assert_int_equal(kvfs_ssd_check(s), 0);
+	kvfs_ssd_close(s);
+	s = t_open(T_SIZE);                     /* and it opens as a 4-slab store */
+	assert_int_equal(kvfs_ssd_seal(s), 0);
+	assert_int_equal(kvfs_ssd_capacity(s), T_SIZE);
+	assert_int_equal(kvfs_ssd_free(s), T_SIZE);
 	kvfs_ssd_close(s);
 }
 
@@ -866,6 +922,7 @@ int main(void)
 		T(test_short_read),
 		T(test_fallbacks),
 		T(test_grow),
+		T(test_shrink),
 		T(test_open_errors),
 		T(test_read_only),
 		T(test_damaged),
