@@ -118,6 +118,9 @@ static void snap_store(struct kvfs *kv, struct kvfs_ctl_snap *s)
 		"Flushes that failed (the files stay in memory).", C(flush_errors));
 	counter(s, "flush_queue", "kvfs_flush_queue_files", "gauge",
 		"Files waiting for the flusher.", C(queue_depth));
+	counter(s, "draining_slabs", "kvfs_ssd_draining_slabs", "gauge",
+		"Slabs past ssd_size that still hold files (readable, no new data).",
+		st->ssd ? kvfs_ssd_draining(st->ssd) : 0);
 	counter(s, "promotions", "kvfs_store_promotions_total", "counter",
 		"Files read back from the SSD into memory.", C(promotions));
 	counter(s, "promoted_bytes", "kvfs_promoted_bytes_total", "counter",

@@ -36,6 +36,7 @@ t_eq "$(t_statfs "$M" total)" $((128 << 20)) "df size after lowering ssd_size"
 grep -q "past ssd_size still hold files" "${T_LOG[$M]}" ||
 	t_fail "the daemon did not say that slabs past ssd_size drain: $(cat "${T_LOG[$M]}")"
 t_eq "$(nslabs)" 8 "slab files while files lie past ssd_size"
+t_eq "$(t_stat "$M" store draining_slabs)" 4 "draining_slabs in stats.json"
 "$IT/pattern" 99 4M >"$M/new.kv"
 t_wait_flushed "$M"
 rm -f "$M"/f*.kv
@@ -45,6 +46,7 @@ t_log "60 files read back after shrinking ($(t_elapsed))"
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=128M"
 t_require_kvfs_mount "$M"
 t_eq "$(nslabs)" 4 "slab files once nothing lies past ssd_size"
+t_eq "$(t_stat "$M" store draining_slabs)" 0 "draining_slabs once the slabs are gone"
 grep -q "removed 4 slabs" "${T_LOG[$M]}" ||
 	t_fail "the daemon did not report the removed slabs: $(cat "${T_LOG[$M]}")"
 t_eq "$(t_xattr "$M/new.kv" user.kvfs.tier)" ssd "tier of the file written after shrinking"
