@@ -109,7 +109,7 @@ integration: all $(IT_BINS)
 soak: all $(IT_BINS)
 	@BUILD=$(BUILD) KVFS_SOAK=1 tests/run.sh integration
 
-bench: all
+bench: all $(BUILD)/tests/it/gpu_cuda
 	@BUILD=$(BUILD) tools/bench.sh
 
 asan:

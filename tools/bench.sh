@@ -329,6 +329,16 @@ done
 if [[ -n $KVFS_PID && -x $BUILD/kvfs-gpu-bench ]]; then
 	"$BUILD/kvfs-gpu-bench" --repeat "$REPEAT" --json "$OUT_DIR/gpu.json" "$MNT" \
 		"${DISK:-$DISK_PARENT}" | tee "$OUT_DIR/gpu.txt"
+	# With a CUDA device: device<->arena against cuMemcpy to pinned memory
+	# (tests/integration/gpu_cuda.c; its checks run too).
+	cuda=$BUILD/tests/it/gpu_cuda
+	if [[ -x $cuda ]] && "$cuda" probe >/dev/null 2>&1; then
+		echo "libkvfs-gpu (CUDA backend): 64 scattered 1 MiB device pages, medians of 7 runs"
+		"$cuda" "$MNT" "${DISK:-$DISK_PARENT}/kvfs-bench-cuda.$$" | tee -a "$OUT_DIR/gpu.txt"
+		rm -f "${DISK:-$DISK_PARENT}/kvfs-bench-cuda.$$"
+	else
+		echo "libkvfs-gpu (CUDA backend): no CUDA device here; not measured" | tee -a "$OUT_DIR/gpu.txt"
+	fi
 fi
 # The ratios as a picture, build/bench/ratios.png (tools/bench-chart.sh; gnuplot).
 "$(dirname "$0")/bench-chart.sh" "$OUT_DIR/results.json" "$OUT_DIR/ratios.png" || echo "bench.sh: no chart drawn (see above)" >&2

@@ -41,7 +41,7 @@ t_require_kvfs_mount "$M"
 out=$("$IT/gpu_cuda" "$M" "$T_DIR/outside.bin" 2>&1) || t_fail "gpu_cuda: $out"
 [[ $out == *"driver: stand-in (tests/fake), no bandwidth figures"* ]] ||
 	t_fail "gpu_cuda did not see the stand-in: $out"
-[[ $out == *"OK cuda: fast=6 fallback=2"* && $out != *"could not register"* ]] ||
+[[ $out == *"OK cuda: fast=22 fallback=2"* && $out != *"could not register"* ]] ||
 	t_fail "gpu_cuda with the stand-in: $out"
 t_log "full run ($(t_elapsed))"
 
