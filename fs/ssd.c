@@ -12,7 +12,8 @@
  * Locks: each ring's `lock` guards that ring (its SQ/CQ, `ok`, `fixed`) for
  * the whole of one batch; `reg_lock` serializes kvfs_ssd_register; the
  * allocator has its own mutex.  Slab fds, sizes and the id are constant
- * after open; dirty flags and stats counters are atomics.
+ * after open and kvfs_ssd_seal (both on main, before any other thread uses
+ * the store); dirty flags and stats counters are atomics.
  */
 #include "ssd.h"
 
