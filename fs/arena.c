@@ -86,6 +86,34 @@ static int arena_populate(char *p, uint64_t len)
 	return 0;
 }
 
+/* fallocate(2) of [off, off + len) of the arena's file: allocates the
+ * pages now, so no later fault can fail.  0 or -errno. */
+static int arena_allocate(struct kvfs_arena *a, uint64_t off, uint64_t len)
+{
+	while (fallocate(a->fd, 0, (off_t)off, (off_t)len) < 0) {
+		if (errno != EINTR)
+			return errno == ENOSPC || errno == ENOMEM ? -ENOSPC : -errno;
+	}
+	return 0;
+}
+
+int kvfs_arena_back(struct kvfs_arena *a, uint64_t off, uint64_t len)
+{
+	int rc;
+
+	if (off + len <= atomic_load_explicit(&a->faulted, memory_order_acquire))
+		return 0;
+	rc = arena_allocate(a, off, len);
+	if (rc == -EOPNOTSUPP || rc == -ENOSYS)
+		return 0; /* nothing to reserve with: as before, on faith */
+	if (rc < 0 && atomic_fetch_add(&a->unbacked, len) == 0)
+		kvfs_err("arena: %s has no room for the memory tier's pages (%s): "
+			 "pages it refuses are left unused and writes that need them "
+			 "fail with ENOSPC (stats: memory_unbacked_bytes)",
+			 a->path ? a->path : "memfd", strerror(-rc));
+	return rc;
+}
+
 static void *arena_prefault_main(void *arg)
 {
 	struct kvfs_arena *a = arg;
@@ -99,9 +127,16 @@ static void *arena_prefault_main(void *arg)
 			return NULL;
 		len = a->size - off < ARENA_PREFAULT_CHUNK ? a->size - off
 							   : ARENA_PREFAULT_CHUNK;
-		rc = arena_populate(a->base + off, len);
+		/* Allocated first: populating a page tmpfs has no room for
+		 * fails, and so would the write that faults it later. */
+		rc = arena_allocate(a, off, len);
+		if (rc == -EOPNOTSUPP || rc == -ENOSYS)
+			rc = 0;
+		if (rc == 0)
+			rc = arena_populate(a->base + off, len);
 		if (rc < 0) {
-			kvfs_warn("arena: prefault stopped at %llu of %llu bytes: %s",
+			kvfs_warn("arena: prefault stopped at %llu of %llu bytes: %s; "
+				  "the rest is allocated as it is used",
 				  (unsigned long long)off,
 				  (unsigned long long)a->size, strerror(-rc));
 			return NULL;

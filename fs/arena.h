@@ -39,6 +39,7 @@ struct kvfs_arena {
 	int prefault_running;          /* thread was started and not yet joined */
 	atomic_int prefault_stop;      /* set by close to stop the thread early */
 	atomic_uint_fast64_t faulted;  /* bytes faulted in so far, grows to size */
+	atomic_uint_fast64_t unbacked; /* bytes kvfs_arena_back() could not back */
 };
 
 /*
@@ -89,6 +90,17 @@ void kvfs_arena_prefault_start(struct kvfs_arena *a);
 /* Stops the prefault thread, unmaps and closes; a shared arena's file is
  * removed (if its name still refers to it).  Safe on a zeroed struct. */
 void kvfs_arena_close(struct kvfs_arena *a);
+
+/*
+ * Makes sure [off, off + len) has memory behind it before anything touches
+ * it.  The arena's file is sparse tmpfs (or memfd) until the prefault
+ * thread has passed, and a page that cannot be allocated then (a full
+ * /dev/shm) is SIGBUS for whoever touches it first: the daemon, or a GPU
+ * client.  Below the prefault's mark this is a load; above it, one
+ * fallocate(2).  Returns 0, or -ENOSPC (logged once) when the file system
+ * has no room: the caller must not use the range.
+ */
+int kvfs_arena_back(struct kvfs_arena *a, uint64_t off, uint64_t len);
 
 /* Pointer to arena offset `off`; the caller has checked off < size. */
 static inline void *kvfs_arena_ptr(const struct kvfs_arena *a, uint64_t off)

@@ -173,6 +173,7 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->tier[1].name = "ssd";
 	snap_store(kv, s);
 	s->prefaulted_bytes = atomic_load(&kv->mem.arena.faulted);
+	s->unbacked_bytes = atomic_load(&kv->mem.arena.unbacked);
 	s->arena_path = kv->mem.arena.path;
 
 	s->files = atomic_load(&ns->files);
@@ -376,6 +377,7 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	}
 	fprintf(f, "\n  },\n  \"memory_prefaulted_bytes\": %" PRIu64 ",\n",
 		s->prefaulted_bytes);
+	fprintf(f, "  \"memory_unbacked_bytes\": %" PRIu64 ",\n", s->unbacked_bytes);
 	fprintf(f, "  \"gpu_fast_path\": {\"arena_shared\": %s, \"arena_path\": ",
 		s->arena_path ? "true" : "false");
 	if (s->arena_path)
@@ -561,6 +563,9 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 	prom_tiers(f, s);
 	prom_one(f, "kvfs_memory_prefaulted_bytes", "gauge",
 		 "Bytes of the memory arena faulted in so far.", s->prefaulted_bytes);
+	prom_one(f, "kvfs_memory_unbacked_bytes_total", "counter",
+		 "Bytes of arena pages its file system had no room for (kept unused).",
+		 s->unbacked_bytes);
 	prom_one(f, "kvfs_gpu_arena_shared", "gauge",
 		 "Whether the arena is shared with GPU fast-path clients (1) or private (0).",
 		 s->arena_path != NULL);

@@ -49,6 +49,7 @@ struct kvfs_ctl_snap {
 	const char *version, *mountpoint, *state;
 	struct kvfs_ctl_tier tier[KVFS_CTL_NTIER];
 	uint64_t prefaulted_bytes;       /* of the memory arena */
+	uint64_t unbacked_bytes;         /* arena pages its file system refused */
 	const char *arena_path;          /* the arena file GPU clients map, or
 					    NULL: private, no GPU fast path */
 	uint64_t files, dirs, published;

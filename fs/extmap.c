@@ -195,6 +195,24 @@ int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
 						       arena_flags, gid));
 }
 
+int64_t kvfs_mem_take(struct kvfs_mem *mem, uint64_t want, uint64_t near,
+		      struct kvfs_run *runs, int max_runs, int *nruns)
+{
+	int64_t got = kvfs_alloc_take(&mem->alloc, want, near, runs, max_runs, nruns);
+	int bad = -1;
+
+	for (int r = 0; got > 0 && r < *nruns && bad < 0; r++)
+		if (kvfs_arena_back(&mem->arena, runs[r].start * U, runs[r].len * U) < 0)
+			bad = r;
+	if (bad < 0)
+		return got;
+	for (int r = 0; r < *nruns; r++)
+		if (r != bad)
+			(void)kvfs_alloc_give(&mem->alloc, runs[r].start, runs[r].len);
+	*nruns = 0;
+	return -ENOSPC;
+}
+
 void kvfs_mem_close(struct kvfs_mem *mem)
 {
 	kvfs_alloc_release(&mem->alloc);
@@ -285,8 +303,7 @@ static int fill_hole(struct newlist *l, struct kvfs_mem *mem, uint64_t foff,
 	int nruns, r, rc;
 
 	while (len) {
-		got = kvfs_alloc_take(&mem->alloc, len / U, *near, runs,
-				      EXTMAP_RUNS, &nruns);
+		got = kvfs_mem_take(mem, len / U, *near, runs, EXTMAP_RUNS, &nruns);
 		if (got < 0)
 			return (int)got;
 		for (r = 0; r < nruns; r++) {

@@ -53,6 +53,16 @@ int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
 		       unsigned arena_flags, gid_t gid);
 void kvfs_mem_close(struct kvfs_mem *mem);
 
+/*
+ * kvfs_alloc_take() of arena units with memory behind every run
+ * (kvfs_arena_back()): the only way units are taken for data.  A run the
+ * arena cannot back (its file system is full) stays taken for good, so no
+ * later call is handed it again, and the call fails with -ENOSPC after
+ * giving the other runs back.
+ */
+int64_t kvfs_mem_take(struct kvfs_mem *mem, uint64_t want, uint64_t near,
+		      struct kvfs_run *runs, int max_runs, int *nruns);
+
 void kvfs_extmap_init(struct kvfs_extmap *m);
 /* Gives every extent back to the allocator and frees the list. */
 void kvfs_extmap_release(struct kvfs_extmap *m, struct kvfs_mem *mem);

@@ -278,7 +278,7 @@ static int take_units(struct kvfs_ns *ns, struct kvfs_lease *l, uint64_t foff,
 	int nruns, r, rc = 0;
 
 	while (len) {
-		got = kvfs_alloc_take(&ns->mem->alloc, len / U, *near, runs, FP_RUNS, &nruns);
+		got = kvfs_mem_take(ns->mem, len / U, *near, runs, FP_RUNS, &nruns);
 		if (got < 0)
 			return (int)got;
 		for (r = 0; r < nruns; r++) {
