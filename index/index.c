@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -35,6 +36,16 @@
  * daemon uses a state directory, so in practice this never expires.
  */
 #define KVFS_INDEX_BUSY_MS 5000
+
+/*
+ * How long the writer lets a queue of hit counts and access times alone
+ * (OP_TOUCH: what a reader's close records) wait for company before it
+ * commits.  Without it a header scan committed one transaction per file
+ * it closed, each a wake-up of the writer and SQLite's locks and WAL write;
+ * with it, a scan's closes share a few.  These are soft state (eviction
+ * hints): a crash loses at most this much of them, never a file.
+ */
+#define KVFS_INDEX_TOUCH_LINGER_MS 100
 
 /*
  * Durability rules (what kvfs_index_sync() promises, and why it holds).
@@ -270,6 +281,8 @@ struct kvfs_index {
 	pthread_cond_t q_cond;          /* writer: the queue became non-empty */
 	pthread_cond_t done_cond;       /* sync: a batch finished */
 	struct ix_op *head, *tail;      /* q_lock */
+	uint64_t nhard;                 /* q_lock: queued ops that are not
+					   OP_TOUCH (they end the linger) */
 	uint64_t enq_seq;               /* q_lock: seq of the last queued op */
 	uint64_t done_seq;              /* q_lock: seq of the last applied op */
 	int first_err;                  /* q_lock: first failure since a sync */
@@ -575,6 +588,21 @@ static int db_open(struct kvfs_index *ix, const char *dir)
 	return err;
 }
 
+/* A condition variable whose timed waits use CLOCK_MONOTONIC. */
+static int cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+	int err = pthread_condattr_init(&attr);
+
+	if (err)
+		return err;
+	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!err)
+		err = pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+	return err;
+}
+
 static int locks_init(struct kvfs_index *ix)
 {
 	int err;
@@ -585,7 +613,7 @@ static int locks_init(struct kvfs_index *ix)
 	err = pthread_mutex_init(&ix->q_lock, NULL);
 	if (err)
 		goto fail_db_lock;
-	err = pthread_cond_init(&ix->q_cond, NULL);
+	err = cond_init_monotonic(&ix->q_cond);
 	if (err)
 		goto fail_q_lock;
 	err = pthread_cond_init(&ix->done_cond, NULL);
@@ -671,6 +699,7 @@ void kvfs_index_close(struct kvfs_index *ix)
 static void ix_check(const struct kvfs_index *ix)
 {
 	KVFS_DCHECK((ix->head == NULL) == (ix->tail == NULL));
+	KVFS_DCHECK(ix->head != NULL || ix->nhard == 0);
 	KVFS_DCHECK(ix->done_seq <= ix->enq_seq);
 	KVFS_DCHECK(ix->stats.committed <= ix->stats.queued);
 	(void)ix;
@@ -681,13 +710,16 @@ static void enqueue_locked(struct kvfs_index *ix, struct ix_op *op)
 {
 	op->next = NULL;
 	op->seq = ++ix->enq_seq;
-	if (ix->tail) {
-		ix->tail->next = op;
-	} else {
-		/* The writer only sleeps on an empty queue. */
-		ix->head = op;
+	if (op->kind != OP_TOUCH)
+		ix->nhard++;
+	/* The writer sleeps on an empty queue, or lingers on one of touches
+	 * alone (writer_main), which any other op ends. */
+	if (!ix->tail || op->kind != OP_TOUCH)
 		pthread_cond_signal(&ix->q_cond);
-	}
+	if (ix->tail)
+		ix->tail->next = op;
+	else
+		ix->head = op;
 	ix->tail = op;
 	if (op_is_change(op->kind))
 		ix->stats.queued++;
@@ -1171,6 +1203,21 @@ static void batch_run(struct kvfs_index *ix, struct ix_op *batch)
 	pthread_mutex_unlock(&ix->q_lock);
 }
 
+/* With only touches queued: waits up to KVFS_INDEX_TOUCH_LINGER_MS for
+ * more, or less if another op or close() comes.  Caller holds q_lock. */
+static void linger(struct kvfs_index *ix)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += KVFS_INDEX_TOUCH_LINGER_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	while (!ix->nhard && !ix->stop &&
+	       pthread_cond_timedwait(&ix->q_cond, &ix->q_lock, &until) != ETIMEDOUT)
+		;
+}
+
 /* Takes everything queued, applies it, repeats; drains before stopping. */
 static void *writer_main(void *arg)
 {
@@ -1181,8 +1228,11 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&ix->q_lock);
 		while (!ix->head && !ix->stop)
 			pthread_cond_wait(&ix->q_cond, &ix->q_lock);
+		if (ix->head && !ix->nhard)
+			linger(ix);
 		batch = ix->head;
 		ix->head = ix->tail = NULL;
+		ix->nhard = 0;
 		pthread_mutex_unlock(&ix->q_lock);
 		if (!batch)
 			return NULL;    /* stopping, and nothing left */

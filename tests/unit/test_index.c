@@ -1260,6 +1260,46 @@ static void test_touch(void **state)
 	kvfs_index_close(ix);
 }
 
+/* Touches alone wait for company: 500 of them, queued apart, commit as
+ * a few transactions; a put behind them ends the wait (its sync returns
+ * with all of them committed); close commits what lingers. */
+static void test_touch_linger(void **state)
+{
+	struct t_env *env = *state;
+	struct kvfs_index *ix = t_open(env);
+	struct kvfs_index_stats a, b;
+	const struct kvfs_index_row *r;
+	struct t_loaded *l;
+
+	t_put(ix, 1, 0, "", T_DIR_MODE);
+	t_put(ix, 2, 1, "f.kv", S_IFREG | 0640);
+	assert_int_equal(kvfs_index_sync(ix, 0), 0);
+	kvfs_index_stats(ix, &a);
+	for (int i = 1; i <= 500; i++) {
+		assert_int_equal(kvfs_index_touch(ix, 2, (uint64_t)i, i), 0);
+		if (i % 50 == 0)	/* apart: the writer would see each alone */
+			usleep(1000);
+	}
+	t_put(ix, 3, 1, "g.kv", S_IFREG | 0640);
+	assert_int_equal(kvfs_index_sync(ix, 0), 0);
+	kvfs_index_stats(ix, &b);
+	assert_int_equal(b.committed - a.committed, 501);
+	assert_true(b.transactions - a.transactions <= 3);
+	assert_int_equal(b.pending, 0);
+	/* One more touch, then close at once: it is not lost. */
+	assert_int_equal(kvfs_index_touch(ix, 2, 1000, 1000), 0);
+	kvfs_index_close(ix);
+
+	ix = t_open(env);
+	l = t_load(ix, 0);
+	r = t_find(l, 2);
+	assert_non_null(r);
+	assert_int_equal(r->hits, 1000);
+	assert_non_null(t_find(l, 3));
+	t_loaded_free(l);
+	kvfs_index_close(ix);
+}
+
 static void test_truncated_at_page_found_at_open(void **state)
 {
 	struct t_env *env = *state;
@@ -1315,6 +1355,7 @@ int main(void)
 		T(test_drop_unstored),
 		T(test_meta),
 		T(test_touch),
+		T(test_touch_linger),
 		T(test_truncated_at_page_found_at_open),
 		cmocka_unit_test(test_close_null),
 #undef T
