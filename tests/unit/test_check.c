@@ -29,6 +29,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "t_slabs.h"
+
 #include "check.h"
 #include "crc32c.h"
 #include "index.h"
@@ -276,62 +278,6 @@ static void t_stored(struct t_env *env, uint64_t id, uint64_t parent,
 	free(buf);
 	assert_int_equal(kvfs_ssd_sync(env->ssd), 0);
 	t_row_map(env, id, parent, name, m);
-}
-
-/* Bytes per slab file (header and data), from slab 0's header. */
-static uint64_t t_stride(struct t_env *env)
-{
-	struct kvfs_slab_hdr h;
-	char path[160];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/kvfs-slab-0000", env->ssd_dir);
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
-	close(fd);
-	return KVFS_SSD_HDR + h.slab_size;
-}
-
-/* The SSD offset of chunk k of row id, from its committed map. */
-static uint64_t t_soff(struct t_env *env, uint64_t id, uint32_t k)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	struct kvfs_map m;
-	uint64_t soff;
-
-	assert_int_equal(sqlite3_open(env->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT map FROM inodes WHERE id = ?1",
-					    -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(kvfs_map_decode(sqlite3_column_blob(st, 0),
-					 (size_t)sqlite3_column_bytes(st, 0), &m), 0);
-	assert_true(k < m.n);
-	soff = m.c[k].soff;
-	kvfs_map_release(&m);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return soff;
-}
-
-/* Flips one byte of the store at SSD offset soff. */
-static void t_flip(struct t_env *env, uint64_t soff)
-{
-	uint64_t stride = t_stride(env);
-	unsigned char b;
-	char path[160];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/kvfs-slab-%04u", env->ssd_dir,
-		 (unsigned)(soff / stride));
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, (off_t)(soff % stride)), 1);
-	b ^= 1;
-	assert_int_equal(pwrite(fd, &b, 1, (off_t)(soff % stride)), 1);
-	close(fd);
 }
 
 /* root (1) with /d (2), /d/e (3); stored /d/e/f.kv (4, 2.5 MiB + 5),
@@ -591,10 +537,10 @@ static void test_flipped_byte_named_and_repaired(void **state)
 	t_store_close(env);
 	t_sql(env, "DELETE FROM inodes WHERE id = 7");
 	assert_int_equal(t_check(env, 0, 0).errors, 0);
-	f1 = t_soff(env, 4, 1) + 4321;   /* in chunk 1 of /d/e/f.kv */
-	g0 = t_soff(env, 5, 0) + 7;      /* in the head of /g.kv */
-	t_flip(env, f1);
-	t_flip(env, g0);
+	f1 = t_map_soff(env->db, 4, 1) + 4321;   /* in chunk 1 of /d/e/f.kv */
+	g0 = t_map_soff(env->db, 5, 0) + 7;      /* in the head of /g.kv */
+	t_flip_byte(env->ssd_dir, f1);
+	t_flip_byte(env->ssd_dir, g0);
 	r = t_check(env, 0, 0);
 	assert_int_equal(r.errors, 2);
 	assert_int_equal(r.count[KVFS_CHECK_BAD_DATA], 2);
@@ -623,7 +569,7 @@ static void test_maps_runs_overlaps(void **state)
 
 	t_row(env, 1, 0, "", DIR_MODE, 1);
 	t_store_open(env);
-	stride = t_stride(env);
+	stride = t_slab_stride(env->ssd_dir);
 	t_stored(env, 10, 1, "a.kv", 2ull << 20, -1, UINT64_MAX);
 	t_sql(env, "INSERT INTO inodes SELECT 11, 1, 'b.kv', mode, uid, gid, size,"
 	      " atime_ns, mtime_ns, ctime_ns, crc32c, flags, hits, last_access_ns,"
@@ -691,7 +637,7 @@ static void test_store_problems(void **state)
 
 	t_row(env, 1, 0, "", DIR_MODE, 1);
 	t_store_open(env);
-	stride = t_stride(env);
+	stride = t_slab_stride(env->ssd_dir);
 	t_stored(env, 10, 1, "s0.kv", 1ull << 20, -1, UINT64_MAX);
 	t_stored(env, 11, 1, "s2.kv", 1ull << 20, -1, 2 * stride + 4096);
 	assert_int_equal(env->last.c[0].soff / stride, 2);

@@ -31,6 +31,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "t_slabs.h"
+
 #include "crc32c.h"
 #include "index.h"
 #include "map.h"
@@ -354,31 +356,6 @@ static void test_bad_maps_dropped_at_load_not_counted(void **state)
 
 /* ---- a flipped byte on the SSD ---- */
 
-/* Flips one byte at SSD offset soff in the slab files of dir. */
-static void t_flip(const char *dir, uint64_t soff)
-{
-	struct kvfs_slab_hdr h;
-	char path[512];
-	uint64_t stride;
-	unsigned char b;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/kvfs-slab-0000", dir);
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
-	close(fd);
-	stride = KVFS_SSD_HDR + h.slab_size; /* little-endian host */
-	snprintf(path, sizeof(path), "%s/kvfs-slab-%04u", dir, (unsigned)(soff / stride));
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, (off_t)(soff % stride)), 1);
-	b ^= 0x40;
-	assert_int_equal(pwrite(fd, &b, 1, (off_t)(soff % stride)), 1);
-	assert_int_equal(fsync(fd), 0);
-	close(fd);
-}
-
 static void test_flipped_byte_is_eio(void **state)
 {
 	struct fixture *f = *state;
@@ -389,7 +366,7 @@ static void test_flipped_byte_is_eio(void **state)
 
 	assert_non_null(buf);
 	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
-	t_flip(f->ssd_dir, ino->t.stored.c[1].soff + 12345);
+	t_flip_byte(f->ssd_dir, ino->t.stored.c[1].soff + 12345);
 	t_reopen(f);   /* not resident: reads go to the SSD */
 	ino = t_find(f, "c.kv");
 
@@ -564,24 +541,9 @@ static void t_hold_writer(void *arg, int err)
 static uint64_t t_committed_soff(struct fixture *f, uint64_t id)
 {
 	char path[300];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	struct kvfs_map m;
-	uint64_t soff;
 
 	snprintf(path, sizeof(path), "%s/index.db", f->state);
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT map FROM inodes WHERE id = ?1",
-					    -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(kvfs_map_decode(sqlite3_column_blob(st, 0),
-					 (size_t)sqlite3_column_bytes(st, 0), &m), 0);
-	soff = m.c[0].soff;
-	kvfs_map_release(&m);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return soff;
+	return t_map_soff(path, id, 0);
 }
 
 static void test_old_runs_freed_after_commit(void **state)
