@@ -1,11 +1,17 @@
 # kvfs - build, test and benchmark.  `make help` lists the targets.
 
-BUILD    ?= build
+# The test build (make test, make asan, make soak) turns on the invariant
+# checkers (KVFS_DCHECK, kvfs_*_check()) and lives in build-test/, so that
+# `make`, `make mount` and `make bench` keep their unchecked objects in
+# build/.  CHECKS=1 or 0 overrides either way.
+CHECKS   ?= $(if $(filter test unit integration soak,$(MAKECMDGOALS)),1,0)
+BUILD    ?= $(if $(filter 1,$(CHECKS)),build-test,build)
 CC       ?= cc
-PKGS     := fuse3 sqlite3 liburing
-DEB_PKGS := fuse3 libfuse3-dev libsqlite3-dev liburing-dev libcmocka-dev pkg-config \
-            sqlite3 attr gcc make \
-            util-linux tmux python3 man-db groff-base gnuplot-nox e2fsprogs mount
+# Libraries, by pkg-config name.  The daemon's core (everything but
+# FUSE_SRCS) and every tool and unit test build without fuse3: its include
+# path and -lfuse3 reach only the FUSE adaptor and the daemon's link.
+CORE_PKGS := sqlite3 liburing
+PKGS      := fuse3 $(CORE_PKGS)
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
@@ -15,15 +21,22 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 MOUNT_HELPER_DIR ?= /sbin
 INSTALL  ?= install
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# Flags are asked of pkg-config when first used, not when the Makefile is
+# read: `make deps mount` installs the libraries in its first step, and the
+# compiles after it must see them.  (`X = $(eval X := ...)$(X)` runs the
+# shell once, at first use.)
+pc = $(shell pkg-config $(1) $(2) 2>/dev/null)
+CORE_CFLAGS = $(eval CORE_CFLAGS := $(call pc,--cflags,$(CORE_PKGS)))$(CORE_CFLAGS)
+CORE_LIBS   = $(eval CORE_LIBS := $(call pc,--libs,$(CORE_PKGS)))$(CORE_LIBS)
+FUSE_CFLAGS = $(eval FUSE_CFLAGS := $(call pc,--cflags,fuse3))$(FUSE_CFLAGS)
+FUSE_LIBS   = $(eval FUSE_LIBS := $(call pc,--libs,fuse3))$(FUSE_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(call pc,--libs,cmocka))$(CMOCKA_LIBS)
 
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -MMD -MP \
-            -Ifs -Iindex $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+            -Ifs -Iindex $(if $(filter 1,$(CHECKS)),-DKVFS_DEBUG) $(EXTRA_CFLAGS)
 override LDFLAGS += -pthread $(EXTRA_LDFLAGS)
-LDLIBS   += $(PKG_LIBS) -lm
+LDLIBS   += $(CORE_LIBS) -lm
 
 # The daemon's core links without FUSE (unit tests, tools); only these files
 # include fuse_lowlevel.h.
@@ -52,14 +65,29 @@ endif
 .PHONY: all test unit integration bench asan soak deps help clean check-deps mount umount
 all: check-deps $(BUILD)/kvfs $(TOOL_BINS) $(BUILD)/mount.kvfs
 
-check-deps:
+# Every compile waits for check-deps, and check-deps for deps when deps is
+# asked for too: `make -j deps mount` installs before it compiles.
+check-deps: $(filter deps,$(MAKECMDGOALS))
 	@pkg-config --exists $(PKGS) cmocka || { \
-	  echo "kvfs: missing build dependencies ($(PKGS) cmocka); run 'make deps' (as root)"; exit 1; }
+	  echo "kvfs: missing build dependencies ($(PKGS) cmocka); run 'make deps' (as root, or with sudo installed)"; exit 1; }
 
-$(BUILD)/%.o: %.c
+# The FUSE adaptor: the only objects compiled with fuse3's include path.
+$(FUSE_OBJS): $(BUILD)/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
+
+# Everything else: the core, the tools' objects.  Without fuse3's include
+# path, `#include <fuse_lowlevel.h>` fails to compile; the dependency file
+# then catches any other way in (a <fuse3/...> path, a copied header), so a
+# core object that reaches libfuse's headers fails the build.
+$(BUILD)/%.o: %.c | check-deps
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
+	$(Q)if grep -Eq '(^|[ /])(fuse3/|fuse_lowlevel\.h|fuse_common\.h|fuse\.h)' $(@:.o=.d); then \
+	  echo "kvfs: $< is core code (built without FUSE) but includes libfuse's headers;" \
+	    "only $(FUSE_SRCS) may" >&2; rm -f $@; exit 1; fi
 
 $(BUILD)/libkvfs-core.a: $(CORE_OBJS)
 	$(call msg,AR,$@)
@@ -67,27 +95,27 @@ $(BUILD)/libkvfs-core.a: $(CORE_OBJS)
 
 $(BUILD)/kvfs: $(FUSE_OBJS) $(BUILD)/libkvfs-core.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkvfs-core.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(CMOCKA_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(CORE_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(CMOCKA_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/it/%: tests/integration/%.c $(BUILD)/libkvfs-core.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(CORE_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(LDLIBS)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libkvfs-core.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(CORE_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libkvfs-core.a $(LDLIBS)
 
 $(BUILD)/kvfsctl: tools/kvfsctl.c $(KVFSCTL_OBJS) $(BUILD)/libkvfs-core.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(KVFSCTL_OBJS) $(BUILD)/libkvfs-core.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(CORE_CFLAGS) $(LDFLAGS) -o $@ $< $(KVFSCTL_OBJS) $(BUILD)/libkvfs-core.a $(LDLIBS)
 
 # The mount helper with this build's kvfs, for tests and use from the tree.
 $(BUILD)/mount.kvfs: mount-helpers/mount.kvfs
@@ -116,27 +144,25 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g" EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
+# The Debian packages: the list is in tools/deps.sh (.ci/run uses it too),
+# which installs what is missing, through sudo when not run as root.
 deps:
-	@if pkg-config --exists $(PKGS) cmocka && command -v fusermount3 >/dev/null \
-	    && command -v getfattr >/dev/null && command -v sqlite3 >/dev/null \
-	    && command -v tmux >/dev/null && command -v python3 >/dev/null \
-	    && command -v man >/dev/null && command -v gnuplot >/dev/null \
-	    && command -v clang >/dev/null; then \
-	  echo "kvfs: build dependencies present"; \
-	else \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
-	fi
+	@tools/deps.sh
 
-# `make mount [MNT=dir] [SSD=dir] [SSD_SIZE=8G] [KVFS_OPTS=mem=8G,...]`: build
-# and mount with defaults, an SSD tier of SSD_SIZE in SSD (SSD= empty: none).
+# `make mount [MNT=dir] [SSD=dir] [SSD_SIZE=8G] [STATE=dir] [KVFS_OPTS=mem=8G,...]`:
+# build and mount with defaults: an SSD tier of SSD_SIZE in SSD (SSD= empty:
+# none) and the index in STATE, all three beside the Makefile, so that a
+# checkout's mount never meets another checkout's (or an installed daemon's)
+# index in /var/lib/kvfs.
 MNT ?= mnt
 SSD ?= ssd
 SSD_SIZE ?= 4G
+STATE ?= state
 comma := ,
-MOUNT_OPTS = $(if $(SSD),ssd=$(abspath $(SSD))$(comma)ssd_size=$(SSD_SIZE))$(if $(KVFS_OPTS),$(if $(SSD),$(comma))$(KVFS_OPTS))
+MOUNT_OPTS = state=$(abspath $(STATE))$(if $(SSD),$(comma)ssd=$(abspath $(SSD))$(comma)ssd_size=$(SSD_SIZE))$(if $(KVFS_OPTS),$(comma)$(KVFS_OPTS))
 mount: all
-	@mkdir -p $(MNT) $(SSD)
-	$(BUILD)/kvfs $(MNT) $(if $(MOUNT_OPTS),-o $(MOUNT_OPTS))
+	@mkdir -p $(MNT) $(STATE) $(if $(SSD),$(SSD))
+	$(BUILD)/kvfs $(MNT) -o $(MOUNT_OPTS)
 	@echo "kvfs mounted at $(MNT); unmount with: make umount MNT=$(MNT)  (or fusermount3 -u $(MNT))"
 
 umount:
@@ -202,7 +228,6 @@ GPU_LIBS := -ldl -pthread
 FUZZ_CC   ?= clang
 FUZZ_BIN  := $(BUILD)/fuzz/fuzz_fastpath
 FUZZ_TIME ?= 300
-DEB_PKGS  += clang libclang-rt-dev
 
 .PHONY: gpu fuzz fuzz-build install-gpu uninstall-gpu
 all: gpu
@@ -271,8 +296,8 @@ $(FUZZ_BIN): tests/fuzz/fuzz_fastpath.c $(CORE_SRCS) $(wildcard fs/*.h index/*.h
 	@mkdir -p $(dir $@)
 	$(call msg,FUZZ,$@)
 	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=undefined -Ifs -Iindex $(PKG_CFLAGS) -o $@ $< $(CORE_SRCS) \
-	  $(PKG_LIBS) -lm -pthread
+	  -fno-sanitize-recover=undefined -Ifs -Iindex $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) \
+	  $(CORE_LIBS) -lm -pthread
 
 fuzz-build:
 	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return !d + (int)n; }\n' | \
