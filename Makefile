@@ -302,7 +302,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_fastpath.c $(CORE_SRCS) $(wildcard fs/*.h index/*.h
 fuzz-build:
 	@if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return !d + (int)n; }\n' | \
 	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then \
-	  $(MAKE) --no-print-directory $(FUZZ_BIN); \
+	  $(MAKE) --no-print-directory BUILD=$(BUILD) CHECKS=$(CHECKS) $(FUZZ_BIN); \
 	else \
 	  echo "  SKIP   fuzzer: no $(FUZZ_CC) with libFuzzer (make deps installs clang, libclang-rt-dev)"; \
 	fi
