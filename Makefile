@@ -77,17 +77,23 @@ $(FUSE_OBJS): $(BUILD)/%.o: %.c | check-deps
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) $(FUSE_CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
 
-# Everything else: the core, the tools' objects.  Without fuse3's include
-# path, `#include <fuse_lowlevel.h>` fails to compile; the dependency file
-# then catches any other way in (a <fuse3/...> path, a copied header), so a
-# core object that reaches libfuse's headers fails the build.
-$(BUILD)/%.o: %.c | check-deps
+# Everything else: the core, the tools' objects, built without fuse3's
+# include path and with $(BUILD)/nofuse first on it: every libfuse header
+# name there (also as <fuse3/...>) is an #error, so a core object that
+# includes one fails the build with a line naming the file.
+NOFUSE_HDRS := fuse_lowlevel.h fuse_common.h fuse.h fuse_opt.h fuse_log.h
+NOFUSE := $(BUILD)/nofuse/.made
+$(NOFUSE):
+	@mkdir -p $(BUILD)/nofuse/fuse3
+	$(Q)for h in $(NOFUSE_HDRS); do \
+	  printf '#error "kvfs: core code (built without FUSE) includes %s; only $(FUSE_SRCS) may"\n' \
+	    "$$h" | tee $(BUILD)/nofuse/$$h >$(BUILD)/nofuse/fuse3/$$h; done
+	@touch $@
+
+$(BUILD)/%.o: %.c | check-deps $(NOFUSE)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(CORE_CFLAGS) -c -o $@ $<
-	$(Q)if grep -Eq '(^|[ /])(fuse3/|fuse_lowlevel\.h|fuse_common\.h|fuse\.h)' $(@:.o=.d); then \
-	  echo "kvfs: $< is core code (built without FUSE) but includes libfuse's headers;" \
-	    "only $(FUSE_SRCS) may" >&2; rm -f $@; exit 1; fi
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/nofuse $(CORE_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libkvfs-core.a: $(CORE_OBJS)
 	$(call msg,AR,$@)

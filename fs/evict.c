@@ -152,6 +152,7 @@ static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 		st->ns->hooks.inval_inode(st->ns->hooks.arg, ino, (uint64_t)-1, 0);
 	atomic_fetch_add(&st->stats.demotions, 1);
 	atomic_fetch_add(&st->stats.demoted_bytes, before - ino->data.bytes);
+	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* BOTH -> SSD */
 	return before - ino->data.bytes;
 }
 

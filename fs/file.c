@@ -468,6 +468,7 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 	} else if (ino->dirty) {
 		kvfs_ns_record(ns, ino, 0);
 	}
+	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* published, last writer gone */
 	queue = ino->t.resident &&
 		!kvfs_inode_stored(ino);
 	pthread_rwlock_unlock(&ino->lock);

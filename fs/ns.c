@@ -55,6 +55,8 @@ int kvfs_inode_check(const struct kvfs_inode *ino)
 		return -EUCLEAN;
 	if (!ino->is_dir && kvfs_extmap_check(&ino->data) != 0)
 		return -EUCLEAN;
+	if (!ino->is_dir && kvfs_tier_check(ino) != 0)
+		return -EUCLEAN;
 	return 0;
 }
 

@@ -134,6 +134,7 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 	ino->t.head_loaded = 1;
 	kvfs_store_set_resident(st, ino, ino->size <= KVFS_HEAD);
 	atomic_fetch_add(&st->stats.head_loads, 1);
+	KVFS_DCHECK(kvfs_tier_check(ino) == 0);
 	return 0;
 }
 
@@ -289,6 +290,7 @@ static void promote_end(struct kvfs_store *st, struct kvfs_inode *ino, int ok)
 		kvfs_extmap_truncate(&ino->data, st->ns->mem, lo);
 	}
 	set_ready(st, ino, 0, 0);
+	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* SSD -> BOTH, or back */
 	pthread_rwlock_unlock(&ino->lock);
 	kvfs_ns_put_open(st->ns, ino);
 	pthread_rwlock_unlock(&st->ns->lock);

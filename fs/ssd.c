@@ -567,6 +567,7 @@ void kvfs_ssd_close(struct kvfs_ssd *s)
 
 	if (!s)
 		return;
+	KVFS_DCHECK(kvfs_ssd_check(s) == 0);
 	for (r = 0; r < s->nrings_init; r++) {
 		if (s->rings[r].ok)
 			io_uring_queue_exit(&s->rings[r].uring);
@@ -646,6 +647,7 @@ int kvfs_ssd_seal(struct kvfs_ssd *s)
 			  "readable, take no new data and are removed at a start that "
 			  "finds them empty", s->dir, s->nslabs - s->nactive,
 			  s->nslabs - s->nactive == 1 ? "" : "s");
+	KVFS_DCHECK(kvfs_ssd_check(s) == 0); /* every file's runs claimed, sealed */
 	return rc;
 }
 

@@ -192,6 +192,29 @@ static void keep_unused(struct kvfs_map *old, const struct kvfs_map *m)
 	old->n = k;
 }
 
+int kvfs_tier_check(const struct kvfs_inode *ino)
+{
+	const struct kvfs_tier *t = &ino->t;
+	const char *bad = NULL;
+
+	if (!t->resident && !t->has_stored)
+		bad = "not resident and not stored";
+	else if (!t->resident && !atomic_load(&t->promoting) &&
+		 ino->data.bytes > (KVFS_HEAD + KVFS_ALLOC_UNIT - 1) /
+				   KVFS_ALLOC_UNIT * KVFS_ALLOC_UNIT)
+		bad = "not resident but more than the head in memory";
+	else if (t->has_stored && t->stored_bytes != map_bytes(&t->stored))
+		bad = "stored_bytes does not match the stored runs";
+	else if (kvfs_inode_stored(ino) && t->stored.size != ino->size)
+		bad = "current copy of another size";
+	else if (atomic_load(&t->promoting) && atomic_load(&t->ready) > ino->size)
+		bad = "promotion ready past the end";
+	if (!bad)
+		return 0;
+	kvfs_err("tier state of inode %llu: %s", (unsigned long long)ino->id, bad);
+	return -EUCLEAN;
+}
+
 /* ---- setup ---- */
 
 void kvfs_tier_init(struct kvfs_tier *t)
@@ -262,6 +285,7 @@ int kvfs_store_adopt(struct kvfs_store *st, struct kvfs_inode *ino,
 	ino->crc_valid = 1;
 	atomic_fetch_add(&st->stats.stored_files, 1);
 	atomic_fetch_add(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(&ino->t));
+	KVFS_DCHECK(kvfs_inode_check(ino) == 0);
 	return 0;
 }
 
@@ -278,6 +302,7 @@ void kvfs_store_forget(struct kvfs_store *st, struct kvfs_inode *ino)
 	free(ino->t.changed);
 	ino->t.changed = NULL;
 	map_give_after_commit(st, &ino->t.stored);
+	KVFS_DCHECK(kvfs_tier_check(ino) == 0);
 }
 
 /* ---- the flush queue ---- */
@@ -532,6 +557,7 @@ static int flush_commit(struct kvfs_store *st, struct flush *f)
 		}
 		atomic_fetch_add(&st->stats.flushes, 1);
 		memset(&f->m, 0, sizeof(f->m));
+		KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* MEM -> BOTH */
 	} else {
 		give_fresh(st, f); /* no row knows them: free at once */
 		atomic_fetch_add(&st->stats.flush_retries, 1);

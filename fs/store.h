@@ -223,4 +223,14 @@ void kvfs_store_mark(struct kvfs_inode *ino, uint64_t off, uint64_t len);
 /* Bytes of a file's stored copy on the SSD (0 if none). */
 uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t);
 
+/*
+ * The state machine's invariants for one inode: not resident implies an
+ * SSD copy (never "not resident and not current"), a non-resident file
+ * holds at most its head in memory (unless promoting), the stored map's
+ * byte count matches its runs, and a current copy has the file's size.
+ * Caller holds ino->lock (either mode).  Returns 0 or -EUCLEAN (logged).
+ * Asserted at each transition in the test build (KVFS_DCHECK).
+ */
+int kvfs_tier_check(const struct kvfs_inode *ino);
+
 #endif

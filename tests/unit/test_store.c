@@ -506,6 +506,39 @@ static void test_reclaim_demotes_stored_files(void **state)
 	assert_true(atomic_load(&f->st.stats.promotions) >= 8);
 }
 
+/* kvfs_tier_check() accepts every state a real file passes through and
+ * refuses each broken one (the test build asserts it at every transition). */
+static void test_tier_check_catches_broken_states(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_inode *ino;
+	uint64_t saved;
+
+	ino = t_make(f, "t", 3 * MiB, 7);
+	assert_int_equal(kvfs_tier_check(ino), 0);             /* MEM */
+	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
+	assert_int_equal(kvfs_tier_check(ino), 0);             /* BOTH */
+	assert_int_equal(kvfs_store_reclaim(&f->st, 14 * MiB, NULL), 0);
+	t_tier(f, ino, "ssd");
+	assert_int_equal(kvfs_tier_check(ino), 0);             /* SSD */
+	assert_int_equal(kvfs_inode_check(ino), 0);
+
+	ino->t.has_stored = 0;                                 /* not resident, not stored */
+	assert_int_equal(kvfs_tier_check(ino), -EUCLEAN);
+	ino->t.has_stored = 1;
+	saved = ino->t.stored_bytes;                           /* runs and count disagree */
+	ino->t.stored_bytes = saved + 4096;
+	assert_int_equal(kvfs_tier_check(ino), -EUCLEAN);
+	assert_int_equal(kvfs_inode_check(ino), -EUCLEAN);
+	ino->t.stored_bytes = saved;
+	ino->size++;                                           /* current copy, other size */
+	assert_int_equal(kvfs_tier_check(ino), -EUCLEAN);
+	ino->size--;
+	assert_int_equal(kvfs_tier_check(ino), 0);
+	t_expect(f, "t", 0, 3 * MiB, 7);                       /* SSD -> BOTH */
+	assert_int_equal(kvfs_tier_check(ino), 0);
+}
+
 /* write_policy=back without fsync: reclaim writes cold files to the SSD
  * first, then demotes them. */
 static void test_reclaim_flushes_cold_files(void **state)
@@ -603,6 +636,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ssd_room_evicts_in_policy_order, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_demotes_stored_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_flushes_cold_files, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_tier_check_catches_broken_states, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_old_runs_freed_after_commit, t_setup, t_teardown),
 	};
 
