@@ -40,7 +40,7 @@ LDLIBS   += $(CORE_LIBS) -lm
 
 # The daemon's core links without FUSE (unit tests, tools); only these files
 # include fuse_lowlevel.h.
-FUSE_SRCS := fs/ops.c fs/notify.c fs/optimer.c fs/main.c
+FUSE_SRCS := fs/ops.c fs/notify.c fs/optimer.c fs/main.c fs/kconn.c
 CORE_SRCS := $(filter-out $(FUSE_SRCS),$(wildcard fs/*.c)) $(wildcard index/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 FUSE_OBJS := $(FUSE_SRCS:%.c=$(BUILD)/%.o)

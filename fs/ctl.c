@@ -636,6 +636,11 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 		fprintf(f, "# no ssd=: file data lives in memory only, and cold files are evicted when it is full\n");
 	}
 	fprintf(f, "evict_policy=%s\n", kvfs_policy_name(o->evict_policy));
+	/* Not options: what the kernel granted at INIT (kproto.h). */
+	fprintf(f, "# kernel: shared mmap of direct-I/O files %s\n",
+		kvfs_kproto_granted((struct kvfs_kproto *)&kv->kproto) &
+		KVFS_FUSE_DIRECT_IO_ALLOW_MMAP ? "allowed" :
+		"refused (ENODEV: kernel before 6.6; use io=cached to mmap)");
 }
 
 /* ---- the hook ---- */

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "extmap.h"
+#include "kproto.h"
 #include "ns.h"
 #include "opstat.h"
 
@@ -70,6 +71,7 @@ struct kvfs {
 	const char *mountpoint;     /* absolute; owned by main.c */
 	int64_t start_ns;           /* CLOCK_REALTIME at mount (ctl.c) */
 	struct kvfs_opstats opstats; /* per-request counters (optimer.c) */
+	struct kvfs_kproto kproto;  /* INIT flags past libfuse's (kproto.c) */
 };
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "ctl.h"
 #include "index.h"
+#include "kconn.h"
 #include "ssd.h"
 #include "kvfs.h"
 #include "kvfs_abi.h"
@@ -72,7 +73,8 @@ static void usage(const char *prog)
 	       "                       else $XDG_STATE_HOME/kvfs or ~/.local/state/kvfs)\n"
 	       "    -o mem=SIZE        memory arena, K/M/G/T suffixes (default: 1/4 of RAM)\n"
 	       "    -o io=MODE         auto (default): direct I/O for files >= 1 MiB or opened\n"
-	       "                       for writing; direct: always; cached: never (mmap works)\n"
+	       "                       for writing; direct: always; cached: never\n"
+	       "                       (mmap works in every mode on kernel 6.6+)\n"
 	       "    -o prefault=0|1    fault the arena in from a background thread (default 1)\n"
 	       "    -o hugepages=0|1   ask for transparent huge pages on the arena (default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
@@ -561,7 +563,7 @@ int main(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct kvfs kv = { .lock_fd = -1 };
 	char msg[512];
-	int report = -1, r = 1;
+	int report = -1, r = 1, e;
 
 	if (fuse_opt_parse(&args, &kv.opts, opt_spec, opt_proc) != 0)
 		goto out; /* libfuse printed the line */
@@ -612,6 +614,10 @@ int main(int argc, char **argv)
 		goto out_session;
 	if (fuse_session_mount(se, cl.mountpoint) != 0)
 		goto out_signals;
+	if ((e = kvfs_kconn_attach(&kv, se)) != 0) {
+		kvfs_err("kvfs: cannot route the FUSE session through kvfs: %s", strerror(-e));
+		goto out_unmount;
+	}
 	if (kvfs_notify_start(&kv, se) != 0)
 		goto out_unmount;
 	kvfs_info("kvfs: mounted %s (mem=%llu MiB, state=%s%s%s)", cl.mountpoint,

@@ -567,7 +567,6 @@ void kvfs_ssd_close(struct kvfs_ssd *s)
 
 	if (!s)
 		return;
-	KVFS_DCHECK(kvfs_ssd_check(s) == 0);
 	for (r = 0; r < s->nrings_init; r++) {
 		if (s->rings[r].ok)
 			io_uring_queue_exit(&s->rings[r].uring);

@@ -17,7 +17,11 @@ t_require_kvfs_mount "$M"
 hang_and_kill() {
 	local out=$T_DIR/hang.out pid i free_before free_during
 	free_before=$(t_statfs "$M" free)
-	"$IT/gpu_io" hang "$1" "$2" "$3" >"$out" 2>&1 &
+	# Emptied here, not by the background job's redirection: that runs in
+	# the child, possibly after the loop below has read the previous
+	# call's "reserved" (a flake seen in CI).
+	: >"$out"
+	"$IT/gpu_io" hang "$1" "$2" "$3" >>"$out" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 300; i++)); do
 		grep -qs '^reserved' "$out" && break

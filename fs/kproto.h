@@ -1,0 +1,54 @@
+/*
+ * kproto.h - what kvfs adds to the FUSE protocol between the kernel and
+ * libfuse.  libfuse 3.14 speaks protocol 7.38 and knows nothing of the
+ * kernel's later INIT flags; kvfs reads every request and patches replies
+ * on their way (fs/kconn.c installs the hooks through libfuse's custom I/O).
+ * Today: the INIT reply gains FUSE_DIRECT_IO_ALLOW_MMAP (kernel 6.6+), so
+ * a file opened with direct I/O can still be mapped shared (numpy.memmap,
+ * torch.load(mmap=True)); the kernel serves the mapping from its page cache
+ * and sends its dirty pages as WRITE requests.  FUSE passthrough's INIT
+ * and OPEN bits come next (docs/design.md, "The kernel protocol").
+ *
+ * FUSE-free: linux/fuse.h is the kernel's ABI, not libfuse.  Threads: FUSE
+ * workers call both verbs; the kernel sends INIT first and nothing else
+ * until it is answered, and every field is atomic.
+ */
+#ifndef KVFS_KPROTO_H
+#define KVFS_KPROTO_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* INIT flags past 32 bits travel in flags2 (FUSE_INIT_EXT).  Defined here:
+ * Debian 12's linux/fuse.h (protocol 7.38) predates them. */
+#define KVFS_FUSE_DIRECT_IO_ALLOW_MMAP (1ull << 36) /* kernel 6.6+ */
+#define KVFS_FUSE_PASSTHROUGH          (1ull << 37) /* kernel 6.9+ */
+
+struct kvfs_kproto {
+	uint64_t want;                  /* INIT flags to ask for (set before mount) */
+	atomic_uint_fast64_t init_unique; /* the INIT request's unique, 0 before */
+	atomic_uint_fast64_t offered;   /* the kernel's INIT flags (flags | flags2 << 32) */
+	atomic_uint_fast64_t granted;   /* the flags kvfs added to the INIT reply */
+	atomic_int init_seen;           /* an INIT request was read */
+	atomic_int init_patched;        /* its reply was patched (or needed nothing) */
+};
+
+/* Asks for `want` (KVFS_FUSE_* bits) in the INIT reply, where offered. */
+void kvfs_kproto_init(struct kvfs_kproto *kp, uint64_t want);
+
+/* A request of `len` bytes as read from /dev/fuse: notes INIT. */
+void kvfs_kproto_request(struct kvfs_kproto *kp, const void *buf, size_t len);
+
+/* A reply about to be written (iov[0] the fuse_out_header): patches the
+ * INIT reply in place.  Anything else passes unchanged. */
+void kvfs_kproto_reply(struct kvfs_kproto *kp, struct iovec *iov, int count);
+
+/* The flags the kernel accepted from kvfs (0 before INIT). */
+static inline uint64_t kvfs_kproto_granted(struct kvfs_kproto *kp)
+{
+	return atomic_load(&kp->granted);
+}
+
+#endif
