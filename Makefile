@@ -335,17 +335,18 @@ uninstall-gpu:
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/kvfs $(DESTDIR)$(DATADIR)/kvfs/python 2>/dev/null
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-test build-asan
 
 help:
 	@echo "make            build $(BUILD)/kvfs and the tools"
-	@echo "make deps       install the Debian packages the build needs (as root)"
-	@echo "make test       build and run every unit and integration test"
+	@echo "make deps       install the Debian packages of tools/deps.sh (as root, or through sudo)"
+	@echo "make test       build (build-test/, invariant checkers on) and run every unit and integration test"
 	@echo "make unit       unit tests only;  make integration: integration tests only"
 	@echo "make asan       the tests under AddressSanitizer and UBSan (in build-asan/)"
 	@echo "make soak       longer integration runs (1,000,000 random operations, 200 crashes)"
 	@echo "make bench      benchmark against tmpfs, a local-disk directory and memcpy"
-	@echo "make mount      build and mount at MNT (default ./mnt), SSD tier in SSD (./ssd, SSD_SIZE 4G), options in KVFS_OPTS"
+	@echo "make mount      build and mount at MNT (default ./mnt), SSD tier in SSD (./ssd, SSD_SIZE 4G),"
+	@echo "                index in STATE (./state), more options in KVFS_OPTS"
 	@echo "make install    kvfs, kvfsctl, mount.kvfs (in /sbin), kvfs@.service, man pages;"
 	@echo "                PREFIX (default /usr/local), DESTDIR; make uninstall removes them"
 	@echo "make gpu        libkvfs-gpu: $(BUILD)/libkvfs_gpu.{a,so}, kvfs-gpu.pc (make builds it)"
