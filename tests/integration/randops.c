@@ -183,7 +183,7 @@ static off_t fd_size(int fd)
 
 static void fill_data(size_t len)
 {
-	t_fill(wbuf, len, t_mix(seed ^ ((uint64_t)opno << 20)));
+	t_fill(wbuf, len, seed ^ ((uint64_t)opno << 20));
 }
 
 static int pick_open(void)

@@ -1,20 +1,11 @@
 /*
  * t_util.h - what the integration helper programs share (pattern, publish,
- * renopen, stress, randops, fsop, gpu_io, gpu_cuda): the test-data
- * generators and their check, a payload hash, errno names, a counting
- * CHECK, and a readdir probe.  Header-only (static inline), libc only, so
- * every program stays one .c file; found by #include "t_util.h" from this
- * directory, with no -I.
+ * renopen, stress, randops, fsop, gpu_io, gpu_ioctl, gpu_cuda): the test
+ * data of ../t_data.h, self-checking files, errno names, a counting
+ * T_CHECK, a readdir probe and size arguments.  Header-only (static
+ * inline), libc only, so every program stays one .c file; found by
+ * #include "t_util.h" from this directory, with no -I.
  *
- * Two data generators, both from splitmix64 (t_mix), each fixed because
- * files written by one program or run are checked by another:
- *   t_pattern  the `pattern` helper's streams: byte p of stream s is byte
- *              p % 8 (little-endian) of t_mix(s * 2^32 + p / 8), so any
- *              slice [off, off + len) can be regenerated alone (cmp against
- *              `pattern SEED SIZE` in the scripts).
- *   t_fill     a buffer-relative stream: the 8 bytes at i are
- *              t_mix(base + i), a tail byte is t_mix(base + i)'s low byte;
- *              cheap per-buffer data keyed by any 64-bit value.
  * Programs that fork or run threads share nothing here but t_nfail (which
  * each process counts for itself) and t_ename's thread-local buffers.
  */
@@ -22,13 +13,14 @@
 #define KVFS_T_UTIL_H
 
 #include <dirent.h>
-#include <endian.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../t_data.h"
 
 /* renameat2()'s flags, for a libc whose <stdio.h> lacks them. */
 #ifndef RENAME_NOREPLACE
@@ -37,98 +29,6 @@
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
-
-/* splitmix64's output function (Steele, Lea, Flood 2014). */
-static inline uint64_t t_mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
-/* Word k of pattern stream seed, in file byte order. */
-static inline uint64_t t_pattern_word(uint64_t seed, uint64_t k)
-{
-	return htole64(t_mix((seed << 32) + k));
-}
-
-/* buf[0, len) = bytes [off, off + len) of pattern stream seed. */
-static inline void t_pattern(unsigned char *buf, size_t len, uint64_t seed, uint64_t off)
-{
-	size_t i = 0;
-
-	/* The head up to a word boundary of the stream, then whole words,
-	 * then the tail: about 5 GB/s. */
-	while (i < len && ((off + i) & 7)) {
-		uint64_t p = off + i, w = t_pattern_word(seed, p >> 3);
-
-		buf[i++] = ((const unsigned char *)&w)[p & 7];
-	}
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w = t_pattern_word(seed, (off + i) >> 3);
-
-		memcpy(buf + i, &w, 8);
-	}
-	if (i < len) {
-		uint64_t w = t_pattern_word(seed, (off + i) >> 3);
-
-		memcpy(buf + i, &w, len - i);
-	}
-}
-
-/* Where buf[0, len) first differs from bytes [off, off + len) of pattern
- * stream seed: an index into buf, or len if it does not. */
-static inline size_t t_pattern_diff(const unsigned char *buf, size_t len, uint64_t seed,
-				    uint64_t off)
-{
-	unsigned char want[4096];
-
-	for (size_t done = 0; done < len;) {
-		size_t n = len - done < sizeof(want) ? len - done : sizeof(want);
-
-		t_pattern(want, n, seed, off + done);
-		if (memcmp(buf + done, want, n) != 0)
-			for (size_t i = 0; i < n; i++)
-				if (buf[done + i] != want[i])
-					return done + i;
-		done += n;
-	}
-	return len;
-}
-
-/* buf[0, len): the 8 bytes at i are t_mix(base + i), a tail byte at i is
- * t_mix(base + i)'s low byte (host byte order: within one process). */
-static inline void t_fill(unsigned char *buf, size_t len, uint64_t base)
-{
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = t_mix(base + i);
-
-		memcpy(buf + i, &w, 8);
-	}
-	for (; i < len; i++)
-		buf[i] = (unsigned char)t_mix(base + i);
-}
-
-/* A 64-bit hash of p[0, len) for self-checking files (not cryptographic:
- * it catches torn, short, zeroed and misplaced data, not an adversary). */
-static inline uint64_t t_hash(const unsigned char *p, size_t len)
-{
-	uint64_t h = 0x243F6A8885A308D3ull ^ len;
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		h = t_mix(h ^ w);
-	}
-	for (; i < len; i++)
-		h = t_mix(h ^ p[i]);
-	return h;
-}
 
 /*
  * Self-checking files (publish, stress): a T_SELF_HDR-byte header of words
