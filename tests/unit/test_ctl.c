@@ -28,6 +28,8 @@
 #include "ns.h"
 #include "opstat.h"
 
+#include "t_core.h"
+
 #define MEM (16u << 20)
 
 struct fixture {
@@ -55,15 +57,12 @@ static int setup(void **state)
 	struct kvfs *kv = &f->kv;
 
 	assert_non_null(f);
-	assert_int_equal(kvfs_mem_open(&kv->mem, MEM, 0), 0);
-	assert_int_equal(kvfs_ns_init(&kv->ns, &kv->mem, NULL, getuid(), getgid()), 0);
-	assert_int_equal(kvfs_ns_load(&kv->ns), 0);
 	kv->opts.state = strdup("/var/lib/kvfs/t");
 	kv->opts.mem = MEM;
 	kv->opts.threads = 8;
 	kv->opts.prefault = 1;
 	kv->mountpoint = "/mnt/a \"quoted\" \\ path";
-	assert_int_equal(kvfs_ctl_init(kv), 0);
+	t_core_open(kv, &(struct t_core_cfg){ .mem = MEM, .ctl = 1 });
 	kv->ns.hooks.delete_entry = t_delete_entry;
 	f->a = (struct kvfs_ctx){ .uid = 0, .gid = 0, .tid = 1001, .tgid = 1001 };
 	f->b = (struct kvfs_ctx){ .uid = 0, .gid = 0, .tid = 2002, .tgid = 2002 };
@@ -75,8 +74,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	kvfs_ns_release(&f->kv.ns);
-	kvfs_mem_close(&f->kv.mem);
+	t_core_close(&f->kv);
 	kvfs_opts_release(&f->kv.opts);
 	free(f);
 	return 0;
