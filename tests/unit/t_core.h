@@ -5,21 +5,29 @@
  * memory arena and a loaded namespace; as struct t_core_cfg asks, the
  * arena as a named file (the GPU fast path's shared arena), an index, an
  * SSD store, the tier machinery (with no flusher thread: tests store files
- * themselves) and the control directory (which reads kv->opts).
+ * themselves) and the control directory (which reads kv->opts).  And the
+ * few steps every test of the core repeats: a caller (t_ctx), a published
+ * file (t_file_publish), a read through the read path (t_file_read).
  * Include after <cmocka.h>: a part that cannot be built fails the test.
  */
 #ifndef KVFS_T_CORE_H
 #define KVFS_T_CORE_H
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "ctl.h"
 #include "index.h"
 #include "kvfs.h"
 #include "ns.h"
 #include "ssd.h"
 #include "store.h"
+
+#include "../t_data.h"
 
 struct t_core_cfg {
 	uint64_t mem;               /* arena bytes */
@@ -88,6 +96,66 @@ static inline void t_core_close(struct kvfs *kv)
 static inline struct kvfs_ctx t_ctx(unsigned k)
 {
 	return (struct kvfs_ctx){ .tid = (1 << 22) + k, .tgid = (1 << 22) + k };
+}
+
+/* Creates dir/name as ctx, writes len bytes of pattern stream seed (the
+ * arena must hold them), closes it, which publishes it.  Returns its inode,
+ * with no lookup count kept: it lives while it is named. */
+static inline struct kvfs_inode *t_file_publish(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+						struct kvfs_inode *dir, const char *name,
+						size_t len, unsigned seed)
+{
+	struct kvfs_handle *h;
+	struct kvfs_entry e;
+	char *buf = malloc(len ? len : 1);
+
+	assert_non_null(buf);
+	t_pattern(buf, len, seed, 0);
+	assert_int_equal(kvfs_ns_create(ns, ctx, dir, name, 0644, O_WRONLY, &e, &h), 0);
+	if (len)
+		assert_int_equal(kvfs_file_write(ns, h, buf, len, 0), (ssize_t)len);
+	assert_int_equal(kvfs_file_flush(ns, ctx, h), 0);
+	kvfs_file_release(ns, h);
+	kvfs_ns_forget(ns, e.ino, 1);
+	free(buf);
+	return e.ino;
+}
+
+/* Reads [off, off + len) of h into buf as the FUSE read handler does
+ * (kvfs_file_read_begin, copy out of the iovecs, kvfs_file_read_done), at
+ * most piece bytes per call.  Returns the bytes read, short only at EOF, or
+ * the first -errno. */
+static inline ssize_t t_file_read(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
+				  void *buf, size_t len, size_t piece)
+{
+	int max = (int)(piece / KVFS_ALLOC_UNIT) + 4;	/* + partial units at the ends */
+	struct iovec *iov = calloc((size_t)max, sizeof(*iov));
+	char *out = buf;
+	size_t done = 0;
+	ssize_t n = 0;
+
+	assert_non_null(iov);
+	while (done < len) {
+		size_t got = 0;
+		void *bounce;
+		int niov;
+
+		n = kvfs_file_read_begin(ns, h, off + done, len - done < piece ? len - done : piece,
+					 iov, max, &niov, &bounce);
+		if (n < 0)
+			break;	/* nothing held */
+		for (int i = 0; i < niov; i++) {
+			memcpy(out + done + got, iov[i].iov_base, iov[i].iov_len);
+			got += iov[i].iov_len;
+		}
+		kvfs_file_read_done(ns, h, bounce);	/* also after 0: EOF */
+		assert_int_equal(got, (size_t)n);
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	free(iov);
+	return n < 0 ? n : (ssize_t)done;
 }
 
 #endif

@@ -154,25 +154,11 @@ static void fill_extents(struct fixture *f, const struct kvfs_ioc_map *m,
 	assert_int_equal(pos, m->next);
 }
 
-/* Reads [off, off + len) through the POSIX read path. */
+/* Reads [off, off + len) through the POSIX read path, all of it. */
 static void read_back(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 		      unsigned char *out, size_t len)
 {
-	int max = (int)(len / U) + 4, niov;
-	void *bounce;
-	struct iovec *iov = calloc((size_t)max, sizeof(*iov));
-	size_t done = 0;
-	ssize_t n;
-
-	assert_non_null(iov);
-	n = kvfs_file_read_begin(&f->kv.ns, h, off, len, iov, max, &niov, &bounce);
-	assert_int_equal(n, (ssize_t)len);
-	for (int i = 0; i < niov; i++) {
-		memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
-		done += iov[i].iov_len;
-	}
-	kvfs_file_read_done(&f->kv.ns, h, bounce);
-	free(iov);
+	assert_int_equal(t_file_read(&f->kv.ns, h, off, out, len, len), (ssize_t)len);
 }
 
 static void check_pattern(struct fixture *f, struct kvfs_handle *h, uint64_t off,

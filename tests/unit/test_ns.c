@@ -54,47 +54,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Creates `name` as ctx, writes len pattern bytes and closes it. */
-static struct kvfs_inode *make_file_in(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-				       const char *name, size_t len, unsigned seed)
-{
-	struct kvfs_handle *h;
-	struct kvfs_entry e;
-	char *buf = malloc(len ? len : 1);
+#define make_file(f, ctx, name, len, seed) \
+	t_file_publish(&(f)->kv.ns, ctx, (f)->kv.ns.root, name, len, seed)
 
-	assert_non_null(buf);
-	t_pattern(buf, len, seed, 0);
-	assert_int_equal(kvfs_ns_create(ns, ctx, ns->root, name, 0644,
-					O_WRONLY, &e, &h), 0);
-	if (len)
-		assert_int_equal(kvfs_file_write(ns, h, buf, len, 0), (ssize_t)len);
-	assert_int_equal(kvfs_file_flush(ns, ctx, h), 0);
-	kvfs_file_release(ns, h);
-	kvfs_ns_forget(ns, e.ino, 1);
-	free(buf);
-	return e.ino;
-}
-
-#define make_file(f, ctx, name, len, seed) make_file_in(&(f)->kv.ns, ctx, name, len, seed)
-
+/* [off, off + len) of h, all of it. */
 static void read_all(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 		     char *out, size_t len)
 {
-	struct iovec iov[64];
-	ssize_t n;
-	size_t done = 0;
-	int niov;
-	void *bounce;
-
-	n = kvfs_file_read_begin(&f->kv.ns, h, off, len, iov, 64, &niov, &bounce);
-	assert_true(n >= 0);
-	for (int i = 0; i < niov; i++) {
-		memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
-		done += iov[i].iov_len;
-	}
-	kvfs_file_read_done(&f->kv.ns, h, bounce);
-	assert_int_equal(done, (size_t)n);
-	assert_int_equal(n, (ssize_t)len);
+	assert_int_equal(t_file_read(&f->kv.ns, h, off, out, len, len), (ssize_t)len);
 }
 
 static void test_unpublished_is_private(void **state)
@@ -453,7 +420,7 @@ static void test_index_restart_keeps_dirs(void **state)
 	assert_int_equal(kvfs_ns_mkdir(&kv->ns, &f->a, kv->ns.root, "models", 0750, &d), 0);
 	assert_int_equal(kvfs_xattr_set(&kv->ns, d.ino, "user.owner", "team", 4, 0), 0);
 	kvfs_ns_forget(&kv->ns, d.ino, 1);
-	make_file_in(&kv->ns, &f->a, "file", 10, 1);
+	t_file_publish(&kv->ns, &f->a, kv->ns.root, "file", 10, 1);
 	t_core_close(kv);
 
 	/* What a memory-only daemon's start does before loading. */

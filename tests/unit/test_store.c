@@ -113,25 +113,11 @@ static int t_teardown(void **state)
 	return 0;
 }
 
-/* Creates /name, writes len pattern bytes, closes (publishes) it. */
+/* Creates /name as a, writes len bytes of stream seed, closes (publishes) it. */
 static struct kvfs_inode *t_make(struct fixture *f, const char *name, size_t len,
 				 unsigned seed)
 {
-	struct kvfs_handle *h;
-	struct kvfs_entry e;
-	char *buf = malloc(len ? len : 1);
-
-	assert_non_null(buf);
-	t_pattern(buf, len, seed, 0);
-	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, name, 0644,
-					O_WRONLY, &e, &h), 0);
-	if (len)
-		assert_int_equal(kvfs_file_write(&f->kv.ns, h, buf, len, 0), (ssize_t)len);
-	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
-	kvfs_file_release(&f->kv.ns, h);
-	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
-	free(buf);
-	return e.ino;
+	return t_file_publish(&f->kv.ns, &f->a, f->kv.ns.root, name, len, seed);
 }
 
 /* The inode named /name (no lookup count kept: it stays while named). */
@@ -147,30 +133,12 @@ static struct kvfs_inode *t_find(struct fixture *f, const char *name)
 	return e.ino;
 }
 
-/* Reads [off, off + len) through a handle; returns what read_begin did
- * (bytes, or -errno). */
+/* Reads [off, off + len) through a handle, 256 KiB per call: the bytes
+ * read, or -errno. */
 static ssize_t t_read_h(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 			char *out, size_t len)
 {
-	static struct iovec iov[1024];
-	size_t done = 0;
-	void *bounce;
-	ssize_t n;
-	int niov;
-
-	while (done < len) {
-		size_t piece = len - done < 256 * 1024 ? len - done : 256 * 1024;
-
-		n = kvfs_file_read_begin(&f->kv.ns, h, off + done, piece, iov, 1024,
-					 &niov, &bounce);
-		if (n <= 0)
-			return n < 0 ? n : (ssize_t)done;
-		for (int i = 0, at = 0; i < niov; at += (int)iov[i].iov_len, i++)
-			memcpy(out + done + at, iov[i].iov_base, iov[i].iov_len);
-		kvfs_file_read_done(&f->kv.ns, h, bounce);
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return t_file_read(&f->kv.ns, h, off, out, len, 256 * 1024);
 }
 
 /* Opens /name, checks [off, off + len) against the pattern, closes. */
