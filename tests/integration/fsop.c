@@ -7,7 +7,7 @@
  * the failure ("ENOENT"), and exits 0 either way: the script compares the
  * outcome with what the contract promises (t_fsop in lib.sh).  Exit 2 means
  * the helper itself was misused.  Shell tools hide errno behind messages;
- * this does not.  Self-contained: libc only.
+ * this does not.  Self-contained: libc and t_util.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,21 +22,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
+#include "t_util.h"
 
 static int fail(int err)
 {
-	const char *name = strerrorname_np(err);
-
-	if (name)
-		printf("%s\n", name);
-	else
-		printf("E%d\n", err);
+	printf("%s\n", t_ename(err));
 	return 0;
 }
 

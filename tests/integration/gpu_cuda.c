@@ -51,6 +51,7 @@
 #include "cuda_drv.h"
 #include "fake_cuda.h"
 #include "kvfs_gpu.h"
+#include "t_util.h"
 
 #define NPAGES 64
 #define PAGE   (1u << 20)
@@ -132,12 +133,6 @@ static void use_primary(void)
 	CU(cu.cuDeviceGet(&d, 0));
 	CU(cu.cuDevicePrimaryCtxRetain(&ctx, d));
 	CU(ct.cuCtxSetCurrent(ctx));
-}
-
-static void pattern(unsigned char *p, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)((i * 2654435761u + seed) >> 13);
 }
 
 /* n device pages holding host[0, n * PAGE), and their iovecs. */
@@ -505,8 +500,8 @@ static int full_run(struct kvfs_gpu *g, const char *mount, const char *outside)
 	t->check = malloc(ALL);
 	if (!t->host || !t->other || !t->check)
 		fail("out of memory");
-	pattern(t->host, ALL, 7);
-	pattern(t->other, ALL, 99);
+	t_pattern(t->host, ALL, 7, 0);
+	t_pattern(t->other, ALL, 99, 0);
 	dev_pages(t->dev, t->iov, NPAGES, t->host);
 	dev_pages(t->back, t->biov, NPAGES, t->other);
 	dev_pages(t->fresh, t->fiov, NPAGES, t->other);
@@ -582,8 +577,8 @@ static int copyfail(struct kvfs_gpu *g, const char *mount)
 	if (!old || !new || !check)
 		fail("out of memory");
 	use_primary();
-	pattern(old, CF_OLD, 3);
-	pattern(new, CF_PAGES * PAGE, 4);
+	t_pattern(old, CF_OLD, 3, 0);
+	t_pattern(new, CF_PAGES * PAGE, 4, 0);
 	dev_pages(dev, iov, CF_PAGES, new);
 	snprintf(path, sizeof(path), "%s/copyfail.kv", mount);
 	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);

@@ -35,6 +35,7 @@
 
 #include "kvfs_abi.h"
 #include "kvfs_gpu.h"
+#include "t_util.h"
 
 static void die(const char *fmt, ...)
 {
@@ -48,50 +49,25 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
-/* Bytes [off, off + len) of stream seed (as the pattern helper makes them). */
-static void fill(unsigned char *buf, size_t len, uint64_t seed, uint64_t off)
-{
-	for (size_t i = 0; i < len; i++) {
-		uint64_t p = off + i, w = mix((seed << 32) + p / 8);
-
-		buf[i] = (unsigned char)(w >> (8 * (p % 8)));
-	}
-}
-
+/* buf[0, len) must be bytes [off, off + len) of stream seed. */
 static void check(const unsigned char *buf, size_t len, uint64_t seed, uint64_t off,
 		  const char *what)
 {
-	unsigned char *want = malloc(len);
+	size_t i = t_pattern_diff(buf, len, seed, off);
+	unsigned char want;
 
-	if (!want)
-		die("out of memory");
-	fill(want, len, seed, off);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != want[i])
-			die("%s: byte %llu differs (got %u, want %u)", what,
-			    (unsigned long long)(off + i), buf[i], want[i]);
-	free(want);
+	if (i == len)
+		return;
+	t_pattern(&want, 1, seed, off + i);
+	die("%s: byte %llu differs (got %u, want %u)", what, (unsigned long long)(off + i),
+	    buf[i], want);
 }
 
 static uint64_t num(const char *s)
 {
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
+	uint64_t v;
 
-	switch (*end) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	}
-	if (*end || end == s)
+	if (t_parse_size(s, &v) < 0)
 		die("not a number: %s", s);
 	return v;
 }
@@ -153,7 +129,7 @@ static void pages_make(struct pages *p, uint64_t n, uint64_t page)
 	for (uint64_t i = 0; i < 2 * n; i++)
 		slot[i] = i;
 	for (uint64_t i = 2 * n - 1; i > 0; i--) {
-		x = mix(x);
+		x = t_mix(x);
 		j = x % (i + 1);
 		t = slot[i];
 		slot[i] = slot[j];
@@ -193,7 +169,7 @@ static int cmd_write(char **av, int ac)
 
 	pages_make(&p, n, page);
 	for (uint64_t i = 0; i < n; i++)
-		fill(p.iov[i].iov_base, page, seed, i * page);
+		t_pattern(p.iov[i].iov_base, page, seed, i * page);
 	for (uint64_t i = 0; i < n; i += batch) {
 		int cnt = (int)(n - i < batch ? n - i : batch);
 		ssize_t r = cnt == 1
@@ -249,7 +225,7 @@ static void posix_pwrite(int fd, uint64_t seed, uint64_t off, size_t len)
 {
 	unsigned char *b = malloc(len);
 
-	fill(b, len, seed, off);
+	t_pattern(b, len, seed, off);
 	if (pwrite(fd, b, len, (off_t)off) != (ssize_t)len)
 		die("pwrite: %s", strerror(errno));
 	free(b);
@@ -261,7 +237,7 @@ static void fast_pwrite(struct kvfs_gpu *g, int fd, uint64_t seed, uint64_t off,
 	unsigned char *b = malloc(len);
 	ssize_t r;
 
-	fill(b, len, seed, off);
+	t_pattern(b, len, seed, off);
 	r = kvfs_gpu_pwrite(g, fd, b, len, off);
 	if (r != (ssize_t)len)
 		die("kvfs_gpu_pwrite [%llu, +%zu): %s", (unsigned long long)off, len,
@@ -327,7 +303,7 @@ static int cmd_async(char **av)
 		die("NPAGES must be a multiple of 8");
 	pages_make(&p, n, page);
 	for (uint64_t i = 0; i < n; i++)
-		fill(p.iov[i].iov_base, page, seed, i * page);
+		t_pattern(p.iov[i].iov_base, page, seed, i * page);
 	for (uint64_t i = 0; i < n; i += 8) {
 		for (int k = 0; k < 8; k++) {
 			r = kvfs_gpu_pwrite_async(g, fd, p.iov[i + k].iov_base, page,
@@ -367,7 +343,7 @@ static int cmd_fallback(char **av)
 	int fd = open_or_die(av[0], O_CREAT | O_RDWR | O_TRUNC);
 	ssize_t r;
 
-	fill(b, len, seed, 0);
+	t_pattern(b, len, seed, 0);
 	r = kvfs_gpu_pwrite(g, fd, b, len, 0);
 	if (r != (ssize_t)len)
 		die("kvfs_gpu_pwrite (fallback): %s", r < 0 ? strerror((int)-r) : "short");

@@ -19,20 +19,14 @@
 #include <unistd.h>
 
 #include "kvfs_abi.h"
+#include "t_util.h"
 
-static int failures;
-
+/* One ioctl's outcome: r (0 or -1 with errno) against want (0: success). */
 static void expect(const char *what, int r, int want)
 {
 	int got = r < 0 ? errno : 0;
 
-	if (got == want) {
-		printf("ok: %s: %s\n", what, want ? strerror(want) : "success");
-		return;
-	}
-	printf("FAIL: %s: expected %s, got %s\n", what, want ? strerror(want) : "success",
-	       got ? strerror(got) : "success");
-	failures++;
+	T_CHECK(got == want, "%s: expected %s, got %s", what, t_ename(want), t_ename(got));
 }
 
 static int xopen(const char *path, int flags)
@@ -214,6 +208,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gpu_ioctl MOUNT OUTSIDE_FILE\n");
 		return 2;
 	}
+	t_check_say_ok = 1;
 	snprintf(path, sizeof(path), "%s/ioctl.kv", argv[1]);
 	rw = xopen(path, O_CREAT | O_RDWR | O_TRUNC);
 	rw2 = xopen(path, O_RDWR);
@@ -250,6 +245,6 @@ int main(int argc, char **argv)
 	close(ro);
 	close(rw2);
 	close(rw);
-	printf("%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	printf("%d failure(s)\n", t_nfail);
+	return t_nfail ? 1 : 0;
 }

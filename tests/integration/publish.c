@@ -17,9 +17,8 @@
  *
  * B is forked before A creates anything, so it shares no descriptors with A.
  * Every check prints "FAIL: what: expected X, got Y" and the exit status is 1
- * if any failed.  Self-contained: libc and pthreads only.
+ * if any failed.  Self-contained: libc, pthreads and t_util.h.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,109 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HDR_SIZE 64
-#define MAGIC 0x5453455453465653ull	/* "KVFSTEST" little-endian-ish */
-
-static int nfail;
-
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		if (!(cond)) {                                  \
-			printf("FAIL: " __VA_ARGS__);           \
-			printf("\n");                           \
-			fflush(stdout);                         \
-			nfail++;                                \
-		}                                               \
-	} while (0)
-
-static const char *ename(int err)
-{
-	static __thread char buf[16];
-	const char *n = err ? strerrorname_np(err) : "OK";
-
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "E%d", err);
-	return buf;
-}
-
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
-/* Byte-stream `seed`, the same bytes the pattern helper writes. */
-static void fill(unsigned char *buf, size_t len, uint64_t seed)
-{
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = mix((seed << 32) + (i >> 3));
-
-		memcpy(buf + i, &w, 8);
-	}
-	if (i < len) {
-		uint64_t w = mix((seed << 32) + (i >> 3));
-
-		memcpy(buf + i, &w, len - i);
-	}
-}
-
-static uint64_t hash(const unsigned char *p, size_t len)
-{
-	uint64_t h = 0x243F6A8885A308D3ull ^ len;
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		h = mix(h ^ w);
-	}
-	for (; i < len; i++)
-		h = mix(h ^ p[i]);
-	return h;
-}
-
-/*
- * A self-checking file: 64-byte header (magic, round, total size, seed, hash
- * of the payload) and a payload from the seed.  A reader that sees a torn or
- * short file finds a bad magic, a size mismatch or a bad hash.
- */
-static void make_file(unsigned char *buf, size_t size, uint64_t round, uint64_t seed)
-{
-	uint64_t h[5];
-
-	fill(buf + HDR_SIZE, size - HDR_SIZE, seed);
-	h[0] = MAGIC;
-	h[1] = round;
-	h[2] = size;
-	h[3] = seed;
-	h[4] = hash(buf + HDR_SIZE, size - HDR_SIZE);
-	memset(buf, 0, HDR_SIZE);
-	memcpy(buf, h, sizeof(h));
-}
-
-/* 0 if buf[0..len) is a complete self-checking file, else why not. */
-static const char *check_file(const unsigned char *buf, size_t len, uint64_t *round)
-{
-	uint64_t h[5];
-
-	if (len < HDR_SIZE)
-		return "shorter than its header";
-	memcpy(h, buf, sizeof(h));
-	if (h[0] != MAGIC)
-		return "bad magic (torn or zero-filled header)";
-	if (h[2] != len)
-		return "size differs from the size in its header (short or partial file)";
-	if (h[4] != hash(buf + HDR_SIZE, len - HDR_SIZE))
-		return "payload hash mismatch";
-	*round = h[1];
-	return NULL;
-}
+#include "t_util.h"
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -177,21 +74,6 @@ static ssize_t read_full(int fd, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-static int listed(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int found = 0;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, name) == 0)
-			found = 1;
-	closedir(d);
-	return found;
-}
-
 /* ------------------------------------------------------------------------ */
 /* visibility: B is a command server in a child process                      */
 
@@ -221,7 +103,7 @@ static void peer_serve(FILE *in, FILE *out)
 			break;
 		if (strcmp(cmd, "stat") == 0) {
 			if (stat(path, &st) < 0)
-				fprintf(out, "%s\n", ename(errno));
+				fprintf(out, "%s\n", t_ename(errno));
 			else
 				fprintf(out, "OK %lld\n", (long long)st.st_size);
 		} else if (strcmp(cmd, "open") == 0 || strcmp(cmd, "creat") == 0 ||
@@ -231,21 +113,21 @@ static void peer_serve(FILE *in, FILE *out)
 
 			fd = open(path, flags, 0644);
 			if (fd < 0) {
-				fprintf(out, "%s\n", ename(errno));
+				fprintf(out, "%s\n", t_ename(errno));
 			} else {
 				fstat(fd, &st);
 				close(fd);
 				fprintf(out, "OK %lld\n", (long long)st.st_size);
 			}
 		} else if (strcmp(cmd, "unlink") == 0) {
-			fprintf(out, "%s\n", unlink(path) < 0 ? ename(errno) : "OK");
+			fprintf(out, "%s\n", unlink(path) < 0 ? t_ename(errno) : "OK");
 		} else if (strcmp(cmd, "list") == 0) {
 			char name[256];
 			int r;
 
 			sscanf(line, "%*s %*s %255s", name);
-			r = listed(path, name);
-			fprintf(out, "%s\n", r < 0 ? ename(-r) : r ? "listed" : "absent");
+			r = t_listed(path, name);
+			fprintf(out, "%s\n", r < 0 ? t_ename(-r) : r ? "listed" : "absent");
 		} else if (strcmp(cmd, "read") == 0) {
 			ssize_t n;
 
@@ -253,15 +135,15 @@ static void peer_serve(FILE *in, FILE *out)
 			free(want);
 			buf = malloc(a + 1);
 			want = malloc(a + 1);
-			fill(want, a, b);
+			t_pattern(want, a, b, 0);
 			fd = open(path, O_RDONLY);
 			if (fd < 0) {
-				fprintf(out, "open: %s\n", ename(errno));
+				fprintf(out, "open: %s\n", t_ename(errno));
 			} else {
 				n = read_full(fd, buf, a + 1, 0);
 				close(fd);
 				if (n < 0)
-					fprintf(out, "read: %s\n", ename((int)-n));
+					fprintf(out, "read: %s\n", t_ename((int)-n));
 				else if ((size_t)n != a)
 					fprintf(out, "read %zd bytes, expected %llu\n", n, a);
 				else if (memcmp(buf, want, a) != 0)
@@ -347,21 +229,21 @@ static void *same_proc_thread(void *arg)
 	int fd, r;
 
 	s->keep_fd = -1;
-	fill(want, s->size, s->seed);
+	t_pattern(want, s->size, s->seed, 0);
 	if (stat(s->path, &st) < 0) {
-		snprintf(s->result, sizeof(s->result), "stat: %s", ename(errno));
+		snprintf(s->result, sizeof(s->result), "stat: %s", t_ename(errno));
 	} else if ((size_t)st.st_size != s->size) {
 		snprintf(s->result, sizeof(s->result), "stat size %lld, expected %zu",
 			 (long long)st.st_size, s->size);
 	} else if ((fd = open(s->path, O_RDONLY)) < 0) {
-		snprintf(s->result, sizeof(s->result), "open O_RDONLY: %s", ename(errno));
+		snprintf(s->result, sizeof(s->result), "open O_RDONLY: %s", t_ename(errno));
 	} else if ((n = read_full(fd, buf, s->size + 1, 0)) != (ssize_t)s->size) {
 		snprintf(s->result, sizeof(s->result), "read returned %zd, expected %zu", n, s->size);
 	} else if (memcmp(buf, want, s->size) != 0) {
 		snprintf(s->result, sizeof(s->result), "content differs");
-	} else if ((r = listed(s->dir, "f")) != 1) {
+	} else if ((r = t_listed(s->dir, "f")) != 1) {
 		snprintf(s->result, sizeof(s->result), "readdir: %s",
-			 r < 0 ? ename(-r) : "f not listed");
+			 r < 0 ? t_ename(-r) : "f not listed");
 	} else {
 		snprintf(s->result, sizeof(s->result), "OK");
 		s->keep_fd = fd;
@@ -373,7 +255,7 @@ static void *same_proc_thread(void *arg)
 
 static void expect(const char *what, const char *got, const char *want)
 {
-	CHECK(strcmp(got, want) == 0, "%s: expected %s, got %s", what, want, got);
+	T_CHECK(strcmp(got, want) == 0, "%s: expected %s, got %s", what, want, got);
 	if (strcmp(got, want) == 0)
 		printf("ok: %s: %s\n", what, got);
 }
@@ -395,10 +277,10 @@ static int visibility(const char *dir)
 		return 2;
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
 	if (fd < 0) {
-		printf("FAIL: A: create %s: %s\n", path, ename(errno));
+		printf("FAIL: A: create %s: %s\n", path, t_ename(errno));
 		return 1;
 	}
-	fill(buf, size, seed);
+	t_pattern(buf, size, seed, 0);
 	if (write_all(fd, buf, size) < 0) {
 		printf("FAIL: A: write: %s\n", strerror(errno));
 		return 1;
@@ -412,8 +294,8 @@ static int visibility(const char *dir)
 	expect("B unlink f while A writes", peer_ask(&b, "unlink %s", path), "ENOENT");
 	expect("B stat f after its refused create", peer_ask(&b, "stat %s", path), "ENOENT");
 
-	CHECK(stat(path, &st) == 0 && (size_t)st.st_size == size,
-	      "A stat f: expected size %zu, got %s %lld", size, ename(errno), (long long)st.st_size);
+	T_CHECK(stat(path, &st) == 0 && (size_t)st.st_size == size,
+		"A stat f: expected size %zu, got %s %lld", size, t_ename(errno), (long long)st.st_size);
 	pthread_create(&th, NULL, same_proc_thread, &s);
 	pthread_join(th, NULL);
 	expect("A's second thread: stat, open, read, readdir of f", s.result, "OK");
@@ -437,9 +319,9 @@ static int visibility(const char *dir)
 	 */
 	snprintf(path, sizeof(path), "%s/g", dir);
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
-	CHECK(fd >= 0 && write(fd, buf, 4096) == 4096, "A create and write g: %s", ename(errno));
+	T_CHECK(fd >= 0 && write(fd, buf, 4096) == 4096, "A create and write g: %s", t_ename(errno));
 	fd2 = dup(fd);
-	CHECK(fd2 >= 0 && close(fd2) == 0, "A dup/close: %s", ename(errno));
+	T_CHECK(fd2 >= 0 && close(fd2) == 0, "A dup/close: %s", t_ename(errno));
 	expect("B stat g after A closed a dup() of its still-open writable descriptor",
 	       peer_ask(&b, "stat %s", path), "ENOENT");
 	close(fd);
@@ -449,9 +331,9 @@ static int visibility(const char *dir)
 	/* h: of two writable handles (two opens), closing one keeps it unpublished. */
 	snprintf(path, sizeof(path), "%s/h", dir);
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
-	CHECK(fd >= 0 && write(fd, buf, 4096) == 4096, "A create and write h: %s", ename(errno));
+	T_CHECK(fd >= 0 && write(fd, buf, 4096) == 4096, "A create and write h: %s", t_ename(errno));
 	fd2 = open(path, O_WRONLY);
-	CHECK(fd2 >= 0, "A open h O_WRONLY a second time: expected OK, got %s", ename(errno));
+	T_CHECK(fd2 >= 0, "A open h O_WRONLY a second time: expected OK, got %s", t_ename(errno));
 	close(fd);
 	expect("B stat h while A's second writable handle is open", peer_ask(&b, "stat %s", path),
 	       "ENOENT");
@@ -465,7 +347,7 @@ static int visibility(const char *dir)
 		close(s.keep_fd);
 	peer_stop(&b);
 	free(buf);
-	return nfail ? 1 : 0;
+	return t_nfail ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -492,7 +374,7 @@ static void poller(struct shared *sh, const char *path)
 		fd = open(path, O_RDONLY);
 		if (fd < 0) {
 			if (errno != ENOENT) {
-				snprintf(sh->why, sizeof(sh->why), "open: %s", ename(errno));
+				snprintf(sh->why, sizeof(sh->why), "open: %s", t_ename(errno));
 				sh->bad++;
 			}
 			sh->misses++;
@@ -501,7 +383,7 @@ static void poller(struct shared *sh, const char *path)
 		}
 		if (fstat(fd, &st) < 0 || (size_t)st.st_size > cap) {
 			snprintf(sh->why, sizeof(sh->why), "fstat: %s size %lld",
-				 ename(errno), (long long)st.st_size);
+				 t_ename(errno), (long long)st.st_size);
 			sh->bad++;
 			close(fd);
 			continue;
@@ -512,11 +394,11 @@ static void poller(struct shared *sh, const char *path)
 		if (n != st.st_size) {
 			snprintf(sh->why, sizeof(sh->why),
 				 "one read() of %lld bytes returned %zd (%s)",
-				 (long long)st.st_size, n, n < 0 ? ename(errno) : "short");
+				 (long long)st.st_size, n, n < 0 ? t_ename(errno) : "short");
 			sh->bad++;
 			continue;
 		}
-		why = check_file(buf, (size_t)n, &round);
+		why = t_self_check(buf, (size_t)n, 0, &round);
 		if (why) {
 			snprintf(sh->why, sizeof(sh->why), "%s (%zd bytes)", why, n);
 			sh->bad++;
@@ -554,23 +436,23 @@ static int publish_rounds(const char *dir, int rounds, int direct)
 	}
 	for (int r = 1; r <= rounds; r++) {
 		/* Sizes from 100 bytes to 6 MiB, odd ones included. */
-		size_t size = HDR_SIZE + (mix(r * 7919ull) % (cap - HDR_SIZE));
+		size_t size = T_SELF_HDR + (t_mix(r * 7919ull) % (cap - T_SELF_HDR));
 		const char *name = direct ? final : tmp;
 		size_t piece = size / 4 + 1;
 		int fd;
 
 		if (r % 3 == 0)
-			size = HDR_SIZE + 100 + r;
-		make_file(buf, size, (uint64_t)r, (uint64_t)r * 31);
+			size = T_SELF_HDR + 100 + r;
+		t_self_make(buf, size, 0, (uint64_t)r, (uint64_t)r * 31);
 		if (direct && unlink(final) < 0 && errno != ENOENT) {
-			printf("FAIL: A: unlink %s: %s\n", final, ename(errno));
-			nfail++;
+			printf("FAIL: A: unlink %s: %s\n", final, t_ename(errno));
+			t_nfail++;
 			break;
 		}
 		fd = open(name, O_CREAT | O_EXCL | O_WRONLY, 0644);
 		if (fd < 0) {
-			printf("FAIL: A: create %s: %s\n", name, ename(errno));
-			nfail++;
+			printf("FAIL: A: create %s: %s\n", name, t_ename(errno));
+			t_nfail++;
 			break;
 		}
 		/* In pieces with pauses: a reader that sees a partial file fails its size check. */
@@ -578,19 +460,19 @@ static int publish_rounds(const char *dir, int rounds, int direct)
 			size_t len = off + piece > size ? size - off : piece;
 
 			if (pwrite(fd, buf + off, len, (off_t)off) != (ssize_t)len) {
-				printf("FAIL: A: write %s: %s\n", name, ename(errno));
-				nfail++;
+				printf("FAIL: A: write %s: %s\n", name, t_ename(errno));
+				t_nfail++;
 				break;
 			}
 			nanosleep(&pause, NULL);
 		}
 		if (close(fd) < 0) {
-			printf("FAIL: A: close %s: %s\n", name, ename(errno));
-			nfail++;
+			printf("FAIL: A: close %s: %s\n", name, t_ename(errno));
+			t_nfail++;
 		}
 		if (!direct && rename(tmp, final) < 0) {
-			printf("FAIL: A: rename %s -> %s: %s\n", tmp, final, ename(errno));
-			nfail++;
+			printf("FAIL: A: rename %s -> %s: %s\n", tmp, final, t_ename(errno));
+			t_nfail++;
 			break;
 		}
 		nanosleep(&pause, NULL);
@@ -600,10 +482,10 @@ static int publish_rounds(const char *dir, int rounds, int direct)
 	waitpid(pid, &st, 0);
 	printf("%s: %d rounds; B saw %ld complete files, %ld misses, %ld bad\n",
 	       direct ? "direct" : "rename", rounds, sh->hits, sh->misses, sh->bad);
-	CHECK(sh->bad == 0, "B observed %ld bad files; last: %s", sh->bad, sh->why);
-	CHECK(sh->hits > 0, "B never observed a complete file in %d rounds", rounds);
+	T_CHECK(sh->bad == 0, "B observed %ld bad files; last: %s", sh->bad, sh->why);
+	T_CHECK(sh->hits > 0, "B never observed a complete file in %d rounds", rounds);
 	free(buf);
-	return nfail ? 1 : 0;
+	return t_nfail ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -19,7 +19,8 @@
  * creating process kvfs must behave exactly as tmpfs does.  The namespace is
  * small (3 directory slots, 8 file names in each and in the root, 8 handles)
  * so that operations collide; files stay below 6 MiB, so the whole tree stays
- * under ~250 MiB even with open unlinked files.  Self-contained: libc only.
+ * under ~250 MiB even with open unlinked files.  Self-contained: libc and
+ * t_util.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,12 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
+#include "t_util.h"
 
 #define NDIRS 3
 #define NNAMES 8
@@ -66,40 +62,16 @@ static char cur[200];
 static long n_ok, n_err;
 static unsigned long long bytes_written, bytes_read;
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
 static uint64_t rnd(void)
 {
 	rng_state += 0x9E3779B97F4A7C15ull;
-	return mix(rng_state);
+	return t_mix(rng_state);
 }
 
 /* Uniform in [0, n). */
 static uint64_t below(uint64_t n)
 {
 	return n ? rnd() % n : 0;
-}
-
-static const char *ename(int err)
-{
-	static char buf[2][24];
-	static int k;
-	const char *n;
-
-	if (err == 0)
-		return "OK";
-	n = strerrorname_np(err);
-	if (n)
-		return n;
-	k ^= 1;
-	snprintf(buf[k], sizeof(buf[k]), "E%d", err);
-	return buf[k];
 }
 
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -147,8 +119,8 @@ static void same(const char *what, long r0, int e0, long r1, int e1)
 		n_ok++;
 		return;
 	}
-	differ("%s: kvfs %ld (%s), reference %ld (%s)", what, r0, r0 < 0 ? ename(e0) : "OK",
-	       r1, r1 < 0 ? ename(e1) : "OK");
+	differ("%s: kvfs %ld (%s), reference %ld (%s)", what, r0, r0 < 0 ? t_ename(e0) : "OK",
+	       r1, r1 < 0 ? t_ename(e1) : "OK");
 }
 
 static void fullpath(char *out, size_t len, int side, const char *rel)
@@ -211,16 +183,7 @@ static off_t fd_size(int fd)
 
 static void fill_data(size_t len)
 {
-	uint64_t s = mix(seed ^ ((uint64_t)opno << 20));
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = mix(s + i);
-
-		memcpy(wbuf + i, &w, 8);
-	}
-	for (; i < len; i++)
-		wbuf[i] = (unsigned char)mix(s + i);
+	t_fill(wbuf, len, seed ^ ((uint64_t)opno << 20));
 }
 
 static int pick_open(void)
@@ -279,8 +242,8 @@ static void op_open(void)
 		err[s] = errno;
 	}
 	if ((fd[0] < 0) != (fd[1] < 0) || (fd[0] < 0 && err[0] != err[1]))
-		differ("open: kvfs %s, reference %s", fd[0] < 0 ? ename(err[0]) : "OK",
-		       fd[1] < 0 ? ename(err[1]) : "OK");
+		differ("open: kvfs %s, reference %s", fd[0] < 0 ? t_ename(err[0]) : "OK",
+		       fd[1] < 0 ? t_ename(err[1]) : "OK");
 	if (fd[0] < 0)
 		n_err++;
 	else
@@ -615,8 +578,8 @@ static void cmp_lists(const char *what, const char *a, const char *b)
 
 	if (n0 < 0 || n1 < 0) {
 		if (n0 != n1)
-			differ("%s: readdir: kvfs %s, reference %s", what, ename(n0 < 0 ? -n0 : 0),
-			       ename(n1 < 0 ? -n1 : 0));
+			differ("%s: readdir: kvfs %s, reference %s", what, t_ename(n0 < 0 ? -n0 : 0),
+			       t_ename(n1 < 0 ? -n1 : 0));
 		return;
 	}
 	for (int i = 0; i < n0 && i < n1; i++)
@@ -649,8 +612,8 @@ static void compare_file(const char *pa, const char *pb)
 	off_t off = 0;
 
 	if (fd[0] < 0 || fd[1] < 0)
-		differ("tree: open %s: kvfs %s, reference %s", pa, ename(fd[0] < 0 ? errno : 0),
-		       ename(fd[1] < 0 ? errno : 0));
+		differ("tree: open %s: kvfs %s, reference %s", pa, t_ename(fd[0] < 0 ? errno : 0),
+		       t_ename(fd[1] < 0 ? errno : 0));
 	for (;;) {
 		ssize_t r0 = pread(fd[0], rbuf[0], MAXLEN, off);
 		ssize_t r1 = pread(fd[1], rbuf[1], MAXLEN, off);
@@ -681,7 +644,7 @@ static void compare_dir(const char *pa, const char *pb)
 		snprintf(sub[1], sizeof(sub[1]), "%.4000s/%.15s", pb, names[i]);
 		for (int s = 0; s < 2; s++)
 			if (stat(sub[s], &st[s]) < 0)
-				differ("tree: stat %s: %s", sub[s], ename(errno));
+				differ("tree: stat %s: %s", sub[s], t_ename(errno));
 		cmp_stat(sub[0], &st[0], &st[1]);
 		if (S_ISDIR(st[1].st_mode))
 			compare_dir(sub[0], sub[1]);

@@ -13,9 +13,9 @@
  *                           stays allocated until the close, then is freed.
  *
  * Prints "FAIL: what: expected X, got Y" per failed check; exit 1 if any.
- * Self-contained: libc only.  File contents are the pattern helper's streams.
+ * Self-contained: libc and t_util.h.  File contents are the pattern helper's
+ * streams (t_pattern).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -27,44 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int nfail;
-
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		if (!(cond)) {                                  \
-			printf("FAIL: " __VA_ARGS__);           \
-			printf("\n");                           \
-			nfail++;                                \
-		} else {                                        \
-			printf("ok: " __VA_ARGS__);             \
-			printf("\n");                           \
-		}                                               \
-	} while (0)
-
-static const char *ename(int err)
-{
-	const char *n = err ? strerrorname_np(err) : "OK";
-
-	return n ? n : "E?";
-}
-
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
-/* Bytes [off, off + len) of pattern stream `seed` (same as the pattern helper). */
-static void fill(unsigned char *buf, size_t len, uint64_t seed, uint64_t off)
-{
-	for (size_t i = 0; i < len; i++) {
-		uint64_t p = off + i, w = mix((seed << 32) + (p >> 3));
-
-		buf[i] = (unsigned char)(w >> (8 * (p & 7)));
-	}
-}
+#include "t_util.h"
 
 static int make(const char *path, size_t size, uint64_t seed)
 {
@@ -73,7 +36,7 @@ static int make(const char *path, size_t size, uint64_t seed)
 
 	if (!buf || fd < 0)
 		return -errno;
-	fill(buf, size, seed, 0);
+	t_pattern(buf, size, seed, 0);
 	if (write(fd, buf, size) != (ssize_t)size)
 		err = -errno;
 	if (close(fd) < 0 && !err)
@@ -86,31 +49,27 @@ static int make(const char *path, size_t size, uint64_t seed)
 static const char *verify(int fd, size_t off, size_t len, uint64_t seed)
 {
 	static char why[256];
-	unsigned char *got = malloc(len), *want = malloc(len);
-	size_t done = 0;
+	unsigned char *got = malloc(len ? len : 1);
+	size_t done = 0, bad;
 
-	fill(want, len, seed, off);
+	if (!got)
+		return "out of memory";
 	while (done < len) {
 		ssize_t n = pread(fd, got + done, len - done, (off_t)(off + done));
 
 		if (n <= 0) {
 			snprintf(why, sizeof(why), "pread at %zu returned %zd (%s)", off + done, n,
-				 n < 0 ? ename(errno) : "EOF");
-			goto out;
+				 n < 0 ? t_ename(errno) : "EOF");
+			free(got);
+			return why;
 		}
 		done += (size_t)n;
 	}
-	for (size_t i = 0; i < len; i++)
-		if (got[i] != want[i]) {
-			snprintf(why, sizeof(why), "byte %zu differs", off + i);
-			goto out;
-		}
+	bad = t_pattern_diff(got, len, seed, off);
 	free(got);
-	free(want);
-	return NULL;
-out:
-	free(got);
-	free(want);
+	if (bad == len)
+		return NULL;
+	snprintf(why, sizeof(why), "byte %zu differs", off + bad);
 	return why;
 }
 
@@ -163,9 +122,9 @@ static int replace(const char *dir)
 	snprintf(f, sizeof(f), "%s/f", dir);
 	snprintf(g, sizeof(g), "%s/g", dir);
 	err = make(f, oldsz, 1);
-	CHECK(err == 0, "create f (16 MiB): %s", ename(-err));
+	T_CHECK(err == 0, "create f (16 MiB): %s", t_ename(-err));
 	err = make(g, newsz, 2);
-	CHECK(err == 0, "create g (1 MiB + 5): %s", ename(-err));
+	T_CHECK(err == 0, "create g (1 MiB + 5): %s", t_ename(-err));
 	if (pipe(sync1) < 0 || pipe(sync2) < 0)
 		return 2;
 	fflush(stdout);
@@ -173,65 +132,51 @@ static int replace(const char *dir)
 	if (pid == 0) {
 		/* The reader: open f, read half, wait for the rename, read the rest. */
 		fd = open(f, O_RDONLY);
-		CHECK(fd >= 0, "reader: open f: %s", ename(fd < 0 ? errno : 0));
+		T_CHECK(fd >= 0, "reader: open f: %s", t_ename(fd < 0 ? errno : 0));
 		why = verify(fd, 0, oldsz / 2, 1);
-		CHECK(!why, "reader: first half of old f before the rename: %s", why ? why : "OK");
+		T_CHECK(!why, "reader: first half of old f before the rename: %s", why ? why : "OK");
 		sig(sync1[1]);
 		await(sync2[0]);
 		why = verify(fd, oldsz / 2, oldsz - oldsz / 2, 1);
-		CHECK(!why, "reader: second half of OLD f after the rename: %s", why ? why : "OK");
+		T_CHECK(!why, "reader: second half of OLD f after the rename: %s", why ? why : "OK");
 		why = verify(fd, 0, oldsz, 1);
-		CHECK(!why, "reader: all of OLD f reread after the rename: %s", why ? why : "OK");
-		CHECK(fstat(fd, &sb) == 0 && (size_t)sb.st_size == oldsz,
-		      "reader: fstat size of the replaced file: expected %zu, got %lld", oldsz,
-		      (long long)sb.st_size);
+		T_CHECK(!why, "reader: all of OLD f reread after the rename: %s", why ? why : "OK");
+		T_CHECK(fstat(fd, &sb) == 0 && (size_t)sb.st_size == oldsz,
+			"reader: fstat size of the replaced file: expected %zu, got %lld", oldsz,
+			(long long)sb.st_size);
 		sig(sync1[1]);
 		await(sync2[0]);
 		close(fd);
 		fflush(stdout);
-		_exit(nfail ? 1 : 0);
+		_exit(t_nfail ? 1 : 0);
 	}
 	await(sync1[0]);
 	err = rename(g, f) < 0 ? errno : 0;
-	CHECK(err == 0, "rename g over f while a reader holds f: %s", ename(err));
+	T_CHECK(err == 0, "rename g over f while a reader holds f: %s", t_ename(err));
 	sig(sync2[1]);
 	await(sync1[0]);
 	err = stat(g, &sb) < 0 ? errno : 0;
-	CHECK(err == ENOENT, "stat g after the rename: expected ENOENT, got %s", ename(err));
+	T_CHECK(err == ENOENT, "stat g after the rename: expected ENOENT, got %s", t_ename(err));
 	fd = open(f, O_RDONLY);
-	CHECK(fd >= 0, "open f after the rename: %s", ename(fd < 0 ? errno : 0));
+	T_CHECK(fd >= 0, "open f after the rename: %s", t_ename(fd < 0 ? errno : 0));
 	if (fd >= 0) {
 		why = verify(fd, 0, newsz, 2);
-		CHECK(!why, "new opens of f get the NEW content: %s", why ? why : "OK");
-		CHECK(fstat(fd, &sb) == 0 && (size_t)sb.st_size == newsz,
-		      "fstat size of f after the rename: expected %zu, got %lld", newsz,
-		      (long long)sb.st_size);
+		T_CHECK(!why, "new opens of f get the NEW content: %s", why ? why : "OK");
+		T_CHECK(fstat(fd, &sb) == 0 && (size_t)sb.st_size == newsz,
+			"fstat size of f after the rename: expected %zu, got %lld", newsz,
+			(long long)sb.st_size);
 		close(fd);
 	}
 	used_held = used_bytes(dir);
 	sig(sync2[1]);	/* the reader closes the old file */
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		nfail++;
+		t_nfail++;
 	used_after = wait_used_below(dir, used_held - (long long)oldsz * 9 / 10);
-	CHECK(used_after <= used_held - (long long)oldsz * 9 / 10,
-	      "space of the replaced 16 MiB file freed after the reader's close: used %lld -> %lld",
-	      used_held, used_after);
-	return nfail ? 1 : 0;
-}
-
-static int listed(const char *dir, const char *name)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int found = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		found |= strcmp(de->d_name, name) == 0;
-	closedir(d);
-	return found;
+	T_CHECK(used_after <= used_held - (long long)oldsz * 9 / 10,
+		"space of the replaced 16 MiB file freed after the reader's close: used %lld -> %lld",
+		used_held, used_after);
+	return t_nfail ? 1 : 0;
 }
 
 static int unlink_open(const char *dir)
@@ -247,71 +192,72 @@ static int unlink_open(const char *dir)
 
 	snprintf(f, sizeof(f), "%s/f", dir);
 	err = make(f, size, 7);
-	CHECK(err == 0, "create f (32 MiB): %s", ename(-err));
+	T_CHECK(err == 0, "create f (32 MiB): %s", t_ename(-err));
 	used0 = used_bytes(dir);
 	fd = open(f, O_RDWR);
-	CHECK(fd >= 0, "open f O_RDWR: %s", ename(fd < 0 ? errno : 0));
+	T_CHECK(fd >= 0, "open f O_RDWR: %s", t_ename(fd < 0 ? errno : 0));
 	if (fd < 0)
 		return 1;
 	err = unlink(f) < 0 ? errno : 0;
-	CHECK(err == 0, "unlink f while open: %s", ename(err));
+	T_CHECK(err == 0, "unlink f while open: %s", t_ename(err));
 	err = stat(f, &sb) < 0 ? errno : 0;
-	CHECK(err == ENOENT, "stat f after unlink: expected ENOENT, got %s", ename(err));
-	CHECK(listed(dir, "f") == 0, "readdir after unlink does not list f");
-	CHECK(fstat(fd, &sb) == 0 && sb.st_nlink == 0 && (size_t)sb.st_size == size,
-	      "fstat of the unlinked file: expected nlink 0 size %zu, got nlink %lu size %lld",
-	      size, (unsigned long)sb.st_nlink, (long long)sb.st_size);
+	T_CHECK(err == ENOENT, "stat f after unlink: expected ENOENT, got %s", t_ename(err));
+	T_CHECK(t_listed(dir, "f") == 0, "readdir after unlink does not list f");
+	T_CHECK(fstat(fd, &sb) == 0 && sb.st_nlink == 0 && (size_t)sb.st_size == size,
+		"fstat of the unlinked file: expected nlink 0 size %zu, got nlink %lu size %lld",
+		size, (unsigned long)sb.st_nlink, (long long)sb.st_size);
 	why = verify(fd, 0, size, 7);
-	CHECK(!why, "read all 32 MiB through the handle after unlink: %s", why ? why : "OK");
+	T_CHECK(!why, "read all 32 MiB through the handle after unlink: %s", why ? why : "OK");
 
 	/* Writes through the handle: extend by 1 MiB of stream 8, rewrite the head. */
-	fill(buf, extra, 8, size);
+	t_pattern(buf, extra, 8, size);
 	n = pwrite(fd, buf, extra, (off_t)size);
-	CHECK(n == (ssize_t)extra, "pwrite 1 MiB at EOF of the unlinked file: got %zd (%s)", n,
-	      ename(n < 0 ? errno : 0));
+	T_CHECK(n == (ssize_t)extra, "pwrite 1 MiB at EOF of the unlinked file: got %zd (%s)", n,
+		t_ename(n < 0 ? errno : 0));
 	why = verify(fd, size, extra, 8);
-	CHECK(!why, "read back the appended 1 MiB: %s", why ? why : "OK");
-	fill(buf, 48, 9, 0);
+	T_CHECK(!why, "read back the appended 1 MiB: %s", why ? why : "OK");
+	t_pattern(buf, 48, 9, 0);
 	n = pwrite(fd, buf, 48, 0);
-	CHECK(n == 48, "pwrite 48 bytes at 0 of the unlinked file: got %zd", n);
+	T_CHECK(n == 48, "pwrite 48 bytes at 0 of the unlinked file: got %zd", n);
 	why = verify(fd, 0, 48, 9);
-	CHECK(!why, "read back the rewritten head: %s", why ? why : "OK");
+	T_CHECK(!why, "read back the rewritten head: %s", why ? why : "OK");
 	why = verify(fd, 48, size - 48, 7);
-	CHECK(!why, "the rest of the unlinked file unchanged: %s", why ? why : "OK");
-	CHECK(fstat(fd, &sb) == 0 && (size_t)sb.st_size == size + extra,
-	      "fstat size after the writes: expected %zu, got %lld", size + extra,
-	      (long long)sb.st_size);
+	T_CHECK(!why, "the rest of the unlinked file unchanged: %s", why ? why : "OK");
+	T_CHECK(fstat(fd, &sb) == 0 && (size_t)sb.st_size == size + extra,
+		"fstat size after the writes: expected %zu, got %lld", size + extra,
+		(long long)sb.st_size);
 
 	/* The name is free: a new file takes it, independent of the open one. */
 	err = make(f, extra, 10);
-	CHECK(err == 0, "create a new f while the unlinked one is open: %s", ename(-err));
+	T_CHECK(err == 0, "create a new f while the unlinked one is open: %s", t_ename(-err));
 	fd2 = open(f, O_RDONLY);
 	why = fd2 < 0 ? "open failed" : verify(fd2, 0, extra, 10);
-	CHECK(!why, "the new f has its own content: %s", why ? why : "OK");
+	T_CHECK(!why, "the new f has its own content: %s", why ? why : "OK");
 	if (fd2 >= 0)
 		close(fd2);
 	why = verify(fd, 48, size - 48, 7);
-	CHECK(!why, "the unlinked file still reads its own content: %s", why ? why : "OK");
+	T_CHECK(!why, "the unlinked file still reads its own content: %s", why ? why : "OK");
 
 	used1 = used_bytes(dir);
-	CHECK(used1 >= used0, "space of the unlinked file still allocated while open: used %lld, "
-	      "was %lld before unlink", used1, used0);
+	T_CHECK(used1 >= used0, "space of the unlinked file still allocated while open: used %lld, "
+		"was %lld before unlink", used1, used0);
 	close(fd);
 	used2 = wait_used_below(dir, used1 - (long long)size);
-	CHECK(used2 <= used1 - (long long)size,
-	      "space freed after the last close of the unlinked file: used %lld -> %lld (expected a "
-	      "drop of at least %zu)", used1, used2, size);
+	T_CHECK(used2 <= used1 - (long long)size,
+		"space freed after the last close of the unlinked file: used %lld -> %lld (expected a "
+		"drop of at least %zu)", used1, used2, size);
 	unlink(f);
 	used3 = wait_used_below(dir, used2 - (long long)extra);
-	CHECK(used3 <= used2 - (long long)extra, "space freed by unlinking a closed file: used "
-	      "%lld -> %lld", used2, used3);
+	T_CHECK(used3 <= used2 - (long long)extra, "space freed by unlinking a closed file: used "
+		"%lld -> %lld", used2, used3);
 	free(buf);
-	return nfail ? 1 : 0;
+	return t_nfail ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	t_check_say_ok = 1;
 	if (argc >= 3 && strcmp(argv[1], "replace") == 0)
 		return replace(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "unlink") == 0)

@@ -11,7 +11,7 @@
  * every f<i>, read it with one read() of its fstat size, and check the header:
  * right index, full size, payload hash, rounds never going backwards.  At the
  * end every f<i> must exist with the last round's content.  Zero mismatches.
- * Self-contained: libc only.
+ * Self-contained: libc and t_util.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,8 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HDR 64
-#define MAGIC 0x5453455453465653ull
+#include "t_util.h"
+
 #define MAXSZ (1u << 20)
 #define MAXFILES 100000
 
@@ -37,78 +37,12 @@ struct shared {
 	volatile int last_round[MAXFILES];	/* written by the owning writer */
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9E3779B97F4A7C15ull;
-	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t hash(const unsigned char *p, size_t len)
-{
-	uint64_t h = 0x243F6A8885A308D3ull ^ len;
-	size_t i;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		h = mix(h ^ w);
-	}
-	for (; i < len; i++)
-		h = mix(h ^ p[i]);
-	return h;
-}
-
 static size_t file_size(unsigned i, unsigned r)
 {
-	uint64_t x = mix(((uint64_t)i << 20) ^ r);
+	uint64_t x = t_mix(((uint64_t)i << 20) ^ r);
 
 	/* Half small (64 B - 64 KiB), half large (64 KiB - 1 MiB). */
-	return x & 1 ? HDR + (x >> 8) % (64 << 10) : (64 << 10) + (x >> 8) % (MAXSZ - (64 << 10));
-}
-
-static void make(unsigned char *buf, unsigned i, unsigned r, size_t size)
-{
-	uint64_t h[6], seed = ((uint64_t)i << 16) | r;
-	size_t k;
-
-	for (k = HDR; k + 8 <= size; k += 8) {
-		uint64_t w = mix(seed * 0x100000001ull + k);
-
-		memcpy(buf + k, &w, 8);
-	}
-	for (; k < size; k++)
-		buf[k] = (unsigned char)mix(seed + k);
-	h[0] = MAGIC;
-	h[1] = i;
-	h[2] = r;
-	h[3] = size;
-	h[4] = seed;
-	h[5] = hash(buf + HDR, size - HDR);
-	memset(buf, 0, HDR);
-	memcpy(buf, h, sizeof(h));
-}
-
-/* NULL if buf is a complete file f<i>; sets *round. */
-static const char *check(const unsigned char *buf, size_t len, unsigned i, unsigned *round)
-{
-	uint64_t h[6];
-
-	if (len < HDR)
-		return "shorter than its header";
-	memcpy(h, buf, sizeof(h));
-	if (h[0] != MAGIC)
-		return "bad magic";
-	if (h[1] != i)
-		return "header names another file";
-	if (h[3] != len)
-		return "size differs from its header (short or partial)";
-	if (h[5] != hash(buf + HDR, len - HDR))
-		return "payload hash mismatch";
-	*round = (unsigned)h[2];
-	return NULL;
+	return x & 1 ? T_SELF_HDR + (x >> 8) % (64 << 10) : (64 << 10) + (x >> 8) % (MAXSZ - (64 << 10));
 }
 
 static int writer(const char *dir, unsigned w, unsigned nw, unsigned nfiles, unsigned rounds,
@@ -122,7 +56,9 @@ static int writer(const char *dir, unsigned w, unsigned nw, unsigned nfiles, uns
 			size_t size = file_size(i, r), off = 0;
 			int fd;
 
-			make(buf, i, r, size);
+			/* A payload stream of its own for every (file, round):
+			 * seeds stay below 2^32 (main() bounds rounds). */
+			t_self_make(buf, size, i, r, (uint64_t)r * MAXFILES + i);
 			snprintf(tmp, sizeof(tmp), "%s/.tmp.%u.%u", dir, w, i);
 			snprintf(final, sizeof(final), "%s/f%u", dir, i);
 			fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644);
@@ -171,7 +107,8 @@ static void reader(const char *dir, unsigned id, unsigned nfiles, struct shared 
 			break;
 		}
 		while ((de = readdir(d))) {
-			unsigned i, round;
+			unsigned i;
+			uint64_t round;
 			struct stat st;
 			const char *why;
 			ssize_t n;
@@ -212,7 +149,7 @@ static void reader(const char *dir, unsigned id, unsigned nfiles, struct shared 
 				sh->bad[id]++;
 				continue;
 			}
-			why = check(buf, (size_t)n, i, &round);
+			why = t_self_check(buf, (size_t)n, i, &round);
 			if (!why && round < seen[i])
 				why = "an older round after a newer one";
 			if (why) {
@@ -249,7 +186,8 @@ int main(int argc, char **argv)
 	nw = (unsigned)atoi(argv[3]);
 	nr = (unsigned)atoi(argv[4]);
 	rounds = (unsigned)atoi(argv[5]);
-	if (!nfiles || nfiles > MAXFILES || !nw || !nr || nw + nr > 64 || !rounds) {
+	if (!nfiles || nfiles > MAXFILES || !nw || !nr || nw + nr > 64 || !rounds ||
+	    rounds >= UINT32_MAX / MAXFILES) {
 		fprintf(stderr, "stress: bad arguments\n");
 		return 2;
 	}
@@ -290,7 +228,7 @@ int main(int argc, char **argv)
 	buf = malloc(MAXSZ + 1);
 	for (unsigned i = 0; i < nfiles; i++) {
 		char path[4200];
-		unsigned round = 0;
+		uint64_t round = 0;
 		const char *why = NULL;
 		ssize_t n = -1;
 		int fd;
@@ -305,11 +243,11 @@ int main(int argc, char **argv)
 			why = strerror(errno);
 		else if (n < 0)
 			why = "read failed";
-		else if (!(why = check(buf, (size_t)n, i, &round)) && round != rounds)
+		else if (!(why = t_self_check(buf, (size_t)n, i, &round)) && round != rounds)
 			why = "not the last round";
 		if (why) {
-			printf("FAIL: final check of f%u: %s (round %u of %u, %zd bytes)\n", i, why,
-			       round, rounds, n);
+			printf("FAIL: final check of f%u: %s (round %llu of %u, %zd bytes)\n", i,
+			       why, (unsigned long long)round, rounds, n);
 			fails++;
 		}
 	}

@@ -25,6 +25,8 @@
 #include "alloc.h"
 #include "arena.h"
 
+#include "t_util.h"
+
 #define T_ARENA (64u << 20)
 
 /* Waits up to 20 s for the prefault thread to reach the end. */
@@ -144,14 +146,14 @@ static void test_close_during_prefault(void **state)
  * daemon's file, removal at close, and kvfs_arena_gc(). */
 static void test_shared_file(void **state)
 {
-	char dir[] = "/tmp/kvfs-arena.XXXXXX", path[128], stale[128], name[256];
+	char dir[96], path[160], stale[160], name[256];
 	struct kvfs_arena a, b;
 	struct stat st;
 	pid_t pid;
 	int fd, status;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	t_tmpdir(dir, sizeof(dir), "arena");
 	snprintf(path, sizeof(path), "%s/kvfs-%u-0000000000000001.arena", dir, (unsigned)geteuid());
 	snprintf(stale, sizeof(stale), "%s/kvfs-%u-0000000000000002.arena", dir, (unsigned)geteuid());
 	assert_int_equal(kvfs_arena_open_file(&a, path, 5000, 0, (gid_t)-1), 0);
@@ -203,7 +205,7 @@ static void test_shared_file(void **state)
 	assert_int_equal(strncmp(name, KVFS_ARENA_DIR "/kvfs-1000-", strlen(KVFS_ARENA_DIR) + 11), 0);
 	assert_int_equal(strlen(name), strlen(KVFS_ARENA_DIR) + 1 + 5 + 5 + 16 + 6);
 	assert_int_equal(kvfs_arena_path(name, 20, "/var/lib/kvfs", 1000), -ENAMETOOLONG);
-	rmdir(dir);
+	assert_int_equal(rmdir(dir), 0);	/* every file above removed */
 }
 
 int main(void)

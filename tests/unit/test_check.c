@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "t_slabs.h"
+#include "t_util.h"
 
 #include "check.h"
 #include "crc32c.h"
@@ -41,9 +41,9 @@
 #define REG_MODE (S_IFREG | 0644)
 
 struct t_env {
-	char dir[64];
-	char db[96];
-	char ssd_dir[96];
+	char dir[96];
+	char db[112];
+	char ssd_dir[112];
 	struct kvfs_ssd *ssd;    /* open while stored files are written */
 	struct kvfs_map last;    /* the map of the last stored file */
 	/* What the last check reported. */
@@ -51,27 +51,16 @@ struct t_env {
 	int nseen;
 };
 
-static int t_rm_one(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
 static int t_setup(void **state)
 {
 	struct t_env *env = calloc(1, sizeof(*env));
 	struct kvfs_index *ix;
 
-	if (!env)
-		return -1;
-	strcpy(env->dir, "/tmp/kvfs-test-check.XXXXXX");
-	if (!mkdtemp(env->dir))
-		return -1;
+	assert_non_null(env);
+	t_tmpdir(env->dir, sizeof(env->dir), "check");
 	snprintf(env->db, sizeof(env->db), "%s/index.db", env->dir);
 	/* The daemon's schema, empty. */
-	if (kvfs_index_open(&ix, env->dir) != 0)
-		return -1;
+	assert_int_equal(kvfs_index_open(&ix, env->dir), 0);
 	kvfs_index_close(ix);
 	*state = env;
 	return 0;
@@ -84,7 +73,7 @@ static int t_teardown(void **state)
 	if (env->ssd)
 		kvfs_ssd_close(env->ssd);
 	kvfs_map_release(&env->last);
-	nftw(env->dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(t_rmtree(env->dir), 0);
 	free(env);
 	return 0;
 }
@@ -200,12 +189,6 @@ static void t_store_close(struct t_env *env)
 	env->ssd = NULL;
 }
 
-static void t_fill(char *buf, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (char)((i * 2654435761u + seed) >> 13);
-}
-
 /* A file row whose map is m (NULL: no map). */
 static void t_row_map(struct t_env *env, uint64_t id, uint64_t parent,
 		      const char *name, const struct kvfs_map *m)
@@ -264,7 +247,7 @@ static void t_stored(struct t_env *env, uint64_t id, uint64_t parent,
 			continue;
 		}
 		memset(buf, 0, len);
-		t_fill(buf, bytes, (unsigned)(id * 100 + k));
+		t_pattern(buf, bytes, id * 100 + k, 0);
 		assert_int_equal(kvfs_ssd_alloc(env->ssd, len, near, &m->c[k].soff), 0);
 		near = m->c[k].soff + len;
 		io = (struct kvfs_ssd_io){ .soff = m->c[k].soff, .len = len, .buf = buf };
@@ -590,7 +573,7 @@ static void test_maps_runs_overlaps(void **state)
 		char *data = malloc(1 << 20);
 
 		assert_non_null(data);
-		t_fill(data, 1 << 20, 1400);
+		t_pattern(data, 1 << 20, 1400, 0);
 		m = env->last;
 		m.size = 2ull << 20;
 		m.n = 2;

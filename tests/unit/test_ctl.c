@@ -28,6 +28,8 @@
 #include "ns.h"
 #include "opstat.h"
 
+#include "t_core.h"
+
 #define MEM (16u << 20)
 
 struct fixture {
@@ -55,15 +57,12 @@ static int setup(void **state)
 	struct kvfs *kv = &f->kv;
 
 	assert_non_null(f);
-	assert_int_equal(kvfs_mem_open(&kv->mem, MEM, 0), 0);
-	assert_int_equal(kvfs_ns_init(&kv->ns, &kv->mem, NULL, getuid(), getgid()), 0);
-	assert_int_equal(kvfs_ns_load(&kv->ns), 0);
 	kv->opts.state = strdup("/var/lib/kvfs/t");
 	kv->opts.mem = MEM;
 	kv->opts.threads = 8;
 	kv->opts.prefault = 1;
 	kv->mountpoint = "/mnt/a \"quoted\" \\ path";
-	assert_int_equal(kvfs_ctl_init(kv), 0);
+	t_core_open(kv, &(struct t_core_cfg){ .mem = MEM, .ctl = 1 });
 	kv->ns.hooks.delete_entry = t_delete_entry;
 	f->a = (struct kvfs_ctx){ .uid = 0, .gid = 0, .tid = 1001, .tgid = 1001 };
 	f->b = (struct kvfs_ctx){ .uid = 0, .gid = 0, .tid = 2002, .tgid = 2002 };
@@ -75,8 +74,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	kvfs_ns_release(&f->kv.ns);
-	kvfs_mem_close(&f->kv.mem);
+	t_core_close(&f->kv);
 	kvfs_opts_release(&f->kv.opts);
 	free(f);
 	return 0;
@@ -86,47 +84,19 @@ static int teardown(void **state)
 static struct kvfs_inode *t_file(struct fixture *f, struct kvfs_inode *dir,
 				 const char *name, size_t len)
 {
-	struct kvfs_ns *ns = &f->kv.ns;
-	struct kvfs_handle *h;
-	struct kvfs_entry e;
-	char *buf = calloc(1, len ? len : 1);
-
-	assert_non_null(buf);
-	memset(buf, 'k', len);
-	assert_int_equal(kvfs_ns_create(ns, &f->a, dir, name, 0644, O_WRONLY, &e, &h), 0);
-	if (len)
-		assert_int_equal(kvfs_file_write(ns, h, buf, len, 0), (ssize_t)len);
-	assert_int_equal(kvfs_file_flush(ns, &f->a, h), 0);
-	kvfs_file_release(ns, h);
-	kvfs_ns_forget(ns, e.ino, 1);
-	free(buf);
-	return e.ino;
+	return t_file_publish(&f->kv.ns, &f->a, dir, name, len, 1);
 }
 
-/* Reads a whole open file through the read path. */
+/* Reads a whole open file through the read path, 4 KiB per call, into
+ * out[0, size - 1), NUL-terminated; returns its length. */
 static size_t t_read(struct fixture *f, struct kvfs_handle *h, char *out,
 		     size_t size)
 {
-	struct iovec iov[64];
-	size_t done = 0;
-	int niov;
-	void *bounce;
+	ssize_t n = t_file_read(&f->kv.ns, h, 0, out, size, 4096);
 
-	for (;;) {
-		ssize_t n = kvfs_file_read_begin(&f->kv.ns, h, done, 4096, iov, 64, &niov, &bounce);
-
-		assert_true(n >= 0);
-		for (int i = 0; i < niov; i++) {
-			assert_true(done + iov[i].iov_len < size);
-			memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
-			done += iov[i].iov_len;
-		}
-		kvfs_file_read_done(&f->kv.ns, h, bounce);
-		if (n == 0)
-			break;
-	}
-	out[done] = '\0';
-	return done;
+	assert_true(n >= 0 && (size_t)n < size);
+	out[n] = '\0';
+	return (size_t)n;
 }
 
 /* The content of control file `name`, as an open and reads give it. */

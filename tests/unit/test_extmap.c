@@ -18,16 +18,10 @@
 #include "crc32c.h"
 #include "extmap.h"
 
+#include "t_util.h"
+
 #define UNIT KVFS_ALLOC_UNIT
 #define MiB (1u << 20)
-
-static void t_fill(unsigned char *p, size_t len, unsigned seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed + i * 131 + (i >> 9));
-}
 
 static uint64_t t_used_units(struct kvfs_mem *mem)
 {

@@ -24,32 +24,31 @@
 #include "kvfs.h"
 #include "ns.h"
 
+#include "t_core.h"
+#include "t_util.h"
+
 #define MEM (16u << 20)
 #define U   ((uint64_t)KVFS_ALLOC_UNIT)
 
 struct fixture {
-	struct kvfs_mem mem;
-	struct kvfs_ns ns;
+	struct kvfs kv;             /* arena and namespace, no index */
 	struct kvfs_ctx a;
-	char dir[64], path[128];    /* the shared arena file, when used */
+	char dir[256], path[300];   /* the shared arena file, when used */
 };
 
 static int setup_common(void **state, int shared)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	struct t_core_cfg cfg = { .mem = MEM };
 
 	assert_non_null(f);
 	if (shared) {
-		strcpy(f->dir, "/tmp/kvfs-fp.XXXXXX");
-		assert_non_null(mkdtemp(f->dir));
+		t_tmpdir(f->dir, sizeof(f->dir), "fp");
 		snprintf(f->path, sizeof(f->path), "%s/test.arena", f->dir);
-		assert_int_equal(kvfs_mem_open_file(&f->mem, f->path, MEM, 0, (gid_t)-1), 0);
-	} else {
-		assert_int_equal(kvfs_mem_open(&f->mem, MEM, 0), 0);
+		cfg.arena_path = f->path;
 	}
-	assert_int_equal(kvfs_ns_init(&f->ns, &f->mem, NULL, getuid(), getgid()), 0);
-	assert_int_equal(kvfs_ns_load(&f->ns), 0);
-	f->a = (struct kvfs_ctx){ .tid = (1 << 22) + 1, .tgid = (1 << 22) + 1 };
+	t_core_open(&f->kv, &cfg);
+	f->a = t_ctx(1);
 	*state = f;
 	return 0;
 }
@@ -68,11 +67,10 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	kvfs_ns_release(&f->ns);
-	kvfs_mem_close(&f->mem);
+	t_core_close(&f->kv);
 	if (f->dir[0]) {
 		assert_int_equal(access(f->path, F_OK), -1);	/* removed at close */
-		rmdir(f->dir);
+		assert_int_equal(t_rmtree(f->dir), 0);
 	}
 	free(f);
 	return 0;
@@ -82,7 +80,7 @@ static long ioc(struct fixture *f, struct kvfs_handle *h, unsigned int cmd, void
 {
 	size_t n = _IOC_SIZE(cmd);
 
-	return kvfs_fastpath_ioctl(&f->ns, &f->a, h, cmd, arg, n, arg, n);
+	return kvfs_fastpath_ioctl(&f->kv.ns, &f->a, h, cmd, arg, n, arg, n);
 }
 
 static struct kvfs_handle *create(struct fixture *f, const char *name, int flags)
@@ -90,7 +88,7 @@ static struct kvfs_handle *create(struct fixture *f, const char *name, int flags
 	struct kvfs_handle *h;
 	struct kvfs_entry e;
 
-	assert_int_equal(kvfs_ns_create(&f->ns, &f->a, f->ns.root, name, 0644, flags,
+	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, name, 0644, flags,
 					&e, &h), 0);
 	return h;
 }
@@ -99,14 +97,14 @@ static void close_handle(struct fixture *f, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
 
-	assert_int_equal(kvfs_file_flush(&f->ns, &f->a, h), 0);
-	kvfs_file_release(&f->ns, h);
-	kvfs_ns_forget(&f->ns, ino, 1);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
+	kvfs_file_release(&f->kv.ns, h);
+	kvfs_ns_forget(&f->kv.ns, ino, 1);
 }
 
 static uint64_t free_units(struct fixture *f)
 {
-	return kvfs_alloc_free_units(&f->mem.alloc);
+	return kvfs_alloc_free_units(&f->kv.mem.alloc);
 }
 
 static struct kvfs_ioc_map *map_req(uint64_t off, uint64_t len)
@@ -140,11 +138,6 @@ static long unpin(struct fixture *f, struct kvfs_handle *h, uint64_t lease)
 	return r == (long)sizeof(q) ? 0 : r;
 }
 
-static unsigned char pat(uint64_t i, unsigned seed)
-{
-	return (unsigned char)((i * 2654435761u + seed) >> 11);
-}
-
 /* Writes the pattern into the extents of reply m, which cover [start, m->next). */
 static void fill_extents(struct fixture *f, const struct kvfs_ioc_map *m,
 			 uint64_t start, unsigned seed)
@@ -152,46 +145,33 @@ static void fill_extents(struct fixture *f, const struct kvfs_ioc_map *m,
 	uint64_t pos = start;
 
 	for (uint32_t i = 0; i < m->count; i++) {
-		unsigned char *p = kvfs_arena_ptr(&f->mem.arena, m->ext[i].aoff);
+		unsigned char *p = kvfs_arena_ptr(&f->kv.mem.arena, m->ext[i].aoff);
 
 		assert_true(m->ext[i].aoff != KVFS_IOC_HOLE);
-		for (uint64_t k = 0; k < m->ext[i].len; k++)
-			p[k] = pat(pos + k, seed);
+		t_pattern(p, m->ext[i].len, seed, pos);
 		pos += m->ext[i].len;
 	}
 	assert_int_equal(pos, m->next);
 }
 
-/* Reads [off, off + len) through the POSIX read path. */
+/* Reads [off, off + len) through the POSIX read path, all of it. */
 static void read_back(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 		      unsigned char *out, size_t len)
 {
-	int max = (int)(len / U) + 4, niov;
-	void *bounce;
-	struct iovec *iov = calloc((size_t)max, sizeof(*iov));
-	size_t done = 0;
-	ssize_t n;
-
-	assert_non_null(iov);
-	n = kvfs_file_read_begin(&f->ns, h, off, len, iov, max, &niov, &bounce);
-	assert_int_equal(n, (ssize_t)len);
-	for (int i = 0; i < niov; i++) {
-		memcpy(out + done, iov[i].iov_base, iov[i].iov_len);
-		done += iov[i].iov_len;
-	}
-	kvfs_file_read_done(&f->ns, h, bounce);
-	free(iov);
+	assert_int_equal(t_file_read(&f->kv.ns, h, off, out, len, len), (ssize_t)len);
 }
 
 static void check_pattern(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 			  size_t len, unsigned seed)
 {
 	unsigned char *buf = malloc(len);
+	size_t i;
 
+	assert_non_null(buf);
 	read_back(f, h, off, buf, len);
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] != pat(off + i, seed))
-			fail_msg("byte %zu of [%llu, +%zu) differs", i, (unsigned long long)off, len);
+	i = t_pattern_diff(buf, len, seed, off);
+	if (i != len)
+		fail_msg("byte %zu of [%llu, +%zu) differs", i, (unsigned long long)off, len);
 	free(buf);
 }
 
@@ -214,7 +194,7 @@ static void test_info(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* A directory answers INFO (libkvfs-gpu attaches to a mount that way)
 	 * and nothing else. */
-	assert_int_equal(kvfs_ns_opendir(&f->ns, &f->a, f->ns.root, &d), 0);
+	assert_int_equal(kvfs_ns_opendir(&f->kv.ns, &f->a, f->kv.ns.root, &d), 0);
 	memset(&info, 0, sizeof(info));
 	info.version = KVFS_ABI_VERSION;
 	assert_int_equal(ioc(f, d, KVFS_IOC_INFO, &info), sizeof(info));
@@ -223,7 +203,7 @@ static void test_info(void **state)
 	assert_int_equal(ioc(f, d, KVFS_IOC_RESERVE, m), -EISDIR);
 	assert_int_equal(ioc(f, d, KVFS_IOC_PIN, m), -EISDIR);
 	free(m);
-	kvfs_ns_releasedir(&f->ns, d);
+	kvfs_ns_releasedir(&f->kv.ns, d);
 	close_handle(f, h);
 }
 
@@ -253,7 +233,7 @@ static void test_permissions(void **state)
 	struct kvfs_ctx root = f->a;
 	struct stat st;
 
-	assert_int_equal(fstat(f->mem.arena.fd, &st), 0);
+	assert_int_equal(fstat(f->kv.mem.arena.fd, &st), 0);
 	/* Someone else, not in the arena's group (mode 0600). */
 	f->a.uid = st.st_uid + 4242;
 	f->a.gid = st.st_gid + 4242;
@@ -262,12 +242,12 @@ static void test_permissions(void **state)
 	assert_int_equal(commit(f, h, 1, 0, U), -EPERM);
 	assert_int_equal(ioc(f, h, KVFS_IOC_INFO, &info), sizeof(info));	/* harmless */
 	/* ... until the arena is shared with that group (arena_group=). */
-	assert_int_equal(fchown(f->mem.arena.fd, (uid_t)-1, f->a.gid), 0);
-	assert_int_equal(fchmod(f->mem.arena.fd, 0660), 0);
+	assert_int_equal(fchown(f->kv.mem.arena.fd, (uid_t)-1, f->a.gid), 0);
+	assert_int_equal(fchmod(f->kv.mem.arena.fd, 0660), 0);
 	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), sizeof(*m));
 	assert_int_equal(commit(f, h, m->lease, 0, U), 0);
 	/* The owner may, and root always may. */
-	assert_int_equal(fchmod(f->mem.arena.fd, 0600), 0);
+	assert_int_equal(fchmod(f->kv.mem.arena.fd, 0600), 0);
 	f->a.uid = st.st_uid;
 	assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), sizeof(*m));
 	f->a = root;
@@ -290,20 +270,20 @@ static void test_reserve_commit(void **state)
 	assert_true(m->lease != 0);
 	assert_int_equal(m->end, len);
 	assert_int_equal(m->next, len);
-	assert_int_equal(m->arena_id, f->mem.arena.id);
+	assert_int_equal(m->arena_id, f->kv.mem.arena.id);
 	assert_int_equal(free_units(f), before - 4);
 	fill_extents(f, m, 0, 1);
-	kvfs_ns_getattr(&f->ns, h->ino, &st);
+	kvfs_ns_getattr(&f->kv.ns, h->ino, &st);
 	assert_int_equal(st.st_size, 0);		/* nothing visible yet */
 	assert_int_equal(h->ino->data.bytes, 0);	/* not even allocated to it */
 	assert_int_equal(commit(f, h, m->lease, 0, len), 0);
-	kvfs_ns_getattr(&f->ns, h->ino, &st);
+	kvfs_ns_getattr(&f->kv.ns, h->ino, &st);
 	assert_int_equal(st.st_size, len);
 	check_pattern(f, h, 0, len, 1);
 	/* The whole reservation is committed: the lease is gone. */
 	assert_int_equal(h->nleases, 0);
 	assert_int_equal(unpin(f, h, m->lease), -EINVAL);
-	assert_int_equal(kvfs_file_flush(&f->ns, &f->a, h), 0);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
 	{
 		unsigned char *buf = malloc(len);
 
@@ -315,9 +295,9 @@ static void test_reserve_commit(void **state)
 	{
 		struct kvfs_inode *ino = h->ino;
 
-		kvfs_file_release(&f->ns, h);
+		kvfs_file_release(&f->kv.ns, h);
 		assert_int_equal(kvfs_inode_check(ino), 0);
-		kvfs_ns_forget(&f->ns, ino, 1);
+		kvfs_ns_forget(&f->kv.ns, ino, 1);
 	}
 	free(m);
 }
@@ -332,19 +312,19 @@ static void test_release_drops_reservation(void **state)
 	struct kvfs_inode *ino = h->ino;
 	struct stat st;
 
-	assert_int_equal(kvfs_file_write(&f->ns, h, "head", 4, 0), 4);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, "head", 4, 0), 4);
 	assert_int_equal(free_units(f), before - 1);
 	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), sizeof(*m));
 	assert_int_equal(free_units(f), before - 64);
 	fill_extents(f, m, 0, 2);	/* overwrites "head" in place too */
-	assert_int_equal(kvfs_file_flush(&f->ns, &f->a, h), 0);
-	kvfs_file_release(&f->ns, h);
-	kvfs_ns_getattr(&f->ns, ino, &st);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
+	kvfs_file_release(&f->kv.ns, h);
+	kvfs_ns_getattr(&f->kv.ns, ino, &st);
 	assert_int_equal(st.st_size, 4);
 	assert_int_equal(free_units(f), before - 1);
 	/* The bytes past EOF of the in-place unit read as zeros again. */
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_RDWR, 0, &h), 0);
-	assert_int_equal(kvfs_file_setattr(&f->ns, &f->a, ino,
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDWR, 0, &h), 0);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &f->a, ino,
 					   &(struct stat){ .st_size = 2 * U },
 					   KVFS_SET_SIZE, &st), 0);
 	{
@@ -354,8 +334,8 @@ static void test_release_drops_reservation(void **state)
 		read_back(f, h, 0, buf, sizeof(buf));
 		assert_memory_equal(buf + 4, zero, sizeof(zero));
 	}
-	kvfs_file_release(&f->ns, h);
-	kvfs_ns_forget(&f->ns, ino, 1);
+	kvfs_file_release(&f->kv.ns, h);
+	kvfs_ns_forget(&f->kv.ns, ino, 1);
 	free(m);
 }
 
@@ -376,7 +356,7 @@ static void test_commit_pieces(void **state)
 	assert_int_equal(commit(f, h, m->lease, 3 * U, 3 * U), -EINVAL);	/* past it */
 	assert_int_equal(commit(f, h, m->lease + 1, 3 * U, off + 2 * U), -EINVAL);
 	assert_int_equal(commit(f, h, m->lease, 3 * U, off + 2 * U), 0);	/* the tail */
-	kvfs_ns_getattr(&f->ns, h->ino, &st);
+	kvfs_ns_getattr(&f->kv.ns, h->ino, &st);
 	assert_int_equal(st.st_size, off + len);
 	check_pattern(f, h, 3 * U, off + 2 * U, 3);
 	assert_int_equal(commit(f, h, m->lease, 3 * U, U), -EINVAL);	/* again */
@@ -406,7 +386,7 @@ static void test_inplace_and_filled_holes(void **state)
 	uint64_t aoff, seg, before;
 
 	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(kvfs_file_write(&f->ns, h, buf, U, 0), (ssize_t)U);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, buf, U, 0), (ssize_t)U);
 	kvfs_extmap_walk_init(&w, &h->ino->data, 0, U);
 	assert_int_equal(kvfs_extmap_walk_next(&w, &aoff, &seg), 1);
 	before = free_units(f);
@@ -415,7 +395,7 @@ static void test_inplace_and_filled_holes(void **state)
 	assert_int_equal(free_units(f), before - 1);	/* only unit 1 is new */
 	fill_extents(f, m, 0, 4);
 	/* Meanwhile write(2) fills the hole at unit 1. */
-	assert_int_equal(kvfs_file_write(&f->ns, h, "zz", 2, U + 10), 2);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, "zz", 2, U + 10), 2);
 	assert_int_equal(free_units(f), before - 2);
 	assert_int_equal(commit(f, h, m->lease, 0, 2 * U), 0);
 	check_pattern(f, h, 0, 2 * U, 4);
@@ -437,10 +417,10 @@ static void test_continuation(void **state)
 
 	/* Fragment the arena: take all of it, give every other unit of the
 	 * first 2n back. */
-	assert_int_equal(kvfs_alloc_take(&f->mem.alloc, MEM / U, 0, &run, 1, &nruns),
+	assert_int_equal(kvfs_alloc_take(&f->kv.mem.alloc, MEM / U, 0, &run, 1, &nruns),
 			 (int64_t)(MEM / U));
 	for (uint64_t i = 0; i < 2 * n; i += 2)
-		assert_int_equal(kvfs_alloc_give(&f->mem.alloc, run.start + i, 1), 0);
+		assert_int_equal(kvfs_alloc_give(&f->kv.mem.alloc, run.start + i, 1), 0);
 	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), sizeof(*m));
 	lease = m->lease;
 	for (;;) {
@@ -481,12 +461,12 @@ static void test_pin(void **state)
 	struct stat st;
 
 	memset(buf, 'd', sizeof(buf));
-	assert_int_equal(kvfs_file_write(&f->ns, w, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-	assert_int_equal(kvfs_file_fallocate(&f->ns, w, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	assert_int_equal(kvfs_file_write(&f->kv.ns, w, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(kvfs_file_fallocate(&f->kv.ns, w, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					     U, U), 0);
 	close_handle(f, w);
-	assert_int_equal(kvfs_ns_lookup(&f->ns, &f->a, f->ns.root, "r", &(struct kvfs_entry){ 0 }), 0);
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_RDONLY, 0, &r), 0);
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->a, f->kv.ns.root, "r", &(struct kvfs_entry){ 0 }), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDONLY, 0, &r), 0);
 	assert_int_equal(ioc(f, r, KVFS_IOC_PIN, m), sizeof(*m));
 	assert_int_equal(m->end, 3 * U);
 	assert_int_equal(m->next, 3 * U);
@@ -494,16 +474,16 @@ static void test_pin(void **state)
 	assert_true(m->ext[0].aoff != KVFS_IOC_HOLE);
 	assert_int_equal(m->ext[1].aoff, KVFS_IOC_HOLE);
 	assert_int_equal(m->ext[1].len, U);
-	assert_memory_equal(kvfs_arena_ptr(&f->mem.arena, m->ext[2].aoff), buf, U);
+	assert_memory_equal(kvfs_arena_ptr(&f->kv.mem.arena, m->ext[2].aoff), buf, U);
 	/* Leased units cannot be freed under the client. */
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_RDWR, 0, &w), 0);
-	assert_int_equal(kvfs_file_setattr(&f->ns, &f->a, ino, &(struct stat){ .st_size = U },
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDWR, 0, &w), 0);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &f->a, ino, &(struct stat){ .st_size = U },
 					   KVFS_SET_SIZE, &st), -EBUSY);
-	assert_int_equal(kvfs_file_fallocate(&f->ns, w, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	assert_int_equal(kvfs_file_fallocate(&f->kv.ns, w, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 					     2 * U, U), -EBUSY);
 	assert_int_equal(unpin(f, r, m->lease), 0);
 	assert_int_equal(unpin(f, r, m->lease), -EINVAL);
-	assert_int_equal(kvfs_file_setattr(&f->ns, &f->a, ino, &(struct stat){ .st_size = U },
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &f->a, ino, &(struct stat){ .st_size = U },
 					   KVFS_SET_SIZE, &st), 0);
 	/* At or past EOF: no lease, nothing listed. */
 	m->off = 5 * U;
@@ -515,10 +495,10 @@ static void test_pin(void **state)
 	m->off = 0;
 	assert_int_equal(ioc(f, r, KVFS_IOC_PIN, m), sizeof(*m));
 	assert_int_equal(r->nleases, 1);
-	kvfs_file_release(&f->ns, r);
+	kvfs_file_release(&f->kv.ns, r);
 	assert_int_equal(ino->leases, NULL);
-	kvfs_file_release(&f->ns, w);
-	kvfs_ns_forget(&f->ns, ino, 1);
+	kvfs_file_release(&f->kv.ns, w);
+	kvfs_ns_forget(&f->kv.ns, ino, 1);
 	free(m);
 }
 
@@ -535,19 +515,19 @@ static void test_bad_requests(void **state)
 	/* Commands. */
 	assert_int_equal(ioc(f, w, _IOWR('k', 0x7f, struct kvfs_ioc_map), m), -ENOTTY);
 	assert_int_equal(ioc(f, w, _IOWR('j', 0x41, struct kvfs_ioc_map), m), -ENOTTY);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, _IOWR('k', 0x41, char[100]), m, 100,
+	assert_int_equal(kvfs_fastpath_ioctl(&f->kv.ns, &f->a, w, _IOWR('k', 0x41, char[100]), m, 100,
 					     m, 100), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, _IOR('k', 0x41, struct kvfs_ioc_map),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->kv.ns, &f->a, w, _IOR('k', 0x41, struct kvfs_ioc_map),
 					     m, sizeof(*m), m, sizeof(*m)), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_RESERVE, m, sizeof(*m) - 1,
+	assert_int_equal(kvfs_fastpath_ioctl(&f->kv.ns, &f->a, w, KVFS_IOC_RESERVE, m, sizeof(*m) - 1,
 					     m, sizeof(*m)), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_RESERVE, m, sizeof(*m),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->kv.ns, &f->a, w, KVFS_IOC_RESERVE, m, sizeof(*m),
 					     m, sizeof(*m) - 1), -EINVAL);
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_RESERVE, NULL, sizeof(*m),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->kv.ns, &f->a, w, KVFS_IOC_RESERVE, NULL, sizeof(*m),
 					     m, sizeof(*m)), -EINVAL);
 	/* An unaligned argument buffer is fine. */
 	memcpy(raw + 1, m, sizeof(*m));
-	assert_int_equal(kvfs_fastpath_ioctl(&f->ns, &f->a, w, KVFS_IOC_PIN, raw + 1, sizeof(*m),
+	assert_int_equal(kvfs_fastpath_ioctl(&f->kv.ns, &f->a, w, KVFS_IOC_PIN, raw + 1, sizeof(*m),
 					     raw + 1, sizeof(*m)), sizeof(*m));
 	/* Header fields. */
 	m->version = 0;
@@ -583,7 +563,7 @@ static void test_bad_requests(void **state)
 	m->len = 2 * (uint64_t)MEM;
 	assert_int_equal(ioc(f, w, KVFS_IOC_RESERVE, m), -ENOSPC);
 	m->len = MEM;	/* one unit short: the file has one past the range */
-	assert_int_equal(kvfs_file_write(&f->ns, w, "x", 1, MEM + 10 * U), 1);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, w, "x", 1, MEM + 10 * U), 1);
 	assert_int_equal(ioc(f, w, KVFS_IOC_RESERVE, m), -ENOSPC);	/* all or nothing */
 	assert_int_equal(free_units(f), before - 1);
 	/* Lease ids. */
@@ -591,8 +571,8 @@ static void test_bad_requests(void **state)
 	assert_int_equal(unpin(f, w, 12345), -EINVAL);
 	assert_int_equal(commit(f, w, 12345, 0, U), -EINVAL);
 	/* Access modes. */
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_RDONLY, 0, &ro), 0);
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_WRONLY, 0, &wo), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDONLY, 0, &ro), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_WRONLY, 0, &wo), 0);
 	m->len = U;
 	assert_int_equal(ioc(f, ro, KVFS_IOC_RESERVE, m), -EBADF);
 	assert_int_equal(commit(f, ro, 1, 0, U), -EBADF);
@@ -607,8 +587,8 @@ static void test_bad_requests(void **state)
 	/* Another handle's lease is not yours. */
 	assert_int_equal(unpin(f, ro, lease), -EINVAL);
 	assert_int_equal(unpin(f, w, lease), 0);
-	kvfs_file_release(&f->ns, ro);
-	kvfs_file_release(&f->ns, wo);
+	kvfs_file_release(&f->kv.ns, ro);
+	kvfs_file_release(&f->kv.ns, wo);
 	close_handle(f, w);
 	free(m);
 }
@@ -620,7 +600,7 @@ static void test_lease_limit(void **state)
 	struct kvfs_handle *h = create(f, "l", O_RDWR);
 	struct kvfs_ioc_map *m = map_req(0, 1);
 
-	assert_int_equal(kvfs_file_write(&f->ns, h, "abc", 3, 0), 3);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, "abc", 3, 0), 3);
 	for (int i = 0; i < KVFS_FP_MAX_LEASES; i++)
 		assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), sizeof(*m));
 	assert_int_equal(ioc(f, h, KVFS_IOC_PIN, m), -EMFILE);
@@ -636,12 +616,12 @@ static void test_otrunc_busy(void **state)
 	struct kvfs_handle *h = create(f, "t", O_RDWR), *t;
 	struct kvfs_ioc_map *m = map_req(0, U);
 
-	assert_int_equal(kvfs_file_write(&f->ns, h, "abc", 3, 0), 3);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, "abc", 3, 0), 3);
 	assert_int_equal(ioc(f, h, KVFS_IOC_RESERVE, m), sizeof(*m));
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, h->ino, O_RDWR | O_TRUNC, 0, &t), -EBUSY);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, h->ino, O_RDWR | O_TRUNC, 0, &t), -EBUSY);
 	assert_int_equal(unpin(f, h, m->lease), 0);
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, h->ino, O_RDWR | O_TRUNC, 0, &t), 0);
-	kvfs_file_release(&f->ns, t);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, h->ino, O_RDWR | O_TRUNC, 0, &t), 0);
+	kvfs_file_release(&f->kv.ns, t);
 	close_handle(f, h);
 	free(m);
 }

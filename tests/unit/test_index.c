@@ -1,14 +1,13 @@
 /*
  * test_index.c - unit tests for index/index.c, the SQLite layer.
  *
- * Each test gets a fresh directory under /tmp (removed afterwards), drives
+ * Each test gets a fresh directory (t_tmpdir, removed afterwards), drives
  * the index through its public API, and checks outcomes: what a reopen
  * loads, what a second SQLite connection sees, the -errno of each failure.
  * The helpers (t_*) open that second connection themselves.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +28,8 @@
 #include "log.h"
 #include "map.h"
 
+#include "t_util.h"
+
 #define T_DIR_MODE (S_IFDIR | 0755)
 #define T_REG_MODE (S_IFREG | 0644)
 
@@ -39,24 +40,12 @@ struct t_env {
 
 /* ---- helpers ---- */
 
-static int t_rm_one(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
-
 static int t_setup(void **state)
 {
 	struct t_env *env = calloc(1, sizeof(*env));
 
-	if (!env)
-		return -1;
-	strcpy(env->dir, "/tmp/kvfs-test-index.XXXXXX");
-	if (!mkdtemp(env->dir)) {
-		free(env);
-		return -1;
-	}
+	assert_non_null(env);
+	t_tmpdir(env->dir, sizeof(env->dir), "index");
 	snprintf(env->db, sizeof(env->db), "%s/index.db", env->dir);
 	*state = env;
 	return 0;
@@ -66,8 +55,7 @@ static int t_teardown(void **state)
 {
 	struct t_env *env = *state;
 
-	chmod(env->dir, 0755);
-	nftw(env->dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(t_rmtree(env->dir), 0);
 	free(env);
 	return 0;
 }

@@ -8,8 +8,8 @@
  * produce (missing dir, a file, too small, too big, damaged, missing or
  * foreign slabs, a store in use, read-only when not root).
  *
- * Stores live in mkdtemp directories under $KVFS_TEST_TMP or /tmp, which
- * must support fallocate (ext4, xfs, tmpfs); each test removes its own.
+ * Stores live in t_tmpdir directories (under $KVFS_TEST_TMP or /tmp, which
+ * must support fallocate: ext4, xfs, tmpfs); each test removes its own.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +37,8 @@
 
 #include "ssd.h"
 
+#include "t_util.h"
+
 #define MiB (1ull << 20)
 #define T_SIZE (64 * MiB)        /* smallest store: 4 slabs of 16 MiB */
 #define T_SLAB (16 * MiB)
@@ -57,27 +59,10 @@ static int t_count_fds(void)
 	return n;
 }
 
-static void t_mkdir(void)
-{
-	const char *base = getenv("KVFS_TEST_TMP");
-
-	snprintf(t_dir, sizeof(t_dir), "%s/kvfs-ssd.XXXXXX", base ? base : "/tmp");
-	assert_non_null(mkdtemp(t_dir));
-}
-
-/* Removes every file in dir (no subdirectories), then dir. */
-static void t_rmdir(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static int t_setup(void **state)
 {
 	(void)state;
-	t_mkdir();
+	t_tmpdir(t_dir, sizeof(t_dir), "ssd");
 	t_nfds = t_count_fds();
 	return 0;
 }
@@ -87,8 +72,7 @@ static int t_teardown(void **state)
 	int nfds = t_count_fds();
 
 	(void)state;
-	chmod(t_dir, 0755);
-	t_rmdir(t_dir);
+	assert_int_equal(t_rmtree(t_dir), 0);
 	assert_int_equal(nfds, t_nfds); /* nothing leaked, errors included */
 	return 0;
 }
@@ -124,20 +108,8 @@ static void *t_buf(size_t len)
 	return p;
 }
 
-/* Bytes that depend on seed and position, so misplaced data shows. */
-static void t_fill(void *buf, size_t len, uint64_t seed)
-{
-	uint64_t *w = buf, x = seed * 0x9e3779b97f4a7c15ull + 1;
-	size_t i;
-
-	for (i = 0; i < len / 8; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		w[i] = x + i;
-	}
-}
-
+/* buf holds t_fill(seed)'s bytes (data misplaced or from another run
+ * differs). */
 static void t_check(const void *buf, size_t len, uint64_t seed)
 {
 	void *want = malloc(len);

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,7 +30,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "t_core.h"
 #include "t_slabs.h"
+#include "t_util.h"
 
 #include "crc32c.h"
 #include "index.h"
@@ -50,43 +51,21 @@ static int t_gate_held;   /* teardown lets the writer go after a failure */
 
 struct fixture {
 	char state[256], ssd_dir[256];
-	struct kvfs_mem mem;
-	struct kvfs_index *ix;
-	struct kvfs_ssd *ssd;
-	struct kvfs_ns ns;
-	struct kvfs_store st;
+	struct kvfs kv;
+	struct t_core_cfg cfg;
 	struct kvfs_ctx a;
-	enum kvfs_write_policy wp;
 	int open;
 };
 
 static void t_open(struct fixture *f)
 {
-	char msg[256] = "";
-
-	assert_int_equal(kvfs_mem_open(&f->mem, T_MEM, 0), 0);
-	assert_int_equal(kvfs_index_open(&f->ix, f->state), 0);
-	if (kvfs_ssd_open(&f->ssd, f->ssd_dir, T_SSD, msg, sizeof(msg)) != 0)
-		fail_msg("kvfs_ssd_open: %s", msg);
-	assert_int_equal(kvfs_ns_init(&f->ns, &f->mem, f->ix, getuid(), getgid()), 0);
-	assert_int_equal(kvfs_store_init(&f->st, &f->ns, f->ssd, f->wp,
-					 KVFS_EVICT_HYBRID), 0);
-	assert_int_equal(kvfs_ns_load(&f->ns), 0);
+	t_core_open(&f->kv, &f->cfg);
 	f->open = 1;
 }
 
-/* As the daemon's teardown: drain the index, then free the namespace with
- * nothing given back on the SSD. */
 static void t_close(struct fixture *f)
 {
-	kvfs_store_stop(&f->st, 0);
-	kvfs_index_close(f->ix);
-	f->ns.store = NULL;
-	f->ns.index = NULL;
-	kvfs_ns_release(&f->ns);
-	kvfs_store_release(&f->st);
-	kvfs_ssd_close(f->ssd);
-	kvfs_mem_close(&f->mem);
+	t_core_close(&f->kv);
 	f->open = 0;
 }
 
@@ -96,25 +75,18 @@ static void t_reopen(struct fixture *f)
 	t_open(f);
 }
 
-static void t_tmpdir(char *buf, size_t n, const char *what)
-{
-	const char *tmp = getenv("KVFS_TEST_TMP");
-
-	snprintf(buf, n, "%s/kvfs-test-store-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", what);
-	assert_non_null(mkdtemp(buf));
-}
-
 static int t_setup_wp(void **state, enum kvfs_write_policy wp)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	t_tmpdir(f->state, sizeof(f->state), "state");
-	t_tmpdir(f->ssd_dir, sizeof(f->ssd_dir), "ssd");
-	f->wp = wp;
-	/* Process ids above the kernel's largest pid_max (2^22) never exist,
-	 * so /proc reports them holding no descriptors: flush publishes. */
-	f->a = (struct kvfs_ctx){ .tid = (1 << 22) + 1, .tgid = (1 << 22) + 1 };
+	t_tmpdir(f->state, sizeof(f->state), "store-state");
+	t_tmpdir(f->ssd_dir, sizeof(f->ssd_dir), "store-ssd");
+	f->cfg = (struct t_core_cfg){
+		.mem = T_MEM, .state = f->state, .ssd = f->ssd_dir, .ssd_size = T_SSD,
+		.store = 1, .write_policy = wp, .evict_policy = KVFS_EVICT_HYBRID,
+	};
+	f->a = t_ctx(1);
 	t_open(f);
 	*state = f;
 	return 0;
@@ -123,13 +95,6 @@ static int t_setup_wp(void **state, enum kvfs_write_policy wp)
 static int t_setup(void **state)
 {
 	return t_setup_wp(state, KVFS_WRITE_BACK);
-}
-
-static int t_rm_one(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
 }
 
 static int t_teardown(void **state)
@@ -142,76 +107,38 @@ static int t_teardown(void **state)
 	}
 	if (f->open)
 		t_close(f);
-	nftw(f->state, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	nftw(f->ssd_dir, t_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(t_rmtree(f->state), 0);
+	assert_int_equal(t_rmtree(f->ssd_dir), 0);
 	free(f);
 	return 0;
 }
 
-static void t_fill(char *buf, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (char)((i * 2654435761u + seed) >> 13);
-}
-
-/* Creates /name, writes len pattern bytes, closes (publishes) it. */
+/* Creates /name as a, writes len bytes of stream seed, closes (publishes) it. */
 static struct kvfs_inode *t_make(struct fixture *f, const char *name, size_t len,
 				 unsigned seed)
 {
-	struct kvfs_handle *h;
-	struct kvfs_entry e;
-	char *buf = malloc(len ? len : 1);
-
-	assert_non_null(buf);
-	t_fill(buf, len, seed);
-	assert_int_equal(kvfs_ns_create(&f->ns, &f->a, f->ns.root, name, 0644,
-					O_WRONLY, &e, &h), 0);
-	if (len)
-		assert_int_equal(kvfs_file_write(&f->ns, h, buf, len, 0), (ssize_t)len);
-	assert_int_equal(kvfs_file_flush(&f->ns, &f->a, h), 0);
-	kvfs_file_release(&f->ns, h);
-	kvfs_ns_forget(&f->ns, e.ino, 1);
-	free(buf);
-	return e.ino;
+	return t_file_publish(&f->kv.ns, &f->a, f->kv.ns.root, name, len, seed);
 }
 
 /* The inode named /name (no lookup count kept: it stays while named). */
 static struct kvfs_inode *t_find(struct fixture *f, const char *name)
 {
 	struct kvfs_entry e;
-	int r = kvfs_ns_lookup(&f->ns, &f->a, f->ns.root, name, &e);
+	int r = kvfs_ns_lookup(&f->kv.ns, &f->a, f->kv.ns.root, name, &e);
 
 	if (r == -ENOENT)
 		return NULL;
 	assert_int_equal(r, 0);
-	kvfs_ns_forget(&f->ns, e.ino, 1);
+	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
 	return e.ino;
 }
 
-/* Reads [off, off + len) through a handle; returns what read_begin did
- * (bytes, or -errno). */
+/* Reads [off, off + len) through a handle, 256 KiB per call: the bytes
+ * read, or -errno. */
 static ssize_t t_read_h(struct fixture *f, struct kvfs_handle *h, uint64_t off,
 			char *out, size_t len)
 {
-	static struct iovec iov[1024];
-	size_t done = 0;
-	void *bounce;
-	ssize_t n;
-	int niov;
-
-	while (done < len) {
-		size_t piece = len - done < 256 * 1024 ? len - done : 256 * 1024;
-
-		n = kvfs_file_read_begin(&f->ns, h, off + done, piece, iov, 1024,
-					 &niov, &bounce);
-		if (n <= 0)
-			return n < 0 ? n : (ssize_t)done;
-		for (int i = 0, at = 0; i < niov; at += (int)iov[i].iov_len, i++)
-			memcpy(out + done + at, iov[i].iov_base, iov[i].iov_len);
-		kvfs_file_read_done(&f->ns, h, bounce);
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return t_file_read(&f->kv.ns, h, off, out, len, 256 * 1024);
 }
 
 /* Opens /name, checks [off, off + len) against the pattern, closes. */
@@ -225,11 +152,11 @@ static void t_expect(struct fixture *f, const char *name, uint64_t off,
 	assert_non_null(ino);
 	assert_non_null(got);
 	assert_non_null(want);
-	t_fill(want, off + len, seed);
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_RDONLY, 0, &h), 0);
+	t_pattern(want, off + len, seed, 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDONLY, 0, &h), 0);
 	assert_int_equal(t_read_h(f, h, off, got, len), (ssize_t)len);
 	assert_memory_equal(got, want + off, len);
-	kvfs_file_release(&f->ns, h);
+	kvfs_file_release(&f->kv.ns, h);
 	free(got);
 	free(want);
 }
@@ -237,7 +164,7 @@ static void t_expect(struct fixture *f, const char *name, uint64_t off,
 static void t_tier(struct fixture *f, struct kvfs_inode *ino, const char *want)
 {
 	char buf[32];
-	ssize_t n = kvfs_xattr_get(&f->ns, ino, "user.kvfs.tier", buf, sizeof(buf) - 1);
+	ssize_t n = kvfs_xattr_get(&f->kv.ns, ino, "user.kvfs.tier", buf, sizeof(buf) - 1);
 
 	assert_true(n > 0);
 	buf[n] = '\0';
@@ -248,7 +175,7 @@ static void t_present(struct fixture *f, const char *names, const char *want);
 
 static uint64_t mem_free(struct fixture *f)
 {
-	return kvfs_alloc_free_units(&f->mem.alloc) * (uint64_t)KVFS_ALLOC_UNIT;
+	return kvfs_alloc_free_units(&f->kv.mem.alloc) * (uint64_t)KVFS_ALLOC_UNIT;
 }
 
 /* ---- a stored file through a restart ---- */
@@ -263,21 +190,21 @@ static void test_store_round_trip(void **state)
 	char *want = malloc(len);
 
 	assert_non_null(want);
-	t_fill(want, len, 7);
+	t_pattern(want, len, 7, 0);
 	t_tier(f, ino, "memory");
-	free0 = kvfs_ssd_free(f->ssd);
-	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
+	free0 = kvfs_ssd_free(f->kv.ssd);
+	assert_int_equal(kvfs_store_fsync(&f->kv.store, ino), 0);
 	assert_true(ino->t.has_stored);
 	assert_int_equal(ino->t.stored_gen, ino->data_gen);
 	assert_int_equal(ino->t.stored.n, 3);
 	assert_int_equal(ino->t.stored.size, len);
 	assert_int_equal(ino->t.stored.file_crc, kvfs_crc32c(0, want, len));
 	assert_int_equal(ino->t.stored.c[2].len, MiB / 2 + 4096);
-	assert_int_equal(kvfs_ssd_free(f->ssd), free0 - (2 * MiB + MiB / 2 + 4096));
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), free0 - (2 * MiB + MiB / 2 + 4096));
 	t_tier(f, ino, "memory+ssd");
 	/* A second fsync of current data has nothing to do. */
-	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
-	assert_int_equal(atomic_load(&f->st.stats.flushes), 1);
+	assert_int_equal(kvfs_store_fsync(&f->kv.store, ino), 0);
+	assert_int_equal(atomic_load(&f->kv.store.stats.flushes), 1);
 	before = ino->t.stored;
 	before.c = malloc(3 * sizeof(*before.c));
 	assert_non_null(before.c);
@@ -294,24 +221,24 @@ static void test_store_round_trip(void **state)
 	assert_int_equal(ino->t.stored.n, before.n);
 	assert_int_equal(ino->t.stored.head_crc, before.head_crc);
 	assert_memory_equal(ino->t.stored.c, before.c, 3 * sizeof(*before.c));
-	assert_int_equal(kvfs_ssd_free(f->ssd), free0 - (2 * MiB + MiB / 2 + 4096));
-	assert_int_equal(kvfs_ssd_check(f->ssd), 0);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), free0 - (2 * MiB + MiB / 2 + 4096));
+	assert_int_equal(kvfs_ssd_check(f->kv.ssd), 0);
 	t_tier(f, ino, "ssd");
 
 	/* A read in the middle: served from the SSD, nothing promoted. */
 	t_expect(f, "r.kv", MiB + 5, 70000, 7);
-	assert_int_equal(atomic_load(&f->st.stats.promotions), 0);
+	assert_int_equal(atomic_load(&f->kv.store.stats.promotions), 0);
 	assert_false(ino->t.resident);
 	/* A read of the head alone loads the head. */
 	t_expect(f, "r.kv", 0, 100, 7);
-	assert_int_equal(atomic_load(&f->st.stats.head_loads), 1);
+	assert_int_equal(atomic_load(&f->kv.store.stats.head_loads), 1);
 	assert_false(ino->t.resident);
 	/* A sequential read from 0 promotes, and reads back every byte. */
 	t_expect(f, "r.kv", 0, len, 7);
-	assert_int_equal(atomic_load(&f->st.stats.promotions), 1);
+	assert_int_equal(atomic_load(&f->kv.store.stats.promotions), 1);
 	assert_true(ino->t.resident);
 	t_tier(f, ino, "memory+ssd");
-	assert_int_equal(atomic_load(&f->st.stats.crc_errors), 0);
+	assert_int_equal(atomic_load(&f->kv.store.stats.crc_errors), 0);
 	free(before.c);
 	free(want);
 }
@@ -334,24 +261,24 @@ static void t_sql(struct fixture *f, const char *sql)
 static void test_bad_maps_dropped_at_load_not_counted(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t cap = kvfs_ssd_capacity(f->ssd);
+	uint64_t cap = kvfs_ssd_capacity(f->kv.ssd);
 	char *names[] = { "x", "y", "z" };
 
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(kvfs_store_fsync(&f->st, t_make(f, names[i], MiB, 1)), 0);
+		assert_int_equal(kvfs_store_fsync(&f->kv.store, t_make(f, names[i], MiB, 1)), 0);
 	t_close(f);
 	t_sql(f, "UPDATE inodes SET map = x'00' WHERE name = 'y';"
 	      "UPDATE inodes SET map = (SELECT map FROM inodes WHERE name = 'x')"
 	      " WHERE name = 'z'");
 	t_open(f);
 	t_present(f, "x y z", "x");
-	assert_int_equal(atomic_load(&f->ns.stats.files), 1);
-	assert_int_equal(atomic_load(&f->st.stats.stored_files), 1);
-	assert_int_equal(kvfs_ssd_free(f->ssd), cap - MiB);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.files), 1);
+	assert_int_equal(atomic_load(&f->kv.store.stats.stored_files), 1);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), cap - MiB);
 	t_expect(f, "x", 0, MiB, 1);
 	t_reopen(f);   /* the dropped rows were deleted */
 	t_present(f, "x y z", "x");
-	assert_int_equal(atomic_load(&f->ns.stats.files), 1);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.files), 1);
 }
 
 /* ---- a flipped byte on the SSD ---- */
@@ -365,19 +292,19 @@ static void test_flipped_byte_is_eio(void **state)
 	char *buf = malloc(len);
 
 	assert_non_null(buf);
-	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
+	assert_int_equal(kvfs_store_fsync(&f->kv.store, ino), 0);
 	t_flip_byte(f->ssd_dir, ino->t.stored.c[1].soff + 12345);
 	t_reopen(f);   /* not resident: reads go to the SSD */
 	ino = t_find(f, "c.kv");
 
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_RDONLY, 0, &h), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDONLY, 0, &h), 0);
 	/* Promotion verifies every chunk: the whole read fails. */
 	assert_int_equal(t_read_h(f, h, 0, buf, len), -EIO);
-	assert_true(atomic_load(&f->st.stats.crc_errors) > 0);
+	assert_true(atomic_load(&f->kv.store.stats.crc_errors) > 0);
 	assert_false(ino->t.resident);
 	/* A read of the damaged chunk alone, through the SSD. */
 	assert_int_equal(t_read_h(f, h, MiB + 4096, buf, 8192), -EIO);
-	kvfs_file_release(&f->ns, h);
+	kvfs_file_release(&f->kv.ns, h);
 	/* The head and the chunk after the damaged one still read. */
 	t_expect(f, "c.kv", 0, 4096, 9);
 	t_expect(f, "c.kv", 2 * MiB + 77, 10000, 9);
@@ -393,10 +320,10 @@ static void t_fill_ssd(struct fixture *f)
 	uint64_t soff;
 
 	while (len >= KVFS_SSD_UNIT) {
-		if (kvfs_ssd_alloc(f->ssd, len, UINT64_MAX, &soff) != 0)
+		if (kvfs_ssd_alloc(f->kv.ssd, len, UINT64_MAX, &soff) != 0)
 			len /= 2;
 	}
-	assert_int_equal(kvfs_ssd_free(f->ssd), 0);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), 0);
 }
 
 /* Makes /name stored on the SSD, last touched `age` seconds ago. */
@@ -404,7 +331,7 @@ static struct kvfs_inode *t_aged(struct fixture *f, const char *name, int age)
 {
 	struct kvfs_inode *ino = t_make(f, name, 3 * MiB, (unsigned)age);
 
-	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
+	assert_int_equal(kvfs_store_fsync(&f->kv.store, ino), 0);
 	kvfs_now(&ino->mtime);
 	ino->mtime.tv_sec -= age;
 	atomic_store(&ino->last_access_ns, 0);
@@ -436,40 +363,40 @@ static void test_ssd_room_evicts_in_policy_order(void **state)
 	struct kvfs_handle *h;
 
 	/* Coldest first: pin, par, a, child, b. */
-	assert_int_equal(kvfs_xattr_set(&f->ns, t_aged(f, "pin", 1000),
+	assert_int_equal(kvfs_xattr_set(&f->kv.ns, t_aged(f, "pin", 1000),
 					"user.kvfs.pin", "1", 1, 0), 0);
 	t_aged(f, "par", 900);
 	t_aged(f, "a", 500);
 	child = t_aged(f, "child", 100);
-	assert_int_equal(kvfs_xattr_set(&f->ns, child, "user.kvfs.parent", "par", 3, 0), 0);
+	assert_int_equal(kvfs_xattr_set(&f->kv.ns, child, "user.kvfs.parent", "par", 3, 0), 0);
 	t_aged(f, "b", 50);
 
 	/* Each call needs 4 KiB plus slack (2 MiB): one 3 MiB file. */
 	t_fill_ssd(f);
-	assert_int_equal(kvfs_store_ssd_room(&f->st, 4096, NULL), 0);
+	assert_int_equal(kvfs_store_ssd_room(&f->kv.store, 4096, NULL), 0);
 	t_present(f, all, "pin par child b");
-	assert_int_equal(kvfs_ssd_free(f->ssd), 3 * MiB);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), 3 * MiB);
 
 	/* The child is open, so it cannot go: nor can the parent it names. */
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, child, O_RDONLY, 0, &h), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, child, O_RDONLY, 0, &h), 0);
 	t_fill_ssd(f);
-	assert_int_equal(kvfs_store_ssd_room(&f->st, 4096, NULL), 0);
+	assert_int_equal(kvfs_store_ssd_room(&f->kv.store, 4096, NULL), 0);
 	t_present(f, all, "pin par child");
-	kvfs_file_release(&f->ns, h);
+	kvfs_file_release(&f->kv.ns, h);
 
 	/* Leaf-first: the child goes before its colder parent. */
 	t_fill_ssd(f);
-	assert_int_equal(kvfs_store_ssd_room(&f->st, 4096, NULL), 0);
+	assert_int_equal(kvfs_store_ssd_room(&f->kv.store, 4096, NULL), 0);
 	t_present(f, all, "pin par");
 	t_fill_ssd(f);
-	assert_int_equal(kvfs_store_ssd_room(&f->st, 4096, NULL), 0);
+	assert_int_equal(kvfs_store_ssd_room(&f->kv.store, 4096, NULL), 0);
 	t_present(f, all, "pin");
 
 	/* Only the pinned file is left: no room, and it stays. */
 	t_fill_ssd(f);
-	assert_int_equal(kvfs_store_ssd_room(&f->st, 4096, NULL), -ENOSPC);
+	assert_int_equal(kvfs_store_ssd_room(&f->kv.store, 4096, NULL), -ENOSPC);
 	t_present(f, all, "pin");
-	assert_int_equal(atomic_load(&f->st.stats.ssd_evictions), 4);
+	assert_int_equal(atomic_load(&f->kv.store.stats.ssd_evictions), 4);
 	t_expect(f, "pin", 0, 3 * MiB, 1000);
 }
 
@@ -485,25 +412,25 @@ static void test_reclaim_demotes_stored_files(void **state)
 	 * full makes room by demoting the stored files before it. */
 	for (i = 0; i < 8; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
-		assert_int_equal(kvfs_store_fsync(&f->st, t_make(f, name, 3 * MiB, (unsigned)i)), 0);
+		assert_int_equal(kvfs_store_fsync(&f->kv.store, t_make(f, name, 3 * MiB, (unsigned)i)), 0);
 	}
-	assert_true(atomic_load(&f->st.stats.demotions) > 0);
+	assert_true(atomic_load(&f->kv.store.stats.demotions) > 0);
 	t_tier(f, t_find(f, "s0"), "ssd");
 	t_tier(f, t_find(f, "s7"), "memory+ssd");
 
 	/* An explicit request: frees by demotion, without evicting. */
-	assert_int_equal(kvfs_store_reclaim(&f->st, 14 * MiB, NULL), 0);
+	assert_int_equal(kvfs_store_reclaim(&f->kv.store, 14 * MiB, NULL), 0);
 	assert_true(mem_free(f) >= 14 * MiB);
 	t_tier(f, t_find(f, "s7"), "ssd");
-	assert_int_equal(atomic_load(&f->st.stats.mem_evictions), 0);
-	assert_int_equal(atomic_load(&f->st.stats.ssd_evictions), 0);
+	assert_int_equal(atomic_load(&f->kv.store.stats.mem_evictions), 0);
+	assert_int_equal(atomic_load(&f->kv.store.stats.ssd_evictions), 0);
 
 	/* Every file reads back (promotions demote others in turn). */
 	for (i = 0; i < 8; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
 		t_expect(f, name, 0, 3 * MiB, (unsigned)i);
 	}
-	assert_true(atomic_load(&f->st.stats.promotions) >= 8);
+	assert_true(atomic_load(&f->kv.store.stats.promotions) >= 8);
 }
 
 /* kvfs_tier_check() accepts every state a real file passes through and
@@ -551,8 +478,8 @@ static void test_reclaim_flushes_cold_files(void **state)
 		snprintf(name, sizeof(name), "w%d", i);
 		t_make(f, name, 3 * MiB, (unsigned)i + 100);
 	}
-	assert_true(atomic_load(&f->st.stats.flushes) > 0);
-	assert_true(atomic_load(&f->st.stats.demotions) > 0);
+	assert_true(atomic_load(&f->kv.store.stats.flushes) > 0);
+	assert_true(atomic_load(&f->kv.store.stats.demotions) > 0);
 	for (i = 0; i < 8; i++) {
 		snprintf(name, sizeof(name), "w%d", i);
 		t_expect(f, name, 0, 3 * MiB, (unsigned)i + 100);
@@ -587,44 +514,44 @@ static void test_old_runs_freed_after_commit(void **state)
 	uint64_t old, new_soff, free_stored;
 	char b = 'x';
 
-	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
+	assert_int_equal(kvfs_store_fsync(&f->kv.store, ino), 0);
 	old = ino->t.stored.c[0].soff;
 	assert_int_equal(t_committed_soff(f, ino->id), old);
-	free_stored = kvfs_ssd_free(f->ssd);
+	free_stored = kvfs_ssd_free(f->kv.ssd);
 
 	/* Hold the writer, then rewrite and store the file again. */
 	assert_int_equal(sem_init(&t_gate, 0, 0), 0);
-	assert_int_equal(kvfs_index_after_commit(f->ix, t_hold_writer, NULL), 0);
+	assert_int_equal(kvfs_index_after_commit(f->kv.index, t_hold_writer, NULL), 0);
 	t_gate_held = 1;
-	assert_int_equal(kvfs_file_open(&f->ns, &f->a, ino, O_WRONLY, 0, &h), 0);
-	assert_int_equal(kvfs_file_write(&f->ns, h, &b, 1, 10), 1);
-	assert_int_equal(kvfs_file_flush(&f->ns, &f->a, h), 0);
-	kvfs_file_release(&f->ns, h);
-	assert_int_equal(kvfs_store_flush_files(&f->st, &ino, 1), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_WRONLY, 0, &h), 0);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, &b, 1, 10), 1);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
+	kvfs_file_release(&f->kv.ns, h);
+	assert_int_equal(kvfs_store_flush_files(&f->kv.store, &ino, 1), 0);
 	new_soff = ino->t.stored.c[0].soff;
 	assert_true(new_soff != old);                       /* rule 1 */
 
 	/* Not committed yet: the row still points at the old run, which
 	 * stays allocated. */
 	assert_int_equal(t_committed_soff(f, ino->id), old);
-	assert_int_equal(kvfs_ssd_take_at(f->ssd, old, MiB), -EBUSY);
-	assert_int_equal(kvfs_ssd_free(f->ssd), free_stored - MiB);
+	assert_int_equal(kvfs_ssd_take_at(f->kv.ssd, old, MiB), -EBUSY);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), free_stored - MiB);
 
 	/* Committed: the row points at the new run, the old one is free. */
 	t_gate_held = 0;
 	sem_post(&t_gate);
-	assert_int_equal(kvfs_index_sync(f->ix, 1), 0);
+	assert_int_equal(kvfs_index_sync(f->kv.index, 1), 0);
 	assert_int_equal(t_committed_soff(f, ino->id), new_soff);
-	assert_int_equal(kvfs_ssd_free(f->ssd), free_stored);
-	assert_int_equal(kvfs_ssd_take_at(f->ssd, old, MiB), 0);
-	assert_int_equal(kvfs_ssd_give(f->ssd, old, MiB), 0);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), free_stored);
+	assert_int_equal(kvfs_ssd_take_at(f->kv.ssd, old, MiB), 0);
+	assert_int_equal(kvfs_ssd_give(f->kv.ssd, old, MiB), 0);
 	sem_destroy(&t_gate);
 
 	/* Unlink: the run is given back once the deletion commits. */
-	assert_int_equal(kvfs_ns_unlink(&f->ns, &f->a, f->ns.root, "v.kv"), 0);
-	assert_int_equal(kvfs_index_sync(f->ix, 1), 0);
-	assert_int_equal(kvfs_ssd_free(f->ssd), free_stored + MiB);
-	assert_int_equal(kvfs_ssd_check(f->ssd), 0);
+	assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, "v.kv"), 0);
+	assert_int_equal(kvfs_index_sync(f->kv.index, 1), 0);
+	assert_int_equal(kvfs_ssd_free(f->kv.ssd), free_stored + MiB);
+	assert_int_equal(kvfs_ssd_check(f->kv.ssd), 0);
 }
 
 int main(void)
