@@ -443,9 +443,9 @@ static void test_tier_check_catches_broken_states(void **state)
 
 	ino = t_make(f, "t", 3 * MiB, 7);
 	assert_int_equal(kvfs_tier_check(ino), 0);             /* MEM */
-	assert_int_equal(kvfs_store_fsync(&f->st, ino), 0);
+	assert_int_equal(kvfs_store_fsync(&f->kv.store, ino), 0);
 	assert_int_equal(kvfs_tier_check(ino), 0);             /* BOTH */
-	assert_int_equal(kvfs_store_reclaim(&f->st, 14 * MiB, NULL), 0);
+	assert_int_equal(kvfs_store_reclaim(&f->kv.store, 14 * MiB, NULL), 0);
 	t_tier(f, ino, "ssd");
 	assert_int_equal(kvfs_tier_check(ino), 0);             /* SSD */
 	assert_int_equal(kvfs_inode_check(ino), 0);
