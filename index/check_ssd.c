@@ -103,7 +103,7 @@ static int meta_get(struct checker *c, const char *key, char *buf, size_t n)
 	if (rc == SQLITE_ROW && (v = (const char *)sqlite3_column_text(st, 0)) != NULL)
 		r = strlen(v) < n ? (strcpy(buf, v), 0) : -ERANGE;
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = kvfs_check_sql_err(rc);
+		r = kvfs_sql_errno(c->db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -424,7 +424,7 @@ static int verify_rows(struct checker *c, struct store *s)
 		kvfs_map_release(&m);
 	}
 	sqlite3_finalize(st);
-	return err ? err : kvfs_check_sql_err(rc);
+	return err ? err : kvfs_sql_errno(c->db, rc);
 }
 
 /* ---- step 3: overlaps ---- */
