@@ -11,9 +11,10 @@
  * Threads: open and close run on main; everything else on any thread.
  * Locks: each ring's `lock` guards that ring (its SQ/CQ, `ok`, `fixed`) for
  * the whole of one batch; `reg_lock` serializes kvfs_ssd_register; the
- * allocator has its own mutex.  Slab fds, sizes and the id are constant
- * after open and kvfs_ssd_seal (both on main, before any other thread uses
- * the store); dirty flags and stats counters are atomics.
+ * allocator has its own mutex (their order: docs/design.md, "Lock order";
+ * reg_lock comes before the ring locks).  Slab fds, sizes and the id are
+ * constant after open and kvfs_ssd_seal (both on main, before any other
+ * thread uses the store); dirty flags and stats counters are atomics.
  */
 #include "ssd.h"
 

@@ -7,9 +7,9 @@
  * Each is KVFS_SSD_HDR bytes of header (struct kvfs_slab_hdr in slab.h,
  * the one definition of names and header: magic, version, store id, slab
  * number, slab data size, CRC-32C) followed by slab_size bytes of data,
- * allocated with fallocate() when the slab is made.  The slab size is chosen when the store is made and read back from
- * the headers ever after, so a later ssd_size only changes the number of
- * slabs.
+ * allocated with fallocate() when the slab is made.  The slab size is
+ * chosen when the store is made and read back from the headers ever after,
+ * so a later ssd_size only changes the number of slabs.
  *
  * Addresses.  An SSD offset ("soff") names a byte of the store: slab
  * soff / (KVFS_SSD_HDR + slab_size), at that remainder within its file.

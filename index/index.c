@@ -14,7 +14,8 @@
  * Locks: q_lock guards the queue, the sequence numbers, first_err and the
  * counters; db_lock guards the sqlite3 handle and every prepared statement
  * (the writer holds it for a whole batch).  Neither is taken while the other
- * is held.  SQLite result codes become -errno in kvfs_sql_errno() (sql.c, the
+ * is held (their place among the daemon's locks: docs/design.md, "Lock
+ * order").  SQLite result codes become -errno in kvfs_sql_errno() (sql.c, the
  * table the offline check uses too) and nowhere else.
  */
 #include "index.h"
