@@ -273,7 +273,8 @@ static uint64_t default_ssd_size(const char *dir)
 	struct stat st;
 
 	for (unsigned i = 0; i < 100000; i++) {
-		if (kvfs_slab_path(path, sizeof(path), dir, i) < 0 || stat(path, &st) != 0)
+		if (kvfs_slab_path(path, sizeof(path), dir, i) < 0 ||
+		    stat(path, &st) != 0)
 			break;
 		have += (uint64_t)st.st_size - KVFS_SSD_HDR;
 	}

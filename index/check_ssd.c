@@ -142,7 +142,8 @@ static void slab_read(struct checker *c, struct store *s, uint32_t i)
 		store_problem(c, s, i, what);
 		return;
 	}
-	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || kvfs_slab_hdr_check(&h, i) < 0) {
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    kvfs_slab_hdr_check(&h, i) < 0) {
 		sl->state = SLAB_DAMAGED;
 		store_problem(c, s, i, "its header is damaged");
 	} else if (fstat(fd, &st) != 0 ||
