@@ -9,6 +9,7 @@
  * microseconds.
  *
  * Threads: any.  `lock` guards bits, nfree and hint; nunits is constant.
+ * It is a leaf of the lock order (docs/design.md, "Lock order").
  * It does not know what the units hold: zeroing is the caller's (extmap.c).
  */
 #include "alloc.h"

@@ -17,7 +17,8 @@
  * with a lock held.  Victims are locked with trylock, so a file busy in a
  * read or write is skipped rather than waited for.  mem_room and ssd_room
  * serialize reclaimers of each kind: a second one waits, then finds the
- * room already made.
+ * room already made.  Both come before ns->lock (docs/design.md, "Lock
+ * order").
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -4,8 +4,9 @@
  *
  * Owns the leases: each hangs off its inode (ino->leases) and names the
  * handle it belongs to; ino->lock guards the list, the leases and the
- * handle's lease counters.  Called from FUSE worker threads through ops.c
- * (kvfs_fastpath_ioctl) and from file.c (release, busy).  Does not include
+ * handle's lease counters (lock order: docs/design.md).  Called from FUSE
+ * worker threads through ops.c (kvfs_fastpath_ioctl) and from file.c
+ * (release, busy).  Does not include
  * FUSE and does not talk to the kernel: cache invalidation goes through
  * ns->hooks.inval_inode.
  *

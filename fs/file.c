@@ -5,7 +5,8 @@
  * Called from FUSE worker threads through ops.c.  The bytes live in the
  * memory arena through the inode's extent map; inode->lock guards them and the
  * attributes (shared for reads, exclusive for changes), and ns->lock is taken
- * first where open counts or the publish state change.
+ * first where open counts or the publish state change (the whole order:
+ * docs/design.md, "Lock order").
  *
  * Checksums.  Every file carries the CRC-32C of its content.  While a file
  * is unpublished its checksum is left stale, and publishing queues it to the

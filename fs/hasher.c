@@ -16,8 +16,9 @@
  * user.kvfs.crc32c or the next writer closes.
  *
  * Threads: the hasher thread; kvfs_hasher_queue() is called by FUSE threads
- * with ns->lock held for writing.  Lock order as everywhere: ns->lock, then
- * inode->lock, then the queue's mutex (which guards head/tail/stop).
+ * with ns->lock held for writing and the inode's lock.  The queue's mutex
+ * guards head/tail/stop; its place after those two: docs/design.md, "Lock
+ * order".
  */
 #include <errno.h>
 #include <stdlib.h>

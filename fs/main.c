@@ -275,8 +275,8 @@ static uint64_t default_ssd_size(const char *dir)
 	struct stat st;
 
 	for (unsigned i = 0; i < 100000; i++) {
-		snprintf(path, sizeof(path), "%s/kvfs-slab-%04u", dir, i);
-		if (stat(path, &st) != 0)
+		if (kvfs_slab_path(path, sizeof(path), dir, i) < 0 ||
+		    stat(path, &st) != 0)
 			break;
 		have += (uint64_t)st.st_size - KVFS_SSD_HDR;
 	}
@@ -339,7 +339,7 @@ static int pair_store(struct kvfs *kv)
 		return r;
 	}
 	if (!kvfs_ssd_is_new(kv->ssd)) {
-		kvfs_err("kvfs: the index in %s has no record of the SSD store in %s, which was made before; the index was lost or replaced: restore %s/index.db, or move the kvfs-slab-* files of %s aside to start empty",
+		kvfs_err("kvfs: the index in %s has no record of the SSD store in %s, which was made before; the index was lost or replaced: restore %s/index.db, or move the " KVFS_SLAB_PREFIX "* files of %s aside to start empty",
 			 kv->opts.state, kv->opts.ssd, kv->opts.state, kv->opts.ssd);
 		return -EINVAL;
 	}

@@ -7,7 +7,9 @@
  * Sending a notification from a request handler could deadlock against the
  * very request being served (libfuse's rule for notify_inval_*), so handlers
  * queue them and one thread sends them.  The queue's mutex guards its list;
- * the hooks may be called with ns->lock held.  Part of the FUSE adaptor.
+ * the hooks may be called with ns->lock and an inode's lock held, and the
+ * thread sends with no lock held (docs/design.md, "Lock order").  Part of
+ * the FUSE adaptor.
  */
 #define FUSE_USE_VERSION 312
 

@@ -4,7 +4,8 @@
  *
  * Owns every struct kvfs_inode and the per-directory hash tables of names.
  * Called from FUSE worker threads (through ops.c) and from main() at start and
- * exit.  ns->lock guards the tree (see ns.h for the full lock order); every
+ * exit.  ns->lock guards the tree (ns.h; the lock order: docs/design.md,
+ * "Lock order"); every
  * function here takes it itself, so callers hold nothing.
  *
  * What this file does not do: file data and attributes (file.c), extended

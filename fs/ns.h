@@ -25,14 +25,14 @@
  * file becomes PUBLISHED, visible to all, and its row is queued to the index.
  * Directories and mknod'ed files are published at birth.
  *
- * Locking, in acquisition order:
+ * Locking (the order of all the daemon's locks, and the threads that take
+ * them: docs/design.md, "Lock order"):
  *   ns->lock     (rwlock) the tree: dir tables, parent/name/nlink of every
  *                inode, the publish state and owner, nopen/nwriters, and the
  *                freeing of inodes.  nlookup is atomic so lookups can take
  *                the lock shared.
- *   inode->lock  (rwlock) attributes, data (extmap), xattrs, crc, hits.
- *   mem.alloc    (mutex, inside alloc.c)
- * The index has its own queue lock and is called with either lock held.
+ *   inode->lock  (rwlock) attributes, data (extmap), xattrs, crc, hits;
+ *                taken after ns->lock, one inode's at a time.
  */
 #ifndef KVFS_NS_H
 #define KVFS_NS_H

@@ -4,7 +4,8 @@
  * Each handler translates the request (nodeids, the caller's identity) into
  * a call of the core (ns.c, file.c, xattr.c), which returns 0 or -errno, and
  * then replies exactly once.  No state of its own; everything hangs off
- * struct kvfs (fuse_req_userdata).
+ * struct kvfs (fuse_req_userdata).  Handlers are entered with no lock held;
+ * create takes the new inode's lock itself (docs/design.md, "Lock order").
  *
  * Timeouts: published names and attributes are cached by the kernel for
  * KVFS_TIMEOUT seconds, since every change to them goes through this kernel;

@@ -7,8 +7,9 @@
  * Every chunk read is verified against its CRC-32C from the file's chunk
  * map; a mismatch is -EIO for the reader, logged with the path, and counted
  * (crc_errors).  Threads: FUSE workers (reads, writes and pins that need a
- * file in memory).  Locks: store.h; a promotion fills the extmap with no
- * inode lock held, and nothing else may change it meanwhile (t.promoting).
+ * file in memory).  Locks: store.h, in the order of docs/design.md ("Lock
+ * order"); a promotion fills the extmap with no inode lock held, and
+ * nothing else may change it meanwhile (t.promoting).
  */
 #include "store.h"
 

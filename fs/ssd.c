@@ -11,9 +11,10 @@
  * Threads: open and close run on main; everything else on any thread.
  * Locks: each ring's `lock` guards that ring (its SQ/CQ, `ok`, `fixed`) for
  * the whole of one batch; `reg_lock` serializes kvfs_ssd_register; the
- * allocator has its own mutex.  Slab fds, sizes and the id are constant
- * after open and kvfs_ssd_seal (both on main, before any other thread uses
- * the store); dirty flags and stats counters are atomics.
+ * allocator has its own mutex (their order: docs/design.md, "Lock order";
+ * reg_lock comes before the ring locks).  Slab fds, sizes and the id are
+ * constant after open and kvfs_ssd_seal (both on main, before any other
+ * thread uses the store); dirty flags and stats counters are atomics.
  */
 #include "ssd.h"
 
@@ -32,11 +33,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
-#include "crc32c.h"
 #include "log.h"
 
 /*
@@ -56,9 +55,7 @@
  * fit an int, and a slab's fd count stays low for large stores). */
 #define SSD_SLAB_ALIGN (4ull << 20)
 #define SSD_SLAB_MIN   (16ull << 20)
-#define SSD_SLAB_MAX   (1ull << 30)
-
-#define SSD_PREFIX "kvfs-slab-"
+#define SSD_SLAB_MAX   KVFS_SLAB_SIZE_MAX
 
 struct ssd_ring {
 	pthread_mutex_t lock;
@@ -111,42 +108,6 @@ static const char *human(uint64_t v, char *buf, size_t size)
 	return buf;
 }
 
-static void slab_name(char *buf, size_t size, uint32_t i, const char *suffix)
-{
-	snprintf(buf, size, SSD_PREFIX "%04u%s", i, suffix);
-}
-
-/* ---- the slab header ---- */
-
-static void hdr_fill(struct kvfs_slab_hdr *h, uint64_t id, uint32_t slab,
-		     uint64_t slab_size)
-{
-	memset(h, 0, sizeof(*h));
-	memcpy(h->magic, KVFS_SLAB_MAGIC, sizeof(h->magic));
-	h->version = htole32(KVFS_SLAB_VERSION);
-	h->hdr_size = htole32(KVFS_SSD_HDR);
-	h->store_id = htole64(id);
-	h->slab = htole64(slab);
-	h->slab_size = htole64(slab_size);
-	h->created = htole64((uint64_t)time(NULL));
-	h->crc = htole32(kvfs_crc32c(0, h, offsetof(struct kvfs_slab_hdr, crc)));
-}
-
-/* 0 if h is a sound header of slab `slab`, else -EUCLEAN. */
-static int hdr_check(const struct kvfs_slab_hdr *h, uint32_t slab)
-{
-	uint64_t size = le64toh(h->slab_size);
-
-	if (memcmp(h->magic, KVFS_SLAB_MAGIC, sizeof(h->magic)) != 0 ||
-	    le32toh(h->crc) != kvfs_crc32c(0, h, offsetof(struct kvfs_slab_hdr, crc)) ||
-	    le32toh(h->version) != KVFS_SLAB_VERSION ||
-	    le32toh(h->hdr_size) != KVFS_SSD_HDR || le64toh(h->slab) != slab ||
-	    size == 0 || size % KVFS_SSD_UNIT || size > SSD_SLAB_MAX ||
-	    h->store_id == 0)
-		return -EUCLEAN;
-	return 0;
-}
-
 /* ---- opening: the directory, the slabs ---- */
 
 static int dir_open(struct kvfs_ssd *s, char *msg, size_t msgsz)
@@ -185,30 +146,11 @@ static int dir_open(struct kvfs_ssd *s, char *msg, size_t msgsz)
 	return 0;
 }
 
-/* Slab number of a canonical slab file name, or -1 for any other name. */
-static long slab_number(const char *name)
-{
-	char canon[64];
-	unsigned long n;
-	char *end;
-
-	if (strncmp(name, SSD_PREFIX, strlen(SSD_PREFIX)) != 0)
-		return -1;
-	name += strlen(SSD_PREFIX);
-	if (*name < '0' || *name > '9')
-		return -1;
-	n = strtoul(name, &end, 10);
-	if (*end || n > UINT32_MAX / 2)
-		return -1;
-	slab_name(canon, sizeof(canon), (uint32_t)n, "");
-	return strcmp(canon + strlen(SSD_PREFIX), name) == 0 ? (long)n : -1;
-}
-
 /* Counts the slab files: *have = N when they are exactly 0..N-1. */
 static int slab_count(struct kvfs_ssd *s, uint32_t *have, char *msg, size_t msgsz)
 {
 	uint64_t n = 0, max = 0;
-	char name[64] = "";
+	char name[KVFS_SLAB_NAME_MAX] = "";
 	struct dirent *d;
 	DIR *dp;
 	int fd, e;
@@ -224,7 +166,7 @@ static int slab_count(struct kvfs_ssd *s, uint32_t *have, char *msg, size_t msgs
 		return -e;
 	}
 	while ((d = readdir(dp)) != NULL) {
-		k = slab_number(d->d_name);
+		k = kvfs_slab_number(d->d_name);
 		if (k < 0)
 			continue;
 		n++;
@@ -232,7 +174,7 @@ static int slab_count(struct kvfs_ssd *s, uint32_t *have, char *msg, size_t msgs
 	}
 	closedir(dp);
 	for (k = 0; n != max && (uint64_t)k < max; k++) {
-		slab_name(name, sizeof(name), (uint32_t)k, "");
+		kvfs_slab_name(name, sizeof(name), (uint32_t)k, "");
 		if (faccessat(s->dirfd, name, F_OK, 0) < 0)
 			break;
 	}
@@ -249,9 +191,9 @@ static int slab_count(struct kvfs_ssd *s, uint32_t *have, char *msg, size_t msgs
 static int slab_open(struct kvfs_ssd *s, uint32_t i, char *msg, size_t msgsz)
 {
 	int flags = O_RDWR | O_CLOEXEC, e;
-	char name[64];
+	char name[KVFS_SLAB_NAME_MAX];
 
-	slab_name(name, sizeof(name), i, "");
+	kvfs_slab_name(name, sizeof(name), i, "");
 	s->fds[i] = openat(s->dirfd, name, flags | O_DIRECT);
 	if (s->fds[i] < 0 && errno == EINVAL) {
 		s->fds[i] = openat(s->dirfd, name, flags);
@@ -276,22 +218,23 @@ static int slab_open(struct kvfs_ssd *s, uint32_t i, char *msg, size_t msgsz)
 static int slab_verify(struct kvfs_ssd *s, uint32_t i, char *msg, size_t msgsz)
 {
 	struct kvfs_slab_hdr *h = NULL;
+	char name[KVFS_SLAB_NAME_MAX];
 	struct stat st;
 	ssize_t got;
 	int rc = -EUCLEAN;
 
 	if (posix_memalign((void **)&h, KVFS_SSD_UNIT, sizeof(*h)))
 		return -ENOMEM;
+	kvfs_slab_name(name, sizeof(name), i, "");
 	got = pread(s->fds[i], h, sizeof(*h), 0);
 	if (got < 0) {
 		rc = -errno;
-		MSG("ssd=%s: reading the header of " SSD_PREFIX "%04u: %s", s->dir, i,
-		    strerror(-rc));
+		MSG("ssd=%s: reading the header of %s: %s", s->dir, name, strerror(-rc));
 		goto out;
 	}
-	if (got != (ssize_t)sizeof(*h) || hdr_check(h, i) < 0) {
-		MSG("ssd=%s: " SSD_PREFIX "%04u has a damaged header; move %s aside "
-		    "to make a new store", s->dir, i, s->dir);
+	if (got != (ssize_t)sizeof(*h) || kvfs_slab_hdr_check(h, i) < 0) {
+		MSG("ssd=%s: %s has a damaged header; move %s aside to make a new "
+		    "store", s->dir, name, s->dir);
 		goto out;
 	}
 	if (i == 0) {
@@ -299,13 +242,13 @@ static int slab_verify(struct kvfs_ssd *s, uint32_t i, char *msg, size_t msgsz)
 		s->slab_size = le64toh(h->slab_size);
 		s->stride = KVFS_SSD_HDR + s->slab_size;
 	} else if (le64toh(h->store_id) != s->id || le64toh(h->slab_size) != s->slab_size) {
-		MSG("ssd=%s: " SSD_PREFIX "%04u belongs to another store; move %s "
-		    "aside to make a new store", s->dir, i, s->dir);
+		MSG("ssd=%s: %s belongs to another store; move %s aside to make a "
+		    "new store", s->dir, name, s->dir);
 		goto out;
 	}
 	if (fstat(s->fds[i], &st) < 0 || (uint64_t)st.st_size < s->stride) {
-		MSG("ssd=%s: " SSD_PREFIX "%04u is shorter than its header says; "
-		    "move %s aside to make a new store", s->dir, i, s->dir);
+		MSG("ssd=%s: %s is shorter than its header says; move %s aside to "
+		    "make a new store", s->dir, name, s->dir);
 		goto out;
 	}
 	rc = 0;
@@ -333,18 +276,18 @@ static int prealloc(int fd, uint64_t len)
 static int slab_make(struct kvfs_ssd *s, uint32_t i, char *msg, size_t msgsz)
 {
 	struct kvfs_slab_hdr h;
-	char tmp[64], name[64], size[32];
+	char tmp[KVFS_SLAB_NAME_MAX], name[KVFS_SLAB_NAME_MAX], size[32];
 	int fd, rc = 0;
 
-	slab_name(tmp, sizeof(tmp), i, ".tmp");
-	slab_name(name, sizeof(name), i, "");
+	kvfs_slab_name(tmp, sizeof(tmp), i, ".tmp");
+	kvfs_slab_name(name, sizeof(name), i, "");
 	unlinkat(s->dirfd, tmp, 0); /* a crash's leftover */
 	fd = openat(s->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	hdr_fill(&h, s->id, i, s->slab_size);
+	kvfs_slab_hdr_fill(&h, s->id, i, s->slab_size);
 	if ((rc = prealloc(fd, s->stride)) < 0)
 		goto fail_file;
 	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(fd) < 0) {
@@ -446,6 +389,7 @@ static int store_load(struct kvfs_ssd *s, uint64_t size, char *msg, size_t msgsz
 	uint32_t have = 0, i;
 	uint64_t need, open_n;
 	int *fds, rc;
+	char a[32];
 
 	if ((rc = slab_count(s, &have, msg, msgsz)) < 0)
 		return rc;
@@ -469,8 +413,11 @@ static int store_load(struct kvfs_ssd *s, uint64_t size, char *msg, size_t msgsz
 	/* Slabs past what ssd_size needs are opened too: files in them stay
 	 * readable, and they take no new data (kvfs_ssd_seal). */
 	open_n = need > have ? need : have;
-	if (open_n > UINT32_MAX / 2 || open_n * s->stride / KVFS_SSD_UNIT > (1ull << 40))
-		return -ENOMEM;
+	if (open_n > KVFS_SLABS_MAX || open_n * s->stride / KVFS_SSD_UNIT > (1ull << 40)) {
+		MSG("ssd=%s: ssd_size=%s needs more slabs than a store may have; "
+		    "choose a smaller ssd_size=", s->dir, human(size, a, sizeof(a)));
+		return -EINVAL;
+	}
 	/* Slab 0's fd, if open, stays in fds[0]. */
 	fds = realloc(s->fds, open_n * sizeof(int));
 	if (!fds)
@@ -612,7 +559,7 @@ int kvfs_ssd_seal(struct kvfs_ssd *s)
 {
 	uint64_t per = s->stride / KVFS_SSD_UNIT;
 	uint32_t i, removed = 0, was = s->nslabs;
-	char name[64];
+	char name[KVFS_SLAB_NAME_MAX];
 	int64_t took;
 	int rc = 0;
 
@@ -624,7 +571,7 @@ int kvfs_ssd_seal(struct kvfs_ssd *s)
 		took = kvfs_alloc_take_free(&s->alloc, (uint64_t)(i - 1) * per, per);
 		if (took != (int64_t)per - 1 || removed != was - i)
 			continue;
-		slab_name(name, sizeof(name), i - 1, "");
+		kvfs_slab_name(name, sizeof(name), i - 1, "");
 		if (unlinkat(s->dirfd, name, 0) < 0) {
 			rc = -errno;
 			kvfs_warn("ssd=%s: removing the unused %s: %s", s->dir, name,
@@ -1055,6 +1002,7 @@ int kvfs_ssd_read(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n)
 
 int kvfs_ssd_sync(struct kvfs_ssd *s)
 {
+	char name[KVFS_SLAB_NAME_MAX];
 	uint32_t i;
 	int rc = 0, e;
 
@@ -1067,7 +1015,8 @@ int kvfs_ssd_sync(struct kvfs_ssd *s)
 		e = errno;
 		atomic_store(&s->dirty[i], 1); /* still not durable: next sync retries */
 		atomic_fetch_add(&s->errors, 1);
-		kvfs_err("ssd=%s: fdatasync of " SSD_PREFIX "%04u: %s", s->dir, i, strerror(e));
+		kvfs_slab_name(name, sizeof(name), i, "");
+		kvfs_err("ssd=%s: fdatasync of %s: %s", s->dir, name, strerror(e));
 		rc = rc ? rc : -e;
 	}
 	return rc;

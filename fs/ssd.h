@@ -4,12 +4,12 @@
  * space.
  *
  * Layout.  DIR holds slab files kvfs-slab-NNNN (NNNN = 0000, 0001, ...).
- * Each is KVFS_SSD_HDR bytes of header (struct kvfs_slab_hdr: magic,
- * version, store id, slab number, slab data size, CRC-32C) followed by
- * slab_size bytes of data, allocated with fallocate() when the slab is
- * made.  The slab size is chosen when the store is made and read back from
- * the headers ever after, so a later ssd_size only changes the number of
- * slabs.
+ * Each is KVFS_SSD_HDR bytes of header (struct kvfs_slab_hdr in slab.h,
+ * the one definition of names and header: magic, version, store id, slab
+ * number, slab data size, CRC-32C) followed by slab_size bytes of data,
+ * allocated with fallocate() when the slab is made.  The slab size is
+ * chosen when the store is made and read back from the headers ever after,
+ * so a later ssd_size only changes the number of slabs.
  *
  * Addresses.  An SSD offset ("soff") names a byte of the store: slab
  * soff / (KVFS_SSD_HDR + slab_size), at that remainder within its file.
@@ -36,35 +36,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KVFS_SSD_UNIT 4096u                  /* allocation and I/O alignment */
-#define KVFS_SSD_HDR  KVFS_SSD_UNIT          /* header bytes at each slab's start */
+#include "slab.h"                            /* KVFS_SSD_UNIT, KVFS_SSD_HDR */
+
 #define KVFS_SSD_MIN  (64ull << 20)          /* smallest ssd_size accepted */
 
 struct kvfs_ssd;
-
-/*
- * The header at the start of every slab file.  All fields little-endian;
- * crc is the CRC-32C of the 4092 bytes before it.  A slab whose header
- * fails any check makes kvfs_ssd_open() refuse the store (-EUCLEAN).
- */
-#define KVFS_SLAB_MAGIC   "KVFSSLAB"         /* 8 bytes, no NUL */
-#define KVFS_SLAB_VERSION 1u
-
-struct kvfs_slab_hdr {
-	char magic[8];         /* KVFS_SLAB_MAGIC */
-	uint32_t version;      /* KVFS_SLAB_VERSION */
-	uint32_t hdr_size;     /* KVFS_SSD_HDR */
-	uint64_t store_id;     /* random, nonzero, the same in every slab */
-	uint64_t slab;         /* this slab's number: kvfs-slab-NNNN */
-	uint64_t slab_size;    /* data bytes after the header, all slabs alike */
-	uint64_t created;      /* seconds since the epoch */
-	uint8_t zero[KVFS_SSD_HDR - 52];
-	uint32_t crc;          /* CRC-32C of all bytes above */
-};
-_Static_assert(sizeof(struct kvfs_slab_hdr) == KVFS_SSD_HDR, "slab header size");
-_Static_assert(offsetof(struct kvfs_slab_hdr, store_id) == 16, "slab header layout");
-_Static_assert(offsetof(struct kvfs_slab_hdr, crc) == KVFS_SSD_HDR - 4,
-	       "slab header crc is its last 4 bytes");
 
 /* One transfer: len bytes between SSD offset soff and buf.  soff, len and
  * buf are multiples of KVFS_SSD_UNIT; len > 0.  res: bytes moved or -errno,

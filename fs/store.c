@@ -9,8 +9,9 @@
  * publishes and data changes feed under write_policy=through; FUSE worker
  * threads call fsync and, through writer_done, the queue; main calls
  * init/start/stop.
- * Locks: store.h.  The flusher holds an open reference (nopen) on every
- * queued inode, so a queued inode is never freed under it.
+ * Locks: store.h; their order: docs/design.md, "Lock order".  The flusher
+ * holds an open reference (nopen) on every queued inode, so a queued inode
+ * is never freed under it.
  *
  * Durability protocol.  The order of these steps is the whole of crash
  * safety (DESIGN.md 3.5); after any crash an index row never points at

@@ -28,10 +28,11 @@
  *
  * Locks: the tier fields of an inode are guarded by its lock, except
  * t.queued/t.qnext (store->lock, the flush queue's mutex) and
- * t.promoting/t.ready (atomics, changed under store->plock).  Order: ns->lock
- * -> inode->lock -> store->lock -> allocators.  Functions that may need to
- * make room (reclaim, promote, flush for fsync) are called with NO lock
- * held, because making room takes other inodes' locks and ns->lock.
+ * t.promoting/t.ready (atomics, changed under store->plock).  The order of
+ * these, room_lock and ssd_room_lock: docs/design.md, "Lock order".
+ * Functions that may need to make room (reclaim, promote, flush for fsync)
+ * are called with NO lock held, because making room takes other inodes'
+ * locks and ns->lock.
  */
 #ifndef KVFS_STORE_H
 #define KVFS_STORE_H

@@ -20,7 +20,7 @@
  * every write once xattrs are supported.
  *
  * Called from FUSE worker threads; takes ns->lock shared (recording reads the
- * inode's name) and then inode->lock.
+ * inode's name) and then inode->lock (docs/design.md, "Lock order").
  */
 #include <errno.h>
 #include <inttypes.h>

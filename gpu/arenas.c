@@ -6,6 +6,8 @@
  * cuMemHostRegister, which pins every page: far too costly per call or per
  * context).  Contexts take references; the last one unmaps.  This table and
  * its mutex are the library's one process-wide state (STYLE.md, "State").
+ * The mutex is taken after a context's lock, never before (docs/design.md,
+ * "Lock order").
  *
  * Identity: INFO returns the arena's path, size, random id and the
  * st_dev/st_ino of the file.  The file opened by path must have that

@@ -15,7 +15,9 @@
  *
  * Threads: any number may share a context.  `lock` guards the context's
  * arena list, `bounce_lock` the bounce buffer; counters are atomics.  The
- * process-wide arena table lives in arenas.c.
+ * process-wide arena table lives in arenas.c.  Lock order: `lock` before
+ * arenas.c's `arenas_lock`; `bounce_lock` alone (docs/design.md, "Lock
+ * order").
  */
 #include <errno.h>
 #include <fcntl.h>

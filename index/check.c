@@ -77,21 +77,6 @@ static const char sql_put_root[] =
 	" VALUES (?1, 0, '', ?2, 0, 0, 0, ?3, ?3, ?3, 0, 0, 0, 0)";
 static const char sql_fix_root[] = "UPDATE inodes SET mode = ?2 WHERE id = ?1";
 
-/* The one translation of SQLite codes here, as index.c's sql_errno(). */
-int kvfs_check_sql_err(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE: return 0;
-	case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_READONLY: return -EROFS;
-	case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
-	case SQLITE_CANTOPEN: return -EACCES;
-	case SQLITE_FULL: return -ENOSPC;
-	default: return -EIO;
-	}
-}
-
 void kvfs_check_progress(struct checker *c, const char *phase, uint64_t done,
 			 uint64_t total)
 {
@@ -139,7 +124,7 @@ static int query_u64(sqlite3 *db, const char *sql, uint64_t *out)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	return kvfs_check_sql_err(rc);
+	return kvfs_sql_errno(db, rc);
 }
 
 uint32_t kvfs_check_row(const struct checker *c, uint64_t id)
@@ -229,7 +214,7 @@ static int load_rows(struct checker *c)
 	}
 	sqlite3_finalize(st);
 	if (!err)
-		err = kvfs_check_sql_err(rc);
+		err = kvfs_sql_errno(c->db, rc);
 	kvfs_check_progress(c, "reading rows", c->n, total);
 	return err ? err : map_build(c);
 }
@@ -526,7 +511,7 @@ static int check_xattrs(struct checker *c)
 				  (long long)sqlite3_column_int64(st, 1), id);
 	}
 	sqlite3_finalize(st);
-	return kvfs_check_sql_err(rc);
+	return kvfs_sql_errno(c->db, rc);
 }
 
 /* SQLite's own check.  Returns 0 (clean or not: see the problems), -errno
@@ -559,7 +544,7 @@ static int check_integrity(struct checker *c, int *damaged)
 				  sqlite3_errstr(rc));
 		return 0;
 	}
-	return kvfs_check_sql_err(rc);
+	return kvfs_sql_errno(c->db, rc);
 }
 
 /* The tables the checks read; a newer schema is not ours to judge. */
@@ -604,7 +589,7 @@ static int step_id(sqlite3_stmt *st, uint64_t id, int64_t v)
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL) * 1000000000);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return kvfs_check_sql_err(rc);
+	return kvfs_sql_errno(sqlite3_db_handle(st), rc);
 }
 
 int kvfs_check_loadable_file(const struct checker *c, uint32_t i)
@@ -638,7 +623,7 @@ static int repair_rows(struct checker *c)
 	    sqlite3_prepare_v2(c->db, sql_del_xattrs, -1, &delx, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, c->root_missing ? sql_put_root : sql_fix_root,
 			       -1, &root, NULL) != SQLITE_OK)
-		err = kvfs_check_sql_err(sqlite3_errcode(c->db));
+		err = kvfs_sql_errno(c->db, sqlite3_errcode(c->db));
 	/* A root id taken by another row cannot be recreated (reported as
 	 * unrepairable); the rest is still repaired. */
 	if (!err && c->root_missing && kvfs_check_row(c, KVFS_INDEX_ROOT_ID) == NONE)
@@ -655,7 +640,8 @@ static int repair_rows(struct checker *c)
 			kvfs_check_progress(c, "repairing", i, c->n);
 	}
 	if (!err)
-		err = kvfs_check_sql_err(sqlite3_exec(c->db, sql_del_xattr_orphans, NULL, NULL, NULL));
+		err = kvfs_sql_errno(c->db, sqlite3_exec(c->db, sql_del_xattr_orphans,
+							 NULL, NULL, NULL));
 	sqlite3_finalize(del);
 	sqlite3_finalize(delx);
 	sqlite3_finalize(root);
@@ -669,12 +655,12 @@ static int repair(struct checker *c)
 
 	if (fixable == 0)
 		return 0;
-	err = kvfs_check_sql_err(sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	err = kvfs_sql_errno(c->db, sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
 	if (err)
 		return err;
 	err = repair_rows(c);
 	if (!err)
-		err = kvfs_check_sql_err(sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL));
+		err = kvfs_sql_errno(c->db, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL));
 	if (err) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		return err;
@@ -700,7 +686,7 @@ static int open_db(struct checker *c, const char *dir, int repair)
 	rc = sqlite3_open_v2(path, &c->db, repair ? SQLITE_OPEN_READWRITE :
 			     SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK)
-		return kvfs_check_sql_err(rc);
+		return kvfs_sql_errno(c->db, rc);
 	sqlite3_busy_timeout(c->db, 2000);
 	return 0;
 }

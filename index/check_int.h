@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "sql.h"       /* kvfs_sql_errno(): SQLite codes to -errno */
 
 #define KVFS_CHECK_NONE UINT32_MAX
 
@@ -59,7 +60,6 @@ struct checker {
 	char path[4096];
 };
 
-int kvfs_check_sql_err(int rc);
 void kvfs_check_progress(struct checker *c, const char *phase, uint64_t done,
 			 uint64_t total);
 void kvfs_check_report(struct checker *c, enum kvfs_check_kind kind, int error,

@@ -11,9 +11,9 @@
  * walk has decided which rows the daemon would load: only those matter.
  *
  *   1. the directory (opts->ssd_dir, else meta "ssd_dir") and every slab
- *      header, checked as ssd.c's open does: a slab missing, damaged, or
- *      of another store than meta "ssd_id" is a store problem, which no
- *      repair of the index fixes;
+ *      header, checked with ssd.c's own test (slab.h): a slab missing,
+ *      damaged, or of another store than meta "ssd_id" is a store problem,
+ *      which no repair of the index fixes;
  *   2. each loadable file row with a map, in id order: the map decodes,
  *      each run lies inside one slab's data, each chunk's CRC-32C matches,
  *      then the head's and the whole file's checksum;
@@ -41,9 +41,6 @@
 #include "map.h"
 #include "ssd.h"
 
-#define SLAB_PREFIX   "kvfs-slab-"
-#define SLAB_SIZE_MAX (1ull << 30)   /* as ssd.c's SSD_SLAB_MAX */
-#define SLABS_MAX     (1u << 24)     /* 16 Mi slabs: 16 PiB of 1 GiB slabs */
 #define PHASE         "verifying stored data"
 
 enum { SLAB_OK, SLAB_MISSING, SLAB_DAMAGED, SLAB_FOREIGN };
@@ -106,42 +103,9 @@ static int meta_get(struct checker *c, const char *key, char *buf, size_t n)
 	if (rc == SQLITE_ROW && (v = (const char *)sqlite3_column_text(st, 0)) != NULL)
 		r = strlen(v) < n ? (strcpy(buf, v), 0) : -ERANGE;
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = kvfs_check_sql_err(rc);
+		r = kvfs_sql_errno(c->db, rc);
 	sqlite3_finalize(st);
 	return r;
-}
-
-/* Slab number of a canonical slab file name (as ssd.c's), else -1. */
-static long slab_number(const char *name)
-{
-	char canon[32];
-	unsigned long n;
-	char *end;
-
-	if (strncmp(name, SLAB_PREFIX, strlen(SLAB_PREFIX)) != 0)
-		return -1;
-	name += strlen(SLAB_PREFIX);
-	if (*name < '0' || *name > '9')
-		return -1;
-	errno = 0;
-	n = strtoul(name, &end, 10);
-	if (*end || errno || n >= SLABS_MAX)
-		return -1;
-	snprintf(canon, sizeof(canon), "%04lu", n);
-	return strcmp(canon, name) == 0 ? (long)n : -1;
-}
-
-/* A header as ssd.c's hdr_check() accepts it, for slab i. */
-static int hdr_ok(const struct kvfs_slab_hdr *h, uint32_t i)
-{
-	uint64_t size = le64toh(h->slab_size);
-
-	return memcmp(h->magic, KVFS_SLAB_MAGIC, sizeof(h->magic)) == 0 &&
-	       le32toh(h->crc) == kvfs_crc32c(0, h, offsetof(struct kvfs_slab_hdr, crc)) &&
-	       le32toh(h->version) == KVFS_SLAB_VERSION &&
-	       le32toh(h->hdr_size) == KVFS_SSD_HDR && le64toh(h->slab) == i &&
-	       size != 0 && size % KVFS_SSD_UNIT == 0 && size <= SLAB_SIZE_MAX &&
-	       h->store_id != 0;
 }
 
 static void store_problem(struct checker *c, struct store *s, uint32_t i,
@@ -149,7 +113,7 @@ static void store_problem(struct checker *c, struct store *s, uint32_t i,
 {
 	char path[4200];
 
-	snprintf(path, sizeof(path), "%s/" SLAB_PREFIX "%04u", s->dir, i);
+	kvfs_slab_path(path, sizeof(path), s->dir, i);
 	kvfs_check_report(c, KVFS_CHECK_STORE, 1, 0, 0, path,
 			  "%s: the daemon refuses the store; restore the slab, or "
 			  "move %s aside to start empty", what, s->dir);
@@ -160,25 +124,26 @@ static void slab_read(struct checker *c, struct store *s, uint32_t i)
 {
 	struct slab *sl = &s->slab[i];
 	struct kvfs_slab_hdr h;
-	char name[32], what[128];
+	char name[KVFS_SLAB_NAME_MAX], last[KVFS_SLAB_NAME_MAX], what[128];
 	struct stat st;
 	int fd;
 
-	snprintf(name, sizeof(name), SLAB_PREFIX "%04u", i);
+	kvfs_slab_name(name, sizeof(name), i, "");
 	fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
 		sl->state = e == ENOENT ? SLAB_MISSING : SLAB_DAMAGED;
+		kvfs_slab_name(last, sizeof(last), s->nslabs - 1, "");
 		if (e == ENOENT)
-			snprintf(what, sizeof(what), "missing (slabs up to " SLAB_PREFIX
-				 "%04u exist)", s->nslabs - 1);
+			snprintf(what, sizeof(what), "missing (slabs up to %s exist)", last);
 		else
 			snprintf(what, sizeof(what), "cannot be opened: %s", strerror(e));
 		store_problem(c, s, i, what);
 		return;
 	}
-	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || !hdr_ok(&h, i)) {
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    kvfs_slab_hdr_check(&h, i) < 0) {
 		sl->state = SLAB_DAMAGED;
 		store_problem(c, s, i, "its header is damaged");
 	} else if (fstat(fd, &st) != 0 ||
@@ -197,13 +162,13 @@ static void slab_read(struct checker *c, struct store *s, uint32_t i)
  * and said so). */
 static int slab_fd(struct checker *c, struct store *s, uint32_t i)
 {
-	char name[32], what[128];
+	char name[KVFS_SLAB_NAME_MAX], what[128];
 
 	if (s->cur_fd >= 0 && s->cur == i)
 		return s->cur_fd;
 	if (s->cur_fd >= 0)
 		close(s->cur_fd);
-	snprintf(name, sizeof(name), SLAB_PREFIX "%04u", i);
+	kvfs_slab_name(name, sizeof(name), i, "");
 	s->cur = i;
 	s->cur_fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (s->cur_fd < 0) {
@@ -297,14 +262,14 @@ static int store_open(struct checker *c, struct store *s, int recorded,
 		return -e;
 	}
 	while ((d = readdir(dp)) != NULL)
-		if ((k = slab_number(d->d_name)) >= 0 && (uint64_t)k + 1 > max)
+		if ((k = kvfs_slab_number(d->d_name)) >= 0 && (uint64_t)k + 1 > max)
 			max = (uint64_t)k + 1;
 	closedir(dp);
 	c->res->slabs = max;
 	if (max == 0) {
 		if (nstored || s->want_id)
 			kvfs_check_report(c, KVFS_CHECK_STORE, 1, 0, 0, s->dir,
-					  "holds no slab files (" SLAB_PREFIX "NNNN)%s: %"
+					  "holds no slab files (" KVFS_SLAB_PREFIX "NNNN)%s: %"
 					  PRIu64 " stored files cannot be verified", hint,
 					  nstored);
 		return 0;
@@ -460,7 +425,7 @@ static int verify_rows(struct checker *c, struct store *s)
 		kvfs_map_release(&m);
 	}
 	sqlite3_finalize(st);
-	return err ? err : kvfs_check_sql_err(rc);
+	return err ? err : kvfs_sql_errno(c->db, rc);
 }
 
 /* ---- step 3: overlaps ---- */
@@ -571,8 +536,10 @@ static void report_bad_data(struct checker *c, struct store *s, uint32_t i,
 	const char *path = kvfs_check_path(c, i);
 	uint64_t from = (uint64_t)r->chunk * KVFS_CHUNK;
 	uint64_t to = r->size - from < KVFS_CHUNK ? r->size : from + KVFS_CHUNK;
-	char more[48] = "";
+	char more[48] = "", slab[KVFS_SLAB_NAME_MAX];
 
+	if (s->stride)
+		kvfs_slab_name(slab, sizeof(slab), (uint32_t)(r->soff / s->stride), "");
 	if (r->nbad > 1)
 		snprintf(more, sizeof(more), " (%u chunks in all)", r->nbad);
 	switch (r->why) {
@@ -585,8 +552,8 @@ static void report_bad_data(struct checker *c, struct store *s, uint32_t i,
 	case W_READ:
 	case W_SHORT:
 		kvfs_check_report(c, KVFS_CHECK_BAD_DATA, 1, 1, r->id, path,
-				  "reading chunk %u from " SLAB_PREFIX "%04" PRIu64 ": %s%s; %s",
-				  r->chunk, r->soff / s->stride, r->why == W_READ ?
+				  "reading chunk %u from %s: %s%s; %s",
+				  r->chunk, slab, r->why == W_READ ?
 				  strerror(-r->err) : "past its end", more, fix);
 		break;
 	case W_HEAD:
@@ -606,7 +573,7 @@ static void report_file(struct checker *c, struct store *s, uint32_t i)
 {
 	struct crow *r = &c->r[i];
 	const char *fix = c->o->repair ? "its row is deleted" : "--repair deletes its row";
-	char other[4096];
+	char other[4096], slab[KVFS_SLAB_NAME_MAX];
 
 	switch (r->data) {
 	case D_BAD_MAP:
@@ -639,12 +606,13 @@ static void report_file(struct checker *c, struct store *s, uint32_t i)
 					  r->soff, other, c->r[r->cause].id, fix);
 		break;
 	case D_UNVERIFIED:
-		if (s->stride) /* else the store's problem said it, once */
-			kvfs_check_report(c, KVFS_CHECK_UNVERIFIED, 1, 0, r->id,
-					  kvfs_check_path(c, i), "chunk %u lies in " SLAB_PREFIX
-					  "%04" PRIu64 ", which is %s: not verified", r->chunk,
-					  r->soff / s->stride,
-					  slab_is[s->slab[r->soff / s->stride].state]);
+		if (!s->stride) /* the store's problem said it, once */
+			break;
+		kvfs_slab_name(slab, sizeof(slab), (uint32_t)(r->soff / s->stride), "");
+		kvfs_check_report(c, KVFS_CHECK_UNVERIFIED, 1, 0, r->id,
+				  kvfs_check_path(c, i), "chunk %u lies in %s, which is "
+				  "%s: not verified", r->chunk, slab,
+				  slab_is[s->slab[r->soff / s->stride].state]);
 		break;
 	default:
 		break;

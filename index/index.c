@@ -14,10 +14,13 @@
  * Locks: q_lock guards the queue, the sequence numbers, first_err and the
  * counters; db_lock guards the sqlite3 handle and every prepared statement
  * (the writer holds it for a whole batch).  Neither is taken while the other
- * is held.  SQLite result codes become -errno in sql_errno() and nowhere else.
+ * is held (their place among the daemon's locks: docs/design.md, "Lock
+ * order").  SQLite result codes become -errno in kvfs_sql_errno() (sql.c, the
+ * table the offline check uses too) and nowhere else.
  */
 #include "index.h"
 #include "log.h"
+#include "sql.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -297,37 +300,6 @@ struct kvfs_index {
 	uint64_t fail_streak;           /* writer: batches failed in a row */
 };
 
-/*
- * The one translation of SQLite result codes to -errno.  `db`, when given,
- * supplies the system errno behind SQLITE_CANTOPEN.
- */
-static int sql_errno(sqlite3 *db, int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK: case SQLITE_ROW: case SQLITE_DONE:
-		return 0;
-	case SQLITE_FULL:       return -ENOSPC;
-	case SQLITE_IOERR:      return -EIO;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:     return -EIO;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:     return -EBUSY;
-	case SQLITE_NOMEM:      return -ENOMEM;
-	case SQLITE_READONLY:   return -EROFS;
-	case SQLITE_PERM:       return -EPERM;
-	case SQLITE_CONSTRAINT: return -EEXIST;
-	case SQLITE_CANTOPEN: {
-		int e = db ? sqlite3_system_errno(db) : 0;
-
-		if (e == ENOENT || e == ENOTDIR)
-			return -ENOENT;
-		return e == EROFS ? -EROFS : -EACCES;
-	}
-	default:
-		return -EIO;
-	}
-}
-
 /* Damaged databases get advice; everything else gets the reason. */
 static void report(const struct kvfs_index *ix, int rc, int err,
 		   const char *what, const char *detail)
@@ -358,14 +330,14 @@ static int stmt_run(struct kvfs_index *ix, int which)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	sqlite3_reset(st);
-	return sql_errno(ix->db, rc);
+	return kvfs_sql_errno(ix->db, rc);
 }
 
 /* Runs one-off SQL (no result rows wanted); logs what failed. */
 static int exec_sql(struct kvfs_index *ix, const char *sql, const char *what)
 {
 	int rc = sqlite3_exec(ix->db, sql, NULL, NULL, NULL);
-	int err = sql_errno(ix->db, rc);
+	int err = kvfs_sql_errno(ix->db, rc);
 
 	if (err)
 		report(ix, rc, err, what, sqlite3_errmsg(ix->db));
@@ -385,7 +357,7 @@ static int query_int(struct kvfs_index *ix, const char *sql, int64_t *out,
 		if (rc == SQLITE_ROW)
 			*out = sqlite3_column_int64(st, 0);
 	}
-	err = sql_errno(ix->db, rc);
+	err = kvfs_sql_errno(ix->db, rc);
 	if (err)
 		report(ix, rc, err, what, sqlite3_errmsg(ix->db));
 	sqlite3_finalize(st);
@@ -443,7 +415,7 @@ static int db_connect(struct kvfs_index *ix, const char *dir)
 	if (rc != SQLITE_OK || sqlite3_db_readonly(ix->db, "main") == 1) {
 		err = writable_errno(ix, dir);
 		if (!err)
-			err = rc != SQLITE_OK ? sql_errno(ix->db, rc) : -EROFS;
+			err = rc != SQLITE_OK ? kvfs_sql_errno(ix->db, rc) : -EROFS;
 		if (err == -ENOENT)
 			kvfs_err("kvfs: index %s cannot be created: the state "
 				 "directory %s does not exist", ix->path, dir);
@@ -499,7 +471,7 @@ static int set_wal(struct kvfs_index *ix, int *wal)
 		mode = (const char *)sqlite3_column_text(st, 0);
 		*wal = mode && strcmp(mode, "wal") == 0;
 	}
-	err = sql_errno(ix->db, rc);
+	err = kvfs_sql_errno(ix->db, rc);
 	if (err)
 		report(ix, rc, err, "setting WAL mode", sqlite3_errmsg(ix->db));
 	sqlite3_finalize(st);
@@ -543,7 +515,7 @@ static int db_prepare(struct kvfs_index *ix)
 	for (i = 0; i < ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(ix->db, stmt_sql[i], -1,
 					SQLITE_PREPARE_PERSISTENT, &ix->st[i], NULL);
-		err = sql_errno(ix->db, rc);
+		err = kvfs_sql_errno(ix->db, rc);
 		if (err) {
 			report(ix, rc, err, "preparing statements",
 			       sqlite3_errmsg(ix->db));
@@ -901,7 +873,7 @@ int kvfs_index_meta_get(struct kvfs_index *ix, const char *key, char *buf,
 	} else if (rc == SQLITE_DONE) {
 		err = -ENOENT;
 	} else {
-		err = sql_errno(ix->db, rc);
+		err = kvfs_sql_errno(ix->db, rc);
 		report(ix, rc, err, "reading meta", sqlite3_errmsg(ix->db));
 	}
 	sqlite3_reset(st);
@@ -955,7 +927,7 @@ uint64_t kvfs_index_max_id(struct kvfs_index *ix)
 	if (rc == SQLITE_ROW)
 		stored = (uint64_t)sqlite3_column_int64(st, 0);
 	else
-		report(ix, rc, sql_errno(ix->db, rc), "reading the largest id",
+		report(ix, rc, kvfs_sql_errno(ix->db, rc), "reading the largest id",
 		       sqlite3_errmsg(ix->db));
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&ix->db_lock);
@@ -975,7 +947,7 @@ static int bind_text(struct kvfs_index *ix, sqlite3_stmt *st, int i,
 	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC)
 		   : sqlite3_bind_null(st, i);
 
-	return sql_errno(ix->db, rc);
+	return kvfs_sql_errno(ix->db, rc);
 }
 
 static int apply_put(struct kvfs_index *ix, const struct kvfs_index_row *r)
@@ -1002,7 +974,7 @@ static int apply_put(struct kvfs_index *ix, const struct kvfs_index_row *r)
 	if (!err)
 		err = bind_text(ix, st, 15, r->kv_parent);
 	if (!err)
-		err = sql_errno(ix->db, r->map ?
+		err = kvfs_sql_errno(ix->db, r->map ?
 				sqlite3_bind_blob64(st, 16, r->map, r->map_len,
 						    SQLITE_STATIC) :
 				sqlite3_bind_null(st, 16));
@@ -1019,7 +991,7 @@ static int apply_xattr(struct kvfs_index *ix, const struct ix_op *op)
 	err = bind_text(ix, st, 2, op->xname);
 	if (!err && which == ST_XATTR_PUT) {
 		rc = sqlite3_bind_blob64(st, 3, op->value, op->size, SQLITE_STATIC);
-		err = sql_errno(ix->db, rc);
+		err = kvfs_sql_errno(ix->db, rc);
 	}
 	return err ? err : stmt_run(ix, which);
 }
@@ -1096,7 +1068,7 @@ static void batch_scan(const struct ix_op *op, struct batch_info *bi)
 /* Sets synchronous outside any transaction (SQLite refuses it inside). */
 static int set_synchronous(struct kvfs_index *ix, int full)
 {
-	return sql_errno(ix->db, sqlite3_exec(ix->db, full ?
+	return kvfs_sql_errno(ix->db, sqlite3_exec(ix->db, full ?
 			 "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 			 NULL, NULL, NULL));
 }
@@ -1284,7 +1256,7 @@ static int scan(struct kvfs_index *ix, const char *sql, const char *what,
 		if (stop)
 			break;
 	}
-	err = sql_errno(ix->db, rc);
+	err = kvfs_sql_errno(ix->db, rc);
 	if (err)
 		report(ix, rc, err, what, sqlite3_errmsg(ix->db));
 	sqlite3_finalize(st);

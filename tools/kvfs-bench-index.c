@@ -93,7 +93,8 @@ static void read_store(const char *dir, struct store *s)
 
 	memset(s, 0, sizeof(*s));
 	for (uint32_t i = 0;; i++) {
-		snprintf(path, sizeof(path), "%s/kvfs-slab-%04u", dir, i);
+		if (kvfs_slab_path(path, sizeof(path), dir, i) < 0)
+			die("%s: path too long", dir);
 		int fd = open(path, O_RDONLY);
 
 		if (fd < 0 && errno == ENOENT && i > 0)
@@ -102,8 +103,7 @@ static void read_store(const char *dir, struct store *s)
 			die("%s: %s (start kvfs once with ssd=%s first)", path,
 			    strerror(errno), dir);
 		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-		    memcmp(h.magic, KVFS_SLAB_MAGIC, 8) != 0 ||
-		    le32toh(h.crc) != kvfs_crc32c(0, &h, sizeof(h) - 4))
+		    kvfs_slab_hdr_check(&h, i) < 0)
 			die("%s: not a kvfs slab (bad header)", path);
 		close(fd);
 		if (i == 0) {

@@ -23,7 +23,7 @@ static inline uint64_t t_slab_stride(const char *ssd_dir)
 	char path[512];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/kvfs-slab-0000", ssd_dir);
+	assert_int_equal(kvfs_slab_path(path, sizeof(path), ssd_dir, 0), 0);
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
@@ -63,7 +63,8 @@ static inline void t_flip_byte(const char *ssd_dir, uint64_t soff)
 	char path[512];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/kvfs-slab-%04u", ssd_dir, (unsigned)(soff / stride));
+	assert_int_equal(kvfs_slab_path(path, sizeof(path), ssd_dir,
+					(uint32_t)(soff / stride)), 0);
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &b, 1, (off_t)(soff % stride)), 1);

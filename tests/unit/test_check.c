@@ -642,7 +642,7 @@ static void test_store_problems(void **state)
 	assert_int_equal(r.verified_bytes, 2ull << 20);
 
 	/* Slab 2 missing: its file is not verified, and not deleted. */
-	snprintf(from, sizeof(from), "%s/kvfs-slab-0002", env->ssd_dir);
+	assert_int_equal(kvfs_slab_path(from, sizeof(from), env->ssd_dir, 2), 0);
 	snprintf(to, sizeof(to), "%s/aside", env->ssd_dir);
 	assert_int_equal(rename(from, to), 0);
 	r = t_check_ssd(env, 1, 0, env->ssd_dir);

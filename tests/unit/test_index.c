@@ -27,6 +27,7 @@
 #include "index.h"
 #include "log.h"
 #include "map.h"
+#include "sql.h"
 
 #include "t_util.h"
 
@@ -807,6 +808,51 @@ static void test_unwritable(void **state)
 	assert_null(ix);
 }
 
+/*
+ * kvfs_sql_errno() is the one SQLite-to-errno table of the daemon and of
+ * kvfsctl fsck.  Until 2026-12 fsck had its own, which differed on PERM
+ * (EACCES there, EPERM here), AUTH, CONSTRAINT and CANTOPEN (always
+ * EACCES there): these are pinned, as is every code's primary part.
+ */
+static void test_sql_errno(void **state)
+{
+	struct t_env *env = *state;
+	char path[128];
+	sqlite3 *db;
+
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_OK), 0);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_ROW), 0);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_DONE), 0);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_PERM), -EACCES);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_AUTH), -EACCES);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_CONSTRAINT), -EEXIST);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_CONSTRAINT_PRIMARYKEY), -EEXIST);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_CANTOPEN), -EACCES);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_CORRUPT), -EIO);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_NOTADB), -EIO);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_IOERR_FSYNC), -EIO);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_FULL), -ENOSPC);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_BUSY_SNAPSHOT), -EBUSY);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_LOCKED), -EBUSY);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_NOMEM), -ENOMEM);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_READONLY_DBMOVED), -EROFS);
+	assert_int_equal(kvfs_sql_errno(NULL, SQLITE_MISUSE), -EIO);
+
+	/* CANTOPEN from a real open: the system errno behind it decides. */
+	snprintf(path, sizeof(path), "%s/no/such/index.db", env->dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+			 SQLITE_CANTOPEN);
+	assert_int_equal(kvfs_sql_errno(db, sqlite3_errcode(db)), -ENOENT);
+	sqlite3_close(db);
+	/* A real constraint failure: a row already there. */
+	assert_int_equal(sqlite3_open(env->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (k INTEGER PRIMARY KEY);"
+				      "INSERT INTO t VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(kvfs_sql_errno(db, sqlite3_exec(db, "INSERT INTO t VALUES (1)",
+							 NULL, NULL, NULL)), -EEXIST);
+	sqlite3_close(db);
+}
+
 /* ---- schema version 2: chunk maps ---- */
 
 /* An encoded map of a file of `size` bytes, its chunks at `base`. */
@@ -1336,6 +1382,7 @@ int main(void)
 		T(test_kill9_keeps_commits),
 		T(test_not_a_file),
 		T(test_unwritable),
+		T(test_sql_errno),
 		T(test_map_round_trip),
 		T(test_migrate_from_v1),
 		T(test_after_commit_order),
