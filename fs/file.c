@@ -260,8 +260,10 @@ again:
 		free(h);
 		return r;
 	}
-	if (dropped)
-		setid_notify(ns, ino); /* ops.c waits for it before replying */
+	if (dropped) {
+		h->setid_dropped = 1; /* ops.c waits for the notice to go */
+		setid_notify(ns, ino);
+	}
 	*fh = h;
 	return 0;
 }

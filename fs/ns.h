@@ -219,6 +219,8 @@ struct kvfs_handle {
 				    that read_done finishes */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
 	int sync_publish;   /* fsync came before publish: sync when published */
+	int setid_dropped;  /* its O_TRUNC open took set-id bits away and
+			       queued the kernel's notice (file.c) */
 	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
 	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
 	char *ctl_buf;      /* control files: the content generated at open */

@@ -355,9 +355,9 @@ static void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 		return;
 	}
 	open_reply(fi, h);
-	/* An O_TRUNC open may have taken set-id bits away (file.c): the
-	 * kernel forgets the old mode before the caller can stat. */
-	if (fi->flags & O_TRUNC)
+	/* The O_TRUNC open took set-id bits away (file.c): the kernel
+	 * forgets the old mode before the caller can stat. */
+	if (h->setid_dropped)
 		kvfs_notify_flush(kv);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		kvfs_file_release(&kv->ns, h);
