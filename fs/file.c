@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,97 @@ static void crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
 void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
 	crc_refresh(ns, ino);
+}
+
+/*
+ * Set-id bits (Linux's rules; the kernel leaves them to kvfs, since libfuse
+ * asks for FUSE_HANDLE_KILLPRIV).  A change of a regular file's data (a
+ * write, a truncate, an O_TRUNC open) or of its owner (chown) takes away
+ *   - S_ISUID;
+ *   - S_ISGID when the file is group-executable, or when the caller is not
+ *     in the file's group (without S_IXGRP the bit marks mandatory locking,
+ *     and a member of the group keeps it);
+ * except that a caller with CAP_FSETID keeps both across a data change (a
+ * chown takes S_ISUID from anyone, and S_ISGID by the rule above with
+ * CAP_FSETID counting as membership).  The caller's capability and groups
+ * come from /proc, read with no lock held, and only for a set-id file.
+ */
+static int caller_fsetid(struct kvfs_ctx *ctx)
+{
+	int r = kvfs_proc_has_cap(ctx->tid, CAP_FSETID);
+
+	return r >= 0 ? r : ctx->uid == 0; /* /proc cannot tell: root has it */
+}
+
+static uint32_t setid_lost(struct kvfs_ctx *ctx, uint32_t mode, gid_t gid,
+			   int chown)
+{
+	uint32_t lost;
+	int fsetid;
+
+	if (!ctx || !S_ISREG(mode) || !(mode & (S_ISUID | S_ISGID)))
+		return 0;
+	fsetid = caller_fsetid(ctx);
+	if (fsetid && !chown)
+		return 0;
+	lost = mode & S_ISUID;
+	if ((mode & S_ISGID) &&
+	    ((mode & S_IXGRP) ||
+	     (!fsetid && ctx->gid != gid && !kvfs_proc_in_group(ctx->tid, gid))))
+		lost |= S_ISGID;
+	return lost;
+}
+
+/* setid_lost() for ino as it is now; takes and drops ino->lock. */
+static uint32_t setid_lost_now(struct kvfs_ctx *ctx, struct kvfs_inode *ino,
+			       int chown)
+{
+	uint32_t mode;
+	gid_t gid;
+
+	pthread_rwlock_rdlock(&ino->lock);
+	mode = ino->mode;
+	gid = ino->gid;
+	pthread_rwlock_unlock(&ino->lock);
+	return setid_lost(ctx, mode, gid, chown);
+}
+
+/* Takes the bits of `lost` still set away, with a new ctime; 1 if any
+ * were.  Caller holds ino->lock for writing. */
+static int setid_drop(struct kvfs_inode *ino, uint32_t lost)
+{
+	lost &= ino->mode;
+	if (!lost)
+		return 0;
+	ino->mode &= ~lost;
+	kvfs_now(&ino->ctime);
+	ino->dirty = 1;
+	return 1;
+}
+
+/* The kernel caches the mode (attribute timeout of an hour) and a write
+ * or an open refreshes only sizes and times: tell it the mode changed. */
+static void setid_notify(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (ns->hooks.inval_inode)
+		ns->hooks.inval_inode(ns->hooks.arg, ino, UINT64_MAX, 0);
+}
+
+int kvfs_file_write_setid(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			  struct kvfs_inode *ino)
+{
+	uint32_t lost = setid_lost_now(ctx, ino, 0);
+	int dropped;
+
+	if (!lost)
+		return 0;
+	/* Recorded with the write itself, at the writer's close. */
+	pthread_rwlock_wrlock(&ino->lock);
+	dropped = setid_drop(ino, lost);
+	pthread_rwlock_unlock(&ino->lock);
+	if (dropped)
+		setid_notify(ns, ino);
+	return dropped;
 }
 
 /* A control file (ctl.c): its content is generated now, into the handle, so
@@ -96,15 +188,21 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_handle **fh)
 {
 	struct kvfs_handle *h;
-	int r = 0;
+	uint32_t lost = 0;
+	int r = 0, dropped = 0;
 
-	(void)ctx;
 	if (ino->is_dir)
 		return -EISDIR;
+	if (ino->link)
+		return -ELOOP; /* the kernel follows links itself; never ours */
 	if (ino->ctl)
 		return ctl_open(ns, ino, flags, fh);
 	if (ino->gone)
 		return -ENOENT; /* evicted: the kernel had not forgotten it yet */
+	/* kvfs truncates at open (FUSE_CAP_ATOMIC_O_TRUNC), so the set-id
+	 * bits go here too: the kernel sends no setattr for this open. */
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
+		lost = setid_lost_now(ctx, ino, 0);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -135,10 +233,15 @@ again:
 			ino->crc_valid = 1;
 			kvfs_store_mark(ino, 0, UINT64_MAX);
 			ino->data_gen++;
-			ino->dirty = 1;
-			kvfs_now(&ino->mtime);
-			ino->ctime = ino->mtime;
 		}
+	}
+	/* POSIX: an O_TRUNC open of an existing file marks mtime and ctime
+	 * for update, whatever its size was. */
+	if (r == 0 && (flags & O_TRUNC) && h->writer) {
+		dropped = setid_drop(ino, lost);
+		ino->dirty = 1;
+		kvfs_now(&ino->mtime);
+		ino->ctime = ino->mtime;
 	}
 	if (r == 0) {
 		ino->nopen++;
@@ -157,6 +260,10 @@ again:
 	if (r) {
 		free(h);
 		return r;
+	}
+	if (dropped) {
+		h->setid_dropped = 1; /* ops.c waits for the notice to go */
+		setid_notify(ns, ino);
 	}
 	*fh = h;
 	return 0;
@@ -681,15 +788,23 @@ int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		      struct kvfs_inode *ino, const struct stat *attr, int to_set,
 		      struct stat *out)
 {
+	uint32_t lost = 0;
 	int r = 0, tries = 0;
 
-	(void)ctx;
 	if (ino->ctl)
 		return -EPERM;
 	if ((to_set & KVFS_SET_SIZE) && ino->is_dir)
 		return -EISDIR;
-	if ((to_set & KVFS_SET_SIZE) && attr->st_size < 0)
+	if ((to_set & KVFS_SET_SIZE) && (attr->st_size < 0 || ino->link))
 		return -EINVAL;
+	/* Set-id bits (see setid_lost): a truncate or the kernel's request
+	 * by the data rule, a chown by its own; an explicit mode wins. */
+	if (!(to_set & KVFS_SET_MODE)) {
+		if (to_set & (KVFS_SET_SIZE | KVFS_SET_KILL_SUIDGID))
+			lost = setid_lost_now(ctx, ino, 0);
+		if (to_set & (KVFS_SET_UID | KVFS_SET_GID))
+			lost |= setid_lost_now(ctx, ino, 1);
+	}
 	/* A size change needs the data in memory; a file the SSD alone holds
 	 * comes back first (truncation to 0 needs nothing back). */
 again:
@@ -712,6 +827,7 @@ again:
 			ino->uid = attr->st_uid;
 		if (to_set & KVFS_SET_GID)
 			ino->gid = attr->st_gid;
+		setid_drop(ino, lost);
 		if (to_set & (KVFS_SET_ATIME | KVFS_SET_ATIME_NOW))
 			set_time(&ino->atime, &attr->st_atim, to_set & KVFS_SET_ATIME_NOW);
 		if (to_set & (KVFS_SET_MTIME | KVFS_SET_MTIME_NOW))

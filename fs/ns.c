@@ -2,7 +2,8 @@
  * ns.c - the namespace tree: directories, names, lookups, publish visibility,
  * rename and unlink, and the lifetime of inodes.
  *
- * Owns every struct kvfs_inode and the per-directory hash tables of names.
+ * Owns every struct kvfs_inode, the per-directory hash tables of names, and
+ * symbolic links (an inode whose only content is its target, ino->link).
  * Called from FUSE worker threads (through ops.c) and from main() at start and
  * exit.  ns->lock guards the tree (ns.h; the lock order: docs/design.md,
  * "Lock order"); every
@@ -55,6 +56,9 @@ int kvfs_inode_check(const struct kvfs_inode *ino)
 	if (ino->nwriters > ino->nopen)
 		return -EUCLEAN;
 	if (!ino->is_dir && kvfs_extmap_check(&ino->data) != 0)
+		return -EUCLEAN;
+	if (!!S_ISLNK(ino->mode) != !!ino->link ||
+	    (ino->link && (ino->size != strlen(ino->link) || ino->data.bytes)))
 		return -EUCLEAN;
 	if (!ino->is_dir && kvfs_tier_check(ino) != 0)
 		return -EUCLEAN;
@@ -230,6 +234,7 @@ static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
 		free(ino->t.changed);
 	}
 	kvfs_xattr_free_all(ino);
+	free(ino->link);
 	free(ino->dir.bucket);
 	free(ino->kv_parent);
 	free(ino->name);
@@ -257,6 +262,22 @@ static int name_check(const char *name)
 		return -ENAMETOOLONG;
 	if (strchr(name, '/'))
 		return -EINVAL;
+	return 0;
+}
+
+/* A symlink target kvfs stores: 1 to KVFS_LINK_MAX bytes. */
+static int link_ok(const char *target)
+{
+	return target && *target && strnlen(target, KVFS_LINK_MAX + 1) <= KVFS_LINK_MAX;
+}
+
+/* Gives a new symlink inode its target (and size).  0 or -ENOMEM. */
+static int link_set(struct kvfs_inode *ino, const char *target)
+{
+	ino->link = strdup(target);
+	if (!ino->link)
+		return -ENOMEM;
+	ino->size = strlen(target);
 	return 0;
 }
 
@@ -313,6 +334,7 @@ void kvfs_ns_record(struct kvfs_ns *ns, struct kvfs_inode *ino, int xattrs)
 		.hits = atomic_load(&ino->hits),
 		.last_access_ns = atomic_load(&ino->last_access_ns),
 		.kv_parent = ino->kv_parent,
+		.target = ino->link,
 	};
 
 	void *blob = NULL;
@@ -486,10 +508,11 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 		return load_map_put(ls, ns->root);
 	}
 	parent = load_map_get(ls, row->parent);
-	/* Directories, and files whose data the SSD holds, come back.  A row
-	 * whose parent is missing is an orphan; skip it. */
+	/* Directories, symbolic links, and files whose data the SSD holds,
+	 * come back.  A row whose parent is missing is an orphan; skip it. */
 	if (!(S_ISDIR(row->mode) || (S_ISREG(row->mode) && row->map && ns->store &&
-				     ns->store->ssd)) ||
+				     ns->store->ssd) ||
+	      (S_ISLNK(row->mode) && link_ok(row->target))) ||
 	    !parent || name_check(row->name) != 0 || dir_find(parent, row->name)) {
 		ls->skipped++;
 		return 0;
@@ -505,7 +528,8 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 	}
 	ino->id = row->id;
 	row_apply(ino, row);
-	if (row->kv_parent && !(ino->kv_parent = strdup(row->kv_parent))) {
+	if ((row->kv_parent && !(ino->kv_parent = strdup(row->kv_parent))) ||
+	    (S_ISLNK(row->mode) && link_set(ino, row->target) != 0)) {
 		inode_free(ns, ino);
 		return -ENOMEM;
 	}
@@ -689,14 +713,19 @@ static void link_new(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	atomic_fetch_add(ino->is_dir ? &ns->stats.dirs : &ns->stats.files, 1);
 }
 
+/* A directory, file or symlink (target non-NULL) made by mknod, mkdir or
+ * symlink: published at birth. */
 static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		     struct kvfs_inode *parent, const char *name, mode_t mode,
-		     struct kvfs_entry *out)
+		     const char *target, struct kvfs_entry *out)
 {
 	struct kvfs_inode *ino;
+	char *link = target ? strdup(target) : NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (target && !link)
+		return -ENOMEM;
 	pthread_rwlock_wrlock(&ns->lock);
 	r = can_create(ns, ctx, parent, name);
 	if (r)
@@ -706,11 +735,17 @@ static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		r = -ENOMEM;
 		goto out;
 	}
+	if (target) {
+		ino->link = link;
+		ino->size = strlen(link);
+		link = NULL;
+	}
 	link_new(ns, ctx, parent, ino);
 	kvfs_ns_record(ns, ino, 0);
 	entry_fill(ino, out);
 out:
 	pthread_rwlock_unlock(&ns->lock);
+	free(link); /* not taken: an error */
 	return r;
 }
 
@@ -721,14 +756,36 @@ int kvfs_ns_mknod(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	/* Only regular files: a cache has no use for devices, fifos or sockets. */
 	if (!S_ISREG(mode))
 		return -EPERM;
-	return make_node(ns, ctx, parent, name, mode, out);
+	return make_node(ns, ctx, parent, name, mode, NULL, out);
 }
 
 int kvfs_ns_mkdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		  struct kvfs_inode *parent, const char *name, mode_t mode,
 		  struct kvfs_entry *out)
 {
-	return make_node(ns, ctx, parent, name, S_IFDIR | (mode & 07777), out);
+	return make_node(ns, ctx, parent, name, S_IFDIR | (mode & 07777), NULL, out);
+}
+
+int kvfs_ns_symlink(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_inode *parent, const char *name,
+		    const char *target, struct kvfs_entry *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!target || !*target)
+		return -ENOENT; /* as symlink(2) for an empty target */
+	if (!link_ok(target))
+		return -ENAMETOOLONG;
+	return make_node(ns, ctx, parent, name, S_IFLNK | 0777, target, out);
+}
+
+int kvfs_ns_readlink(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		     const char **target)
+{
+	(void)ns;
+	if (!ino->link)
+		return -EINVAL;
+	*target = ino->link;
+	return 0;
 }
 
 int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
@@ -1075,8 +1132,8 @@ int kvfs_ns_evict_locked(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	pinned = ino->pinned;
 	bytes = ino->t.resident ? ino->data.bytes : kvfs_tier_ssd_bytes(&ino->t);
 	pthread_rwlock_unlock(&ino->lock);
-	if (ino->ctl)
-		r = -EPERM;
+	if (ino->ctl || ino->link)
+		r = -EPERM; /* a symlink holds no data to give back */
 	else if (ino->is_dir)
 		r = -EISDIR;
 	else if (!parent || ino->nlink == 0)

@@ -14,6 +14,9 @@
  *             kvfs_inode (FUSE_ROOT_ID for the root).  Valid while the kernel
  *             holds a lookup count on it, which is what keeps the struct alive.
  *   - name:   (parent, name), one per inode: kvfs has no hard links.
+ * Types: directories, regular files and symbolic links.  A link is only its
+ * target, fixed at birth (no data, no tier state, never on ns->files, never
+ * evicted); FIFOs, sockets, devices and hard links are refused with EPERM.
  * An inode is freed when it has no name (nlink == 0), no kernel lookups and no
  * open handles; only then is its arena space returned.
  *
@@ -23,7 +26,7 @@
  * same name gets EBUSY.  When the creating process closes the last handle
  * open for writing (its flush; or, failing that, the handle's release) the
  * file becomes PUBLISHED, visible to all, and its row is queued to the index.
- * Directories and mknod'ed files are published at birth.
+ * Directories, symbolic links and mknod'ed files are published at birth.
  *
  * Locking (the order of all the daemon's locks, and the threads that take
  * them: docs/design.md, "Lock order"):
@@ -59,6 +62,8 @@ struct kvfs_lease;
 					    (fread of 52 bytes) then asks for
 					    its head, not 1 MiB of the SSD */
 #define KVFS_MAX_FILESIZE (1ull << 52)   /* far above any arena; EFBIG past it */
+#define KVFS_LINK_MAX     4095           /* bytes of a symlink target, as
+					    PATH_MAX less its NUL */
 
 /* Who is asking: from the FUSE request (or a test). */
 struct kvfs_ctx {
@@ -77,6 +82,9 @@ int kvfs_proc_holds(pid_t tgid, uint64_t id);
 /* 1 if thread tid has gid among its supplementary groups, else 0 (also
  * when /proc cannot tell). */
 int kvfs_proc_in_group(pid_t tid, gid_t gid);
+/* 1 if thread tid has capability `cap` (CAP_*) in its effective set, 0 if
+ * not, -ENOENT if /proc cannot tell (proc.c). */
+int kvfs_proc_has_cap(pid_t tid, int cap);
 
 struct kvfs_xattr {
 	struct kvfs_xattr *next;
@@ -98,6 +106,9 @@ struct kvfs_inode {
 	int is_dir;                     /* constant */
 	int ctl;                        /* constant: KVFS_CTL_* for the control
 					   directory and its files, else 0 */
+	char *link;                     /* constant: a symbolic link's target
+					   (S_IFLNK, size = its length); NULL
+					   for every other type */
 
 	/* Guarded by ns->lock. */
 	struct kvfs_inode *parent;      /* NULL for root and unlinked inodes */
@@ -208,6 +219,8 @@ struct kvfs_handle {
 				    that read_done finishes */
 	int keep_cache;     /* cached open of unchanged data: keep kernel pages */
 	int sync_publish;   /* fsync came before publish: sync when published */
+	int setid_dropped;  /* its O_TRUNC open took set-id bits away and
+			       queued the kernel's notice (file.c) */
 	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
 	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
 	char *ctl_buf;      /* control files: the content generated at open */
@@ -250,6 +263,15 @@ int kvfs_ns_mknod(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 int kvfs_ns_mkdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		  struct kvfs_inode *parent, const char *name, mode_t mode,
 		  struct kvfs_entry *out);
+/* A symbolic link `name` in parent pointing at `target` (1 to KVFS_LINK_MAX
+ * bytes, else -ENOENT / -ENAMETOOLONG), mode 0777, published at once. */
+int kvfs_ns_symlink(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_inode *parent, const char *name,
+		    const char *target, struct kvfs_entry *out);
+/* A symbolic link's target in *target: constant while the caller holds a
+ * lookup of ino, so no copy is made.  -EINVAL for other types. */
+int kvfs_ns_readlink(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		     const char **target);
 int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *parent, const char *name, mode_t mode,
 		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh);
@@ -347,9 +369,22 @@ int kvfs_file_fallocate(struct kvfs_ns *ns, struct kvfs_handle *h, int mode,
 #define KVFS_SET_ATIME_NOW (1 << 7)
 #define KVFS_SET_MTIME_NOW (1 << 8)
 #define KVFS_SET_CTIME     (1 << 10)
+#define KVFS_SET_KILL_SUIDGID (1 << 11) /* the kernel asks: drop set-id bits */
 int kvfs_file_setattr(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		      struct kvfs_inode *ino, const struct stat *attr, int to_set,
 		      struct stat *out);
+/*
+ * A write by ctx to ino is about to change its data: take S_ISUID away, and
+ * S_ISGID where the file is group-executable or ctx is not in its group
+ * (Linux's rule for a caller without CAP_FSETID; a caller with it keeps
+ * both).  ctime moves and the row is recorded at the writer's close.  The
+ * kernel leaves this to kvfs (libfuse asks for FUSE_HANDLE_KILLPRIV).
+ * Returns 1 if the mode changed (the kernel's cached attributes were then
+ * queued for invalidation through hooks.inval_inode), else 0.  Cheap
+ * unless the mode has a set-id bit: then /proc is read once.
+ */
+int kvfs_file_write_setid(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			  struct kvfs_inode *ino);
 
 /* Extended attributes (xattr.c).  get/list follow getxattr(2): size 0 asks
  * for the length; a short buffer is -ERANGE. */

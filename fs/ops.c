@@ -112,6 +112,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want |= FUSE_CAP_READDIRPLUS & conn->capable;
 	conn->want |= FUSE_CAP_READDIRPLUS_AUTO & conn->capable;
 	conn->want |= FUSE_CAP_PARALLEL_DIROPS & conn->capable;
+	/* A symlink's target never changes (ns.h): let the kernel keep it. */
+	conn->want |= FUSE_CAP_CACHE_SYMLINKS & conn->capable;
 	/* The writeback cache would hold a new file's bytes in the kernel past
 	 * close and break publish-on-close; splice measured no gain. */
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_SPLICE_READ |
@@ -178,6 +180,8 @@ static int set_flags(int to_set)
 		{ FUSE_SET_ATTR_ATIME_NOW, KVFS_SET_ATIME_NOW },
 		{ FUSE_SET_ATTR_MTIME_NOW, KVFS_SET_MTIME_NOW },
 		{ FUSE_SET_ATTR_CTIME, KVFS_SET_CTIME },
+		{ FUSE_SET_ATTR_KILL_SUID, KVFS_SET_KILL_SUIDGID },
+		{ FUSE_SET_ATTR_KILL_SGID, KVFS_SET_KILL_SUIDGID },
 	};
 	int out = 0;
 
@@ -261,8 +265,23 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	(void)link; (void)parent; (void)name;
-	fuse_reply_err(req, EPERM); /* only files and directories */
+	struct kvfs_ctx ctx = ctx_of(req);
+	struct kvfs_entry e;
+	int r = kvfs_ns_symlink(&kv_of(req)->ns, &ctx, ino_of(req, parent), name,
+				link, &e);
+
+	reply_entry(req, r, &e);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t n)
+{
+	const char *target;
+	int r = kvfs_ns_readlink(&kv_of(req)->ns, ino_of(req, n), &target);
+
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, target);
 }
 
 /* Page cache or direct I/O for this open (see KVFS_DIRECT_MIN). */
@@ -337,6 +356,10 @@ static void op_open(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 		return;
 	}
 	open_reply(fi, h);
+	/* The O_TRUNC open took set-id bits away (file.c): the kernel
+	 * forgets the old mode before the caller can stat. */
+	if (h->setid_dropped)
+		kvfs_notify_flush(kv);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		kvfs_file_release(&kv->ns, h);
 }
@@ -387,6 +410,13 @@ static void op_write(fuse_req_t req, fuse_ino_t n, const char *buf, size_t size,
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
+	}
+	/* A write from the page cache's writeback has no caller to judge. */
+	if (!fi->writepage) {
+		struct kvfs_ctx ctx = ctx_of(req);
+
+		if (kvfs_file_write_setid(&kv_of(req)->ns, &ctx, fh_of(fi)->ino))
+			kvfs_notify_flush(kv_of(req)); /* stat after sees it */
 	}
 	r = kvfs_file_write(&kv_of(req)->ns, fh_of(fi), buf, size, (uint64_t)off);
 	if (r < 0)
@@ -677,6 +707,7 @@ const struct fuse_lowlevel_ops kvfs_ops = {
 	.rename = op_rename,
 	.link = op_link,
 	.symlink = op_symlink,
+	.readlink = op_readlink,
 	.create = op_create,
 	.open = op_open,
 	.read = op_read,

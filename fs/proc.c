@@ -6,8 +6,9 @@
  * (thread group) id: read once per request from /proc/<tid>/status, and only
  * when an unpublished inode is involved (rare), so no cache is kept.
  * Also answers whether a process still holds a file open (see
- * kvfs_proc_holds) and whether a thread belongs to a group
- * (kvfs_proc_in_group).  Called from any FUSE worker thread; no shared state.
+ * kvfs_proc_holds), whether a thread belongs to a group
+ * (kvfs_proc_in_group) and whether it has a capability (kvfs_proc_has_cap,
+ * asked only for writes to set-id files).  Called from any FUSE worker thread; no shared state.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +64,22 @@ int kvfs_proc_in_group(pid_t tid, gid_t gid)
 			return 1;
 	}
 	return 0;
+}
+
+int kvfs_proc_has_cap(pid_t tid, int cap)
+{
+	char buf[4096];
+	const char *p = tid > 0 && cap >= 0 && cap < 64 ?
+			status_field(tid, "\nCapEff:", buf, sizeof(buf)) : NULL;
+	char *end;
+	unsigned long long set;
+
+	if (!p)
+		return -ENOENT;
+	set = strtoull(p, &end, 16);
+	if (end == p)
+		return -ENOENT;
+	return (int)((set >> cap) & 1);
 }
 
 pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx)

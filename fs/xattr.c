@@ -15,7 +15,9 @@
  *   user.kvfs.evict   write-only: setting "1" evicts the file now
  *                     (kvfs_ns_evict; EBUSY while pinned)
  * Other user.kvfs.* names are reserved (EINVAL); other namespaces are not
- * supported (getxattr ENODATA, setxattr EOPNOTSUPP).  security.* is answered
+ * supported (getxattr ENODATA, setxattr EOPNOTSUPP).  Symbolic links carry
+ * none: set and remove are EPERM, get ENODATA, the list empty (Linux
+ * refuses user.* on links before kvfs is asked).  security.* is answered
  * before any lock is taken: the kernel asks for security.capability around
  * every write once xattrs are supported.
  *
@@ -187,8 +189,8 @@ int kvfs_xattr_set(struct kvfs_ns *ns, struct kvfs_inode *ino, const char *name,
 		return -E2BIG;
 	if (a == KV_UNKNOWN)
 		return -EINVAL;
-	if (ino->ctl)
-		return -EPERM;
+	if (ino->ctl || ino->link)
+		return -EPERM; /* symlinks: as Linux for user.* on them */
 	if (a == KV_EVICT) {
 		if (size != 1 || ((const char *)value)[0] != '1')
 			return -EINVAL;
@@ -257,7 +259,7 @@ ssize_t kvfs_xattr_get(struct kvfs_ns *ns, struct kvfs_inode *ino,
 	ssize_t r;
 
 	if (!is_user(name) || a == KV_UNKNOWN || (a != KV_NONE && ino->is_dir) ||
-	    ino->ctl)
+	    ino->ctl || ino->link)
 		return -ENODATA;
 	if (a != KV_NONE) {
 		pthread_rwlock_wrlock(&ino->lock);
@@ -288,6 +290,8 @@ ssize_t kvfs_xattr_list(struct kvfs_ns *ns, struct kvfs_inode *ino, char *buf,
 	size_t len = 0;
 
 	(void)ns;
+	if (ino->link)
+		return 0; /* symlinks carry no xattrs */
 	pthread_rwlock_rdlock(&ino->lock);
 	if (!ino->is_dir && !ino->ctl) {
 		list_add(buf, size, &len, KV_PREFIX "tier");
@@ -317,7 +321,7 @@ int kvfs_xattr_remove(struct kvfs_ns *ns, struct kvfs_inode *ino,
 
 	if (!is_user(name) || a == KV_UNKNOWN || a == KV_EVICT)
 		return -ENODATA;
-	if (ino->ctl || read_only(a) || (a != KV_NONE && ino->is_dir))
+	if (ino->ctl || ino->link || read_only(a) || (a != KV_NONE && ino->is_dir))
 		return -EPERM;
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);

@@ -10,7 +10,7 @@
  * not load this row":
  *   1. read every row into memory (id, parent, name, mode, ctime);
  *   2. mark rows the daemon refuses on their own: a bad name, a type other
- *      than file or directory, and all but one of several rows with the same
+ *      than file, directory or symbolic link (with a target), and all but one of several rows with the same
  *      (parent, name) (the one kept has the newest ctime: rename writes the
  *      moved row's ctime);
  *   3. walk each row's parent chain to the root (each row is resolved once,
@@ -58,12 +58,19 @@ const char *const kvfs_check_kind_names[KVFS_CHECK_NKIND] = {
 #define F_EXTRA_ROOT 0x8
 
 /* In id order, which is the daemon's load order of files (check_ssd.c's
- * overlaps depend on it).  Schema version 1 has no map column. */
+ * overlaps depend on it).  Schema version 1 has no map column, versions 1
+ * and 2 no target: the last column says whether a symlink's target is one
+ * the daemon loads (1 to 4095 bytes, as KVFS_LINK_MAX in fs/ns.h). */
 static const char sql_rows[] =
-	"SELECT id, parent, name, mode, ctime_ns, size, map IS NOT NULL"
+	"SELECT id, parent, name, mode, ctime_ns, size, map IS NOT NULL,"
+	" target IS NOT NULL AND length(CAST(target AS BLOB)) BETWEEN 1 AND 4095"
+	" AND instr(target, char(0)) = 0"
+	" FROM inodes ORDER BY id";
+static const char sql_rows_v2[] =
+	"SELECT id, parent, name, mode, ctime_ns, size, map IS NOT NULL, 0"
 	" FROM inodes ORDER BY id";
 static const char sql_rows_v1[] =
-	"SELECT id, parent, name, mode, ctime_ns, size, 0 FROM inodes ORDER BY id";
+	"SELECT id, parent, name, mode, ctime_ns, size, 0, 0 FROM inodes ORDER BY id";
 static const char sql_xattr_orphans[] =
 	"SELECT ino, COUNT(*) FROM xattrs WHERE ino NOT IN (SELECT id FROM inodes)"
 	" GROUP BY ino";
@@ -181,7 +188,8 @@ static int add_row(struct checker *c, sqlite3_stmt *st, uint64_t cap)
 		return -ENOMEM;
 	if (r->parent && !name_ok(r->name, name ? bytes : 0))
 		r->flags |= F_BAD_NAME;
-	if (!S_ISDIR(r->mode) && !S_ISREG(r->mode))
+	if (!S_ISDIR(r->mode) && !S_ISREG(r->mode) &&
+	    !(S_ISLNK(r->mode) && sqlite3_column_int(st, 7) != 0))
 		r->flags |= F_BAD_TYPE;
 	c->n++;
 	return 0;
@@ -202,7 +210,8 @@ static int load_rows(struct checker *c)
 	c->stack = calloc(total + 1, sizeof(*c->stack));
 	if (!c->r || !c->stack)
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(c->db, c->version >= 2 ? sql_rows : sql_rows_v1, -1,
+	rc = sqlite3_prepare_v2(c->db, c->version >= 3 ? sql_rows :
+				c->version == 2 ? sql_rows_v2 : sql_rows_v1, -1,
 				&st, NULL);
 	while ((rc == SQLITE_OK || rc == SQLITE_ROW) &&
 	       (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -448,7 +457,10 @@ static void report_row(struct checker *c, uint32_t i)
 		break;
 	case KVFS_CHECK_BAD_TYPE:
 		kvfs_check_report(c, r->kind, 1, 1, r->id, path,
-				  "mode 0%o is neither a regular file nor a directory", r->mode);
+				  S_ISLNK(r->mode) ? "a symbolic link (mode 0%o) without "
+				  "a target kvfs loads (1 to 4095 bytes)" :
+				  "mode 0%o is neither a regular file, a directory nor "
+				  "a symbolic link", r->mode);
 		break;
 	case KVFS_CHECK_DUPLICATE:
 		kvfs_check_report(c, r->kind, 1, 1, r->id, path,

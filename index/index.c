@@ -143,14 +143,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * and measured 3x slower (1,000,000 puts: 9 s against 3 s). */
 	[ST_PUT]         = "INSERT INTO inodes (id, parent, name, mode, uid,"
 			   " gid, size, atime_ns, mtime_ns, ctime_ns, crc32c,"
-			   " flags, hits, last_access_ns, kv_parent, map)"
+			   " flags, hits, last_access_ns, kv_parent, map, target)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			   " ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (id) DO UPDATE"
+			   " ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT (id)"
+			   " DO UPDATE"
 			   " SET parent = ?2, name = ?3, mode = ?4, uid = ?5,"
 			   " gid = ?6, size = ?7, atime_ns = ?8, mtime_ns = ?9,"
 			   " ctime_ns = ?10, crc32c = ?11, flags = ?12,"
 			   " hits = ?13, last_access_ns = ?14, kv_parent = ?15,"
-			   " map = ?16",
+			   " map = ?16, target = ?17",
 	[ST_DEL_INODE]   = "DELETE FROM inodes WHERE id = ?1",
 	[ST_DEL_XATTRS]  = "DELETE FROM xattrs WHERE ino = ?1",
 	[ST_XATTR_PUT]   = "INSERT INTO xattrs (ino, name, value)"
@@ -190,7 +191,8 @@ _Static_assert(S_IFMT == 61440 && S_IFDIR == 16384 && S_IFREG == 32768,
  * so the load walks the tree without touching the (many) file rows.
  *
  * inodes.map (version 2) is a file's encoded chunk map (map.h), NULL while
- * the file has no copy on the SSD tier.
+ * the file has no copy on the SSD tier.  inodes.target (version 3) is a
+ * symbolic link's target, NULL for every other type.
  */
 static const char *const migrations[] = {
 	/* 0 -> 1: the first schema. */
@@ -210,6 +212,8 @@ static const char *const migrations[] = {
 	"INSERT INTO meta (key, value) VALUES ('sync_gen', 0);",
 	/* 1 -> 2: the SSD tier's chunk map of each stored file. */
 	"ALTER TABLE inodes ADD COLUMN map BLOB;",
+	/* 2 -> 3: symbolic links' targets. */
+	"ALTER TABLE inodes ADD COLUMN target TEXT;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KVFS_INDEX_VERSION,
 	       "one migration step per schema version");
@@ -245,7 +249,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KVFS_INDEX_VERSION,
 #define ROW_COLUMNS \
 	"SELECT i.id, i.parent, i.name, i.mode, i.uid, i.gid, i.size," \
 	" i.atime_ns, i.mtime_ns, i.ctime_ns, i.crc32c, i.flags, i.hits," \
-	" i.last_access_ns, i.kv_parent, i.map"
+	" i.last_access_ns, i.kv_parent, i.map, i.target"
 
 static const char sql_load_dirs[] = DIRS_CTE ROW_COLUMNS
 	" FROM dirs d JOIN inodes i ON i.id = d.id ORDER BY d.depth, i.id";
@@ -730,11 +734,12 @@ int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row)
 	size_t nlen = strlen(name) + 1;
 	size_t plen = row->kv_parent ? strlen(row->kv_parent) + 1 : 0;
 	size_t mlen = row->map ? row->map_len : 0;
+	size_t tlen = row->target ? strlen(row->target) + 1 : 0;
 	struct ix_op *op;
 
-	if (mlen > SIZE_MAX - nlen - plen)
+	if (mlen > SIZE_MAX - nlen - plen - tlen)
 		return -ENOMEM;
-	op = op_new(OP_PUT, row->id, nlen + plen + mlen);
+	op = op_new(OP_PUT, row->id, nlen + plen + tlen + mlen);
 	if (!op)
 		return -ENOMEM;
 	op->row = *row;
@@ -744,11 +749,15 @@ int kvfs_index_put(struct kvfs_index *ix, const struct kvfs_index_row *row)
 		memcpy(op->buf + nlen, row->kv_parent, plen);
 		op->row.kv_parent = op->buf + nlen;
 	}
+	if (row->target) {
+		memcpy(op->buf + nlen + plen, row->target, tlen);
+		op->row.target = op->buf + nlen + plen;
+	}
 	/* A map of no bytes is no map: the column stays NULL. */
-	op->row.map = mlen ? op->buf + nlen + plen : NULL;
+	op->row.map = mlen ? op->buf + nlen + plen + tlen : NULL;
 	op->row.map_len = mlen;
 	if (mlen)
-		memcpy(op->buf + nlen + plen, row->map, mlen);
+		memcpy(op->buf + nlen + plen + tlen, row->map, mlen);
 	return enqueue(ix, op);
 }
 
@@ -978,6 +987,8 @@ static int apply_put(struct kvfs_index *ix, const struct kvfs_index_row *r)
 				sqlite3_bind_blob64(st, 16, r->map, r->map_len,
 						    SQLITE_STATIC) :
 				sqlite3_bind_null(st, 16));
+	if (!err)
+		err = bind_text(ix, st, 17, r->target);
 	return err ? err : stmt_run(ix, ST_PUT);
 }
 
@@ -1238,6 +1249,7 @@ static void row_read(sqlite3_stmt *st, struct kvfs_index_row *r)
 	r->map_len = r->map ? (size_t)sqlite3_column_bytes(st, 15) : 0;
 	if (r->map_len == 0)
 		r->map = NULL;
+	r->target = (const char *)sqlite3_column_text(st, 16);
 }
 
 /* Steps `sql`, calling `each` per row; its non-zero return stops the scan. */

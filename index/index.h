@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KVFS_INDEX_VERSION 2     /* schema this code writes */
+#define KVFS_INDEX_VERSION 3     /* schema this code writes */
 #define KVFS_INDEX_ROOT_ID 1     /* id of the root directory */
 
 /* Row flags. */
@@ -50,6 +50,8 @@ struct kvfs_index_row {
 	const void *map;        /* encoded chunk map (map.h) of the copy on the
 				   SSD tier; NULL (map_len 0): no stored copy */
 	size_t map_len;
+	const char *target;     /* a symbolic link's target (S_IFLNK), else
+				   NULL */
 };
 
 /*
@@ -79,7 +81,7 @@ int kvfs_index_load(struct kvfs_index *ix,
 
 /*
  * Deletes every regular-file row and its xattrs (their data lived only in
- * memory).  Returns the number of files dropped, or -errno.  Synchronous;
+ * memory); directories and symbolic links stay.  Returns the number of files dropped, or -errno.  Synchronous;
  * called at start before kvfs_index_load().
  */
 int64_t kvfs_index_drop_files(struct kvfs_index *ix);

@@ -454,15 +454,43 @@ static void test_newer_schema_and_damage(void **state)
 	assert_int_equal(r.repaired, 0);
 }
 
-/* Both schemas the daemon has written check: version 1 (no map column; the
- * check does not migrate) and version 2 with a stored file's map. */
+/* Every schema the daemon has written checks: version 1 (no map column;
+ * the check does not migrate), version 2 with a stored file's map, and
+ * version 3 with symbolic links. */
 static void test_schema_versions(void **state)
 {
 	struct t_env *env = *state;
 	struct kvfs_check_result r;
 
-	assert_int_equal(KVFS_INDEX_VERSION, 2);
+	assert_int_equal(KVFS_INDEX_VERSION, 3);
 	t_tree(env);
+	/* A link with a target of 1 to 4095 bytes loads; others do not. */
+	t_row(env, 6, 2, "ok", S_IFLNK | 0777, 1);
+	t_sql(env, "UPDATE inodes SET target = 'e/f.kv' WHERE id = 6");
+	t_row(env, 7, 1, "empty", S_IFLNK | 0777, 1);
+	t_sql(env, "UPDATE inodes SET target = '' WHERE id = 7");
+	t_row(env, 8, 1, "long", S_IFLNK | 0777, 1);
+	t_sql(env, "UPDATE inodes SET target = substr(hex(zeroblob(2048)), 1, 4096)"
+	      " WHERE id = 8");
+	t_row(env, 9, 1, "max", S_IFLNK | 0777, 1);
+	t_sql(env, "UPDATE inodes SET target = substr(hex(zeroblob(2048)), 1, 4095)"
+	      " WHERE id = 9");
+	r = t_check(env, 0, 0);
+	assert_int_equal(r.count[KVFS_CHECK_BAD_TYPE], 2);
+	assert_int_equal(r.errors, 2);
+	assert_seen(env, "bad-type /empty 7");
+	assert_seen(env, "bad-type /long 8");
+	t_sql(env, "DELETE FROM inodes WHERE id IN (7, 8)");
+	r = t_check(env, 0, 0);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.rows, 7);
+	/* Version 2 has no targets: a link row there is not one kvfs wrote. */
+	t_sql(env, "DELETE FROM inodes WHERE id = 9");
+	t_sql(env, "ALTER TABLE inodes DROP COLUMN target; PRAGMA user_version = 2");
+	r = t_check(env, 0, 0);
+	assert_int_equal(r.count[KVFS_CHECK_BAD_TYPE], 1);
+	assert_seen(env, "bad-type /d/ok 6");
+	t_sql(env, "DELETE FROM inodes WHERE id = 6");
 	t_sql(env, "UPDATE inodes SET map = x'01020304' WHERE id = 4");
 	r = t_check(env, 0, 0);
 	assert_int_equal(r.rows, 5);
@@ -556,7 +584,7 @@ static void test_maps_runs_overlaps(void **state)
 	t_stored(env, 10, 1, "a.kv", 2ull << 20, -1, UINT64_MAX);
 	t_sql(env, "INSERT INTO inodes SELECT 11, 1, 'b.kv', mode, uid, gid, size,"
 	      " atime_ns, mtime_ns, ctime_ns, crc32c, flags, hits, last_access_ns,"
-	      " kv_parent, map FROM inodes WHERE id = 10");
+	      " kv_parent, map, target FROM inodes WHERE id = 10");
 	t_stored(env, 12, 1, "bad.kv", 4096, -1, UINT64_MAX);
 	t_sql(env, "UPDATE inodes SET map = x'0102' WHERE id = 12");
 	/* One chunk placed in slab 9 of a 4-slab store. */

@@ -142,6 +142,7 @@ struct t_loaded {
 	struct kvfs_index_row rows[T_MAX_ROWS];
 	char names[T_MAX_ROWS][64];
 	char kv_parents[T_MAX_ROWS][64];
+	char targets[T_MAX_ROWS][64];
 	unsigned char maps[T_MAX_ROWS][256];
 	size_t nrows;           /* every row delivered (may exceed T_MAX_ROWS) */
 	struct t_xattr xattrs[T_MAX_ROWS];
@@ -167,6 +168,10 @@ static int t_row_cb(void *arg, const struct kvfs_index_row *r)
 		if (r->kv_parent) {
 			snprintf(l->kv_parents[i], 64, "%s", r->kv_parent);
 			l->rows[i].kv_parent = l->kv_parents[i];
+		}
+		if (r->target) {
+			snprintf(l->targets[i], 64, "%s", r->target);
+			l->rows[i].target = l->targets[i];
 		}
 		/* NULL exactly when the length is 0; copied, it is borrowed. */
 		if ((r->map == NULL) != (r->map_len == 0) ||
@@ -983,7 +988,7 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), 1);
 
 	ix = t_open(env);
-	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), 2);
+	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), KVFS_INDEX_VERSION);
 	assert_int_equal(t_sql_int(env, "SELECT COUNT(*) FROM pragma_table_info"
 				   "('inodes') WHERE name = 'map' AND type = 'BLOB'"), 1);
 	assert_int_equal(t_sql_int(env, "SELECT COUNT(*) FROM inodes WHERE map IS NULL"), 3);
@@ -1014,7 +1019,71 @@ static void test_migrate_from_v1(void **state)
 	ix = t_open(env);               /* and a reopen migrates nothing */
 	assert_int_equal(kvfs_index_count_stored(ix), 1);
 	kvfs_index_close(ix);
-	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), 2);
+	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), KVFS_INDEX_VERSION);
+}
+
+/* Version 2: version 1 plus the chunk map, as it shipped. */
+static void test_migrate_from_v2(void **state)
+{
+	struct t_env *env = *state;
+	const struct kvfs_index_row *g;
+	struct kvfs_index *ix;
+	struct t_loaded *l;
+	char sql[4096];
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; BEGIN; %s"
+		 "ALTER TABLE inodes ADD COLUMN map BLOB;"
+		 "INSERT INTO inodes VALUES (1, 0, '', %d, 0, 0, 0, 0, 0, 0, 0, 0,"
+		 " 0, 0, NULL, NULL);"
+		 "INSERT INTO inodes VALUES (2, 1, 'd', %d, 0, 0, 0, 0, 0, 0, 0, 0,"
+		 " 0, 0, NULL, NULL);"
+		 "INSERT INTO inodes VALUES (3, 2, 's.kv', %d, 0, 0, 3, 0, 0, 0,"
+		 " 99, 1, 5, 0, NULL, x'010203');"
+		 "INSERT INTO inodes VALUES (4, 2, 'm.kv', %d, 0, 0, 3, 0, 0, 0,"
+		 " 99, 1, 5, 0, NULL, NULL);"
+		 "PRAGMA user_version = 2; COMMIT;",
+		 t_schema_v1, T_DIR_MODE, T_DIR_MODE, T_REG_MODE, T_REG_MODE);
+	t_sql_exec(env->db, sql);
+
+	ix = t_open(env);
+	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), 3);
+	assert_int_equal(t_sql_int(env, "SELECT COUNT(*) FROM pragma_table_info"
+				   "('inodes') WHERE name = 'target' AND type = 'TEXT'"), 1);
+	assert_int_equal(t_sql_int(env, "SELECT COUNT(*) FROM inodes WHERE target IS NULL"), 4);
+	assert_int_equal(kvfs_index_count_stored(ix), 1);
+	l = t_load(ix, 0);
+	assert_int_equal(l->nrows, 4);
+	g = t_find(l, 3);
+	assert_non_null(g);
+	assert_int_equal(g->map_len, 3);
+	assert_memory_equal(g->map, "\1\2\3", 3);
+	assert_null(g->target);
+	t_loaded_free(l);
+	/* The migrated database keeps symbolic links: their target comes
+	 * back, and dropping the files of the last run leaves them. */
+	{
+		struct kvfs_index_row r = t_row(5, 2, "link", S_IFLNK | 0777);
+
+		r.target = "../d/s.kv";
+		r.size = 9;
+		assert_int_equal(kvfs_index_put(ix, &r), 0);
+	}
+	kvfs_index_close(ix);
+	ix = t_open(env);
+	assert_int_equal(kvfs_index_drop_unstored(ix), 1);   /* m.kv only */
+	assert_int_equal(kvfs_index_drop_files(ix), 1);      /* s.kv */
+	l = t_load(ix, 0);
+	assert_int_equal(l->nrows, 3);
+	g = t_find(l, 5);
+	assert_non_null(g);
+	assert_int_equal(g->mode, S_IFLNK | 0777);
+	assert_string_equal(g->target, "../d/s.kv");
+	assert_int_equal(g->size, 9);
+	assert_null(g->map);
+	assert_null(t_find(l, 2)->target);
+	t_loaded_free(l);
+	kvfs_index_close(ix);
+	assert_int_equal(t_sql_int(env, "PRAGMA user_version"), 3);
 }
 
 /*
@@ -1385,6 +1454,7 @@ int main(void)
 		T(test_sql_errno),
 		T(test_map_round_trip),
 		T(test_migrate_from_v1),
+		T(test_migrate_from_v2),
 		T(test_after_commit_order),
 		T(test_after_commit_failed),
 		T(test_drop_unstored),

@@ -1,6 +1,7 @@
 /*
  * test_ns.c - the namespace without FUSE: publish states, rename, unlink
- * while open, ENOSPC, checksums, xattrs, and a round trip through the index.
+ * while open, ENOSPC, checksums, xattrs, symbolic links, set-id bits, and a
+ * round trip through the index.
  *
  * Two callers are simulated with kvfs_ctx values whose tgid is preset, so
  * "process A" and "process B" need no real processes.
@@ -402,6 +403,145 @@ static void test_hasher_computes_after_publish(void **state)
 	free(want);
 }
 
+/* Symbolic links: a target and nothing else. */
+static void test_symlinks(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_inode *file = make_file(f, &f->a, "file", 10, 2);
+	struct kvfs_entry e, l;
+	struct kvfs_handle *h;
+	struct stat attr = { .st_size = 1, .st_uid = 7, .st_gid = 8 }, out;
+	const char *t;
+	char *longt = malloc(KVFS_LINK_MAX + 2);
+
+	assert_int_equal(kvfs_ns_symlink(&f->kv.ns, &f->a, f->kv.ns.root, "l", "dir/x.kv", &e), 0);
+	assert_true(e.published);
+	assert_int_equal(e.st.st_mode, S_IFLNK | 0777);
+	assert_int_equal(e.st.st_size, 8);
+	assert_int_equal(e.st.st_blocks, 0);
+	assert_int_equal(kvfs_inode_check(e.ino), 0);
+	assert_int_equal(kvfs_ns_readlink(&f->kv.ns, e.ino, &t), 0);
+	assert_string_equal(t, "dir/x.kv");
+	assert_int_equal(kvfs_ns_readlink(&f->kv.ns, file, &t), -EINVAL);
+	/* Another process sees it at once (published at birth). */
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->b, f->kv.ns.root, "l", &l), 0);
+	assert_ptr_equal(l.ino, e.ino);
+	kvfs_ns_forget(&f->kv.ns, l.ino, 1);
+	/* Names and targets kvfs refuses. */
+	assert_int_equal(kvfs_ns_symlink(&f->kv.ns, &f->a, f->kv.ns.root, "l", "y", &l), -EEXIST);
+	assert_int_equal(kvfs_ns_symlink(&f->kv.ns, &f->a, f->kv.ns.root, ".kvfs", "y", &l), -EEXIST);
+	assert_int_equal(kvfs_ns_symlink(&f->kv.ns, &f->a, f->kv.ns.root, "e", "", &l), -ENOENT);
+	memset(longt, 'a', KVFS_LINK_MAX + 1);
+	longt[KVFS_LINK_MAX + 1] = '\0';
+	assert_int_equal(kvfs_ns_symlink(&f->kv.ns, &f->a, f->kv.ns.root, "long", longt, &l),
+			 -ENAMETOOLONG);
+	longt[KVFS_LINK_MAX] = '\0';
+	assert_int_equal(kvfs_ns_symlink(&f->kv.ns, &f->a, f->kv.ns.root, "long", longt, &l), 0);
+	assert_int_equal(l.st.st_size, KVFS_LINK_MAX);
+	kvfs_ns_forget(&f->kv.ns, l.ino, 1);
+	/* No data, no xattrs, no eviction; owner and times do change. */
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, e.ino, O_RDONLY, 0, &h), -ELOOP);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &f->a, e.ino, &attr, KVFS_SET_SIZE, &out),
+			 -EINVAL);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &f->a, e.ino, &attr,
+					   KVFS_SET_UID | KVFS_SET_GID, &out), 0);
+	assert_int_equal(out.st_uid, 7);
+	assert_int_equal(out.st_mode, S_IFLNK | 0777);
+	assert_int_equal(kvfs_xattr_set(&f->kv.ns, e.ino, "user.a", "b", 1, 0), -EPERM);
+	assert_int_equal(kvfs_xattr_set(&f->kv.ns, e.ino, "user.kvfs.evict", "1", 1, 0), -EPERM);
+	assert_int_equal(kvfs_xattr_get(&f->kv.ns, e.ino, "user.kvfs.crc32c", NULL, 0), -ENODATA);
+	assert_int_equal(kvfs_xattr_list(&f->kv.ns, e.ino, NULL, 0), 0);
+	assert_int_equal(kvfs_xattr_remove(&f->kv.ns, e.ino, "user.a"), -EPERM);
+	assert_int_equal(kvfs_ns_evict(&f->kv.ns, e.ino), -EPERM);
+	for (struct kvfs_inode *p = f->kv.ns.files; p; p = p->fnext)
+		assert_ptr_not_equal(p, e.ino);   /* not among the store's files */
+	/* Rename over a file, then unlink. */
+	assert_int_equal(kvfs_ns_rename(&f->kv.ns, &f->a, f->kv.ns.root, "l", f->kv.ns.root,
+					"file", 0), 0);
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->a, f->kv.ns.root, "file", &l), 0);
+	assert_ptr_equal(l.ino, e.ino);
+	kvfs_ns_forget(&f->kv.ns, l.ino, 1);
+	assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, "file"), 0);
+	assert_int_equal(kvfs_ns_readlink(&f->kv.ns, e.ino, &t), 0); /* still held */
+	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->a, f->kv.ns.root, "file", &l), -ENOENT);
+	free(longt);
+}
+
+/* Set-id bits and writers without CAP_FSETID (file.c's rules).  The
+ * callers' thread ids do not exist, so /proc cannot tell and uid 0 counts
+ * as privileged. */
+static void test_setid_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_ctx u = { .uid = 1000, .gid = 1000, .tid = (1 << 22) + 3,
+			      .tgid = (1 << 22) + 3 };
+	struct kvfs_ctx root = { .tid = (1 << 22) + 4, .tgid = (1 << 22) + 4 };
+	struct kvfs_inode *ino = make_file(f, &f->a, "s", 100, 3);
+	struct stat attr = { 0 }, out;
+	struct kvfs_handle *h;
+	struct timespec before;
+
+	attr.st_mode = 06777;
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_MODE, &out), 0);
+	/* Root keeps both. */
+	assert_int_equal(kvfs_file_write_setid(&f->kv.ns, &root, ino), 0);
+	assert_int_equal(ino->mode, S_IFREG | 06777);
+	/* Anyone else loses both (g+x), with a new ctime. */
+	before = ino->ctime;
+	usleep(2000);
+	assert_int_equal(kvfs_file_write_setid(&f->kv.ns, &u, ino), 1);
+	assert_int_equal(ino->mode, S_IFREG | 0777);
+	assert_true(ino->ctime.tv_sec > before.tv_sec ||
+		    (ino->ctime.tv_sec == before.tv_sec && ino->ctime.tv_nsec > before.tv_nsec));
+	assert_true(ino->dirty);
+	assert_int_equal(kvfs_file_write_setid(&f->kv.ns, &u, ino), 0);
+	/* S_ISGID without g+x: a member of the group keeps it, others not. */
+	attr.st_mode = 02767;
+	attr.st_gid = 1000;
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_MODE, &out), 0);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_GID, &out), 0);
+	assert_int_equal(out.st_mode, S_IFREG | 02767);
+	assert_int_equal(kvfs_file_write_setid(&f->kv.ns, &u, ino), 0);
+	u.gid = 1001;
+	assert_int_equal(kvfs_file_write_setid(&f->kv.ns, &u, ino), 1);
+	assert_int_equal(ino->mode, S_IFREG | 0767);
+	/* An O_TRUNC open, and a truncate, by u. */
+	attr.st_mode = 04777;
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_MODE, &out), 0);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &u, ino, O_RDONLY | O_TRUNC, 0, &h), 0);
+	assert_int_equal(ino->mode, S_IFREG | 04777);     /* not a writer */
+	kvfs_file_release(&f->kv.ns, h);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &u, ino, O_WRONLY | O_TRUNC, 0, &h), 0);
+	assert_int_equal(ino->mode, S_IFREG | 0777);
+	assert_int_equal(ino->size, 0);
+	kvfs_file_release(&f->kv.ns, h);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_MODE, &out), 0);
+	attr.st_size = 10;
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_SIZE, &out), 0);
+	assert_int_equal(out.st_mode, S_IFREG | 04777);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &u, ino, &attr, KVFS_SET_SIZE, &out), 0);
+	assert_int_equal(out.st_mode, S_IFREG | 0777);
+	/* chown takes S_ISUID from root too; an explicit mode wins. */
+	attr.st_mode = 04755;
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_MODE, &out), 0);
+	attr.st_uid = 5;
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr, KVFS_SET_UID, &out), 0);
+	assert_int_equal(out.st_mode, S_IFREG | 0755);
+	assert_int_equal(kvfs_file_setattr(&f->kv.ns, &root, ino, &attr,
+					   KVFS_SET_UID | KVFS_SET_MODE, &out), 0);
+	assert_int_equal(out.st_mode, S_IFREG | 04755);
+	/* Directories keep theirs. */
+	{
+		struct kvfs_entry d;
+
+		assert_int_equal(kvfs_ns_mkdir(&f->kv.ns, &root, f->kv.ns.root, "sd", 02775, &d), 0);
+		assert_int_equal(kvfs_file_setattr(&f->kv.ns, &u, d.ino, &attr, KVFS_SET_UID, &out), 0);
+		assert_int_equal(out.st_mode, S_IFDIR | 02775);
+		kvfs_ns_forget(&f->kv.ns, d.ino, 1);
+	}
+}
+
 /* A daemon restart without an SSD tier: directories and their xattrs come
  * back from the index, files (their data lived in memory) are dropped. */
 static void test_index_restart_keeps_dirs(void **state)
@@ -419,6 +559,11 @@ static void test_index_restart_keeps_dirs(void **state)
 	t_core_open(kv, &cfg);
 	assert_int_equal(kvfs_ns_mkdir(&kv->ns, &f->a, kv->ns.root, "models", 0750, &d), 0);
 	assert_int_equal(kvfs_xattr_set(&kv->ns, d.ino, "user.owner", "team", 4, 0), 0);
+	assert_int_equal(kvfs_ns_symlink(&kv->ns, &f->a, d.ino, "latest", "../file", &l), 0);
+	kvfs_ns_forget(&kv->ns, l.ino, 1);
+	assert_int_equal(kvfs_ns_symlink(&kv->ns, &f->a, kv->ns.root, "gone", "/nowhere", &l), 0);
+	kvfs_ns_forget(&kv->ns, l.ino, 1);
+	assert_int_equal(kvfs_ns_unlink(&kv->ns, &f->a, kv->ns.root, "gone"), 0);
 	kvfs_ns_forget(&kv->ns, d.ino, 1);
 	t_file_publish(&kv->ns, &f->a, kv->ns.root, "file", 10, 1);
 	t_core_close(kv);
@@ -433,7 +578,19 @@ static void test_index_restart_keeps_dirs(void **state)
 	assert_int_equal(l.st.st_mode, S_IFDIR | 0750);
 	assert_int_equal(kvfs_xattr_get(&kv->ns, l.ino, "user.owner", buf, sizeof(buf)), 4);
 	assert_memory_equal(buf, "team", 4);
+	d = l;
+	assert_int_equal(kvfs_ns_lookup(&kv->ns, &f->a, d.ino, "latest", &l), 0);
+	assert_int_equal(l.st.st_mode, S_IFLNK | 0777);
+	assert_int_equal(l.st.st_size, 7);
+	{
+		const char *t;
+
+		assert_int_equal(kvfs_ns_readlink(&kv->ns, l.ino, &t), 0);
+		assert_string_equal(t, "../file");
+	}
 	kvfs_ns_forget(&kv->ns, l.ino, 1);
+	kvfs_ns_forget(&kv->ns, d.ino, 1);
+	assert_int_equal(kvfs_ns_lookup(&kv->ns, &f->a, kv->ns.root, "gone", &l), -ENOENT);
 	assert_int_equal(kvfs_ns_lookup(&kv->ns, &f->a, kv->ns.root, "file", &l), -ENOENT);
 	t_core_close(kv);
 	free(kv);
@@ -454,6 +611,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_and_setattr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setid_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_restart_keeps_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher_computes_after_publish, setup, teardown),
 	};
