@@ -197,8 +197,12 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		return -ELOOP; /* the kernel follows links itself; never ours */
 	if (ino->ctl)
 		return ctl_open(ns, ino, flags, fh);
+	/* Evicted while the kernel still had the name cached (its
+	 * invalidation is queued, notify.c): ESTALE makes the kernel look the
+	 * name up again and retry, so an open(O_CREAT) that raced with the
+	 * eviction creates the file anew instead of failing with ENOENT. */
 	if (ino->gone)
-		return -ENOENT; /* evicted: the kernel had not forgotten it yet */
+		return -ESTALE;
 	/* kvfs truncates at open (FUSE_CAP_ATOMIC_O_TRUNC), so the set-id
 	 * bits go here too: the kernel sends no setattr for this open. */
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)

@@ -25,6 +25,13 @@
  *       stat + open + read of the first 52 bytes + close of each, twice; raw:
  *       the same files in a plain directory, page cache warm.  kvfs must not
  *       read the SSD for it (ssd_reads of .kvfs/stats.json);
+ *   (h) names (kvfs and disk targets): 192 files of 16 KiB written as
+ *       <64 hex>.bin.tmp.<pid> and renamed (untimed), then access(F_OK) of each
+ *       final name (vLLM's probe), stat() of each once (the first stat after
+ *       the rename), and the same stats x5;
+ *       then 400 never-written names stat()ed once (the first-ever miss) and
+ *       x5 again (misses the kernel caches).  kvfs targets also report the
+ *       daemon requests (lookup + getattr) per first stat and per first miss;
  *   (g) restart (--restart-exec): the time from exec of a kvfs whose index
  *       holds 1,000,000 files to the first successful stat() of one of them
  *       through the mount, with the index in the page cache and (as root)
@@ -74,6 +81,10 @@
 #define KVFS_BENCH_SPILL_FILE	(8 * MIB)	/* (d), (e) file and request size */
 #define KVFS_BENCH_HEAD		52	/* (f) ds4-server's header read */
 #define KVFS_BENCH_RESTART_GOAL	2.0	/* (g) seconds */
+#define KVFS_BENCH_NAMES	192	/* (h) files written by temp + rename */
+#define KVFS_BENCH_NAME_SIZE	(16 * 1024)	/* (h) HiCache's smallest pages */
+#define KVFS_BENCH_MISSES	400	/* (h) names never written */
+#define KVFS_BENCH_AGAIN	5	/* (h) rounds of the same stats */
 
 enum metric {
 	M_A_WRITE, M_A_READ,
@@ -82,6 +93,8 @@ enum metric {
 	M_B_TOTAL,
 	M_D_SPILL, M_D_WRITE, M_E_COLD, M_E_NOT_SSD, M_F_SCAN, M_F_SCAN_AGAIN,
 	M_F_NOT_SSD, M_F_SSD_READS,
+	M_H_ACCESS_FIRST, M_H_STAT_FIRST, M_H_STAT_AGAIN, M_H_MISS_FIRST, M_H_MISS_AGAIN,
+	M_H_REQ_ACCESS, M_H_REQ_STAT, M_H_REQ_MISS,
 	M_NR
 };
 
@@ -108,6 +121,14 @@ static const struct {
 	[M_F_SCAN_AGAIN]   = { "f_scans_again_per_s",     "(f) ds4 scans/s, again" },
 	[M_F_NOT_SSD]      = { "f_files_not_ssd_only",    "(f) files not SSD-only" },
 	[M_F_SSD_READS]    = { "f_new_ssd_reads",         "(f) SSD reads in scans" },
+	[M_H_ACCESS_FIRST] = { "h_access_first_per_s",    "(h) access after rename/s" },
+	[M_H_STAT_FIRST]   = { "h_stat_first_per_s",      "(h) stat after rename/s" },
+	[M_H_STAT_AGAIN]   = { "h_stat_again_per_s",      "(h) same stats again/s" },
+	[M_H_MISS_FIRST]   = { "h_miss_first_per_s",      "(h) first-ever misses/s" },
+	[M_H_MISS_AGAIN]   = { "h_miss_again_per_s",      "(h) same misses again/s" },
+	[M_H_REQ_ACCESS]   = { "h_requests_per_first_access", "(h) requests/first access" },
+	[M_H_REQ_STAT]     = { "h_requests_per_first_stat", "(h) requests/first stat" },
+	[M_H_REQ_MISS]     = { "h_requests_per_first_miss", "(h) requests/first miss" },
 };
 
 /* Ratios of medians, kvfs* targets over a base ("memcpy" or a label). */
@@ -131,6 +152,11 @@ static const struct ratio_def {
 	{ "e_cold_read_vs_ssd",    M_E_COLD,      "ssd",    0.80 },
 	{ "f_scan_vs_ssd",         M_F_SCAN,      "ssd",    0.80 },
 	{ "f_scan_again_vs_ssd",   M_F_SCAN_AGAIN, "ssd",   0.80 },
+	{ "h_access_first_vs_disk", M_H_ACCESS_FIRST, "disk", 0 },
+	{ "h_stat_first_vs_disk",  M_H_STAT_FIRST, "disk",  0.50 },
+	{ "h_stat_again_vs_disk",  M_H_STAT_AGAIN, "disk",  0.50 },
+	{ "h_miss_first_vs_disk",  M_H_MISS_FIRST, "disk",  0 },
+	{ "h_miss_again_vs_disk",  M_H_MISS_AGAIN, "disk",  0.50 },
 };
 #define NR_RATIOS (sizeof(ratio_defs) / sizeof(ratio_defs[0]))
 
@@ -1143,6 +1169,144 @@ static void run_ssd(struct bench *b, struct target *t, unsigned rep)
 /* ---- (g) restart ------------------------------------------------------ */
 
 /* Runs argv (fusermount3 -u) and waits; returns its exit status or -1. */
+/* ---- (h) names: stat after temp + rename, misses ------------------------ */
+
+/* (h)'s names: page_path()'s, written for i < KVFS_BENCH_NAMES. */
+static char **h_paths(const struct target *t, uint64_t seq, unsigned first, unsigned n)
+{
+	char path[PATH_MAX + 128], **v = calloc(n, sizeof(*v));
+
+	if (!v)
+		die("out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		page_path(path, sizeof(path), t, seq, first + i, "");
+		if (!(v[i] = strdup(path)))
+			die("out of memory");
+	}
+	return v;
+}
+
+static void h_free(char **v, unsigned n, bool unlink_them)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (unlink_them)
+			xunlink(v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+/* Untimed: each file written to a temp name, closed, renamed (HiCache). */
+static void h_write(struct bench *b, uint64_t seq, char **fin)
+{
+	char tmp[PATH_MAX + 160];
+
+	for (unsigned i = 0; i < KVFS_BENCH_NAMES; i++) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", fin[i], (long)getpid());
+		int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+		if (fd < 0)
+			die("create %s: %s", tmp, strerror(errno));
+		stamp_range(b->wbuf, KVFS_BENCH_NAME_SIZE, 0, seq << 32 | i);
+		write_full(fd, b->wbuf, KVFS_BENCH_NAME_SIZE, tmp);
+		close_or_die(fd, tmp);
+		if (rename(tmp, fin[i]) < 0)
+			die("rename %s -> %s: %s", tmp, fin[i], strerror(errno));
+	}
+}
+
+/* access(F_OK) of each of v[0..n), which must exist. */
+static double h_access(char **v, unsigned n)
+{
+	double t0 = now();
+
+	for (unsigned i = 0; i < n; i++)
+		if (access(v[i], F_OK) != 0)
+			die("access %s: %s (it was just renamed there)", v[i], strerror(errno));
+	return n / (now() - t0);
+}
+
+/* rounds x stat() of each of v[0..n): present (with its size) or ENOENT. */
+static double h_stat(char **v, unsigned n, unsigned rounds, bool present)
+{
+	struct stat st;
+	double t0 = now();
+
+	for (unsigned r = 0; r < rounds; r++)
+		for (unsigned i = 0; i < n; i++) {
+			int rc = stat(v[i], &st);
+
+			if (present && rc < 0)
+				die("stat %s: %s (it was just renamed there)", v[i],
+				    strerror(errno));
+			if (present && st.st_size != KVFS_BENCH_NAME_SIZE)
+				die("stat %s: size %lld, wrote %d", v[i],
+				    (long long)st.st_size, KVFS_BENCH_NAME_SIZE);
+			if (!present && (rc == 0 || errno != ENOENT))
+				die("stat %s: %s (never written; want ENOENT)", v[i],
+				    rc == 0 ? "found" : strerror(errno));
+		}
+	return n * rounds / (now() - t0);
+}
+
+/* Name requests (lookup + getattr) the kvfs daemon has answered so far. */
+static int64_t h_requests(const struct target *t)
+{
+	int64_t l = kvfs_stat(t, "\"lookup\": {", "requests");
+	int64_t g = kvfs_stat(t, "\"getattr\": {", "requests");
+
+	return (l > 0 ? l : 0) + (g > 0 ? g : 0);
+}
+
+static void run_h(struct bench *b, struct target *t, unsigned rep)
+{
+	uint64_t seq = ++b->seq;
+	char **have = h_paths(t, seq, 0, KVFS_BENCH_NAMES);
+	char **miss = h_paths(t, seq, KVFS_BENCH_NAMES, KVFS_BENCH_MISSES);
+	double (*m)[KVFS_BENCH_MAX_REPEAT] = t->m;
+	bool k = is_kvfs(t);
+	int64_t r[5] = { 0 }, self = 0;
+	struct cpu_mark c;
+
+	h_write(b, seq, have);
+	if (k) {	/* what reading the counters costs, to subtract */
+		self = h_requests(t);
+		self = h_requests(t) - self;
+	}
+	settle(b, t);
+	cpu_mark(b, &c);
+	r[4] = k ? h_requests(t) : 0;
+	m[M_H_ACCESS_FIRST][rep] = h_access(have, KVFS_BENCH_NAMES);
+	r[0] = k ? h_requests(t) : 0;
+	m[M_H_STAT_FIRST][rep] = h_stat(have, KVFS_BENCH_NAMES, 1, true);
+	r[1] = k ? h_requests(t) : 0;
+	m[M_H_STAT_AGAIN][rep] = h_stat(have, KVFS_BENCH_NAMES, KVFS_BENCH_AGAIN, true);
+	r[2] = k ? h_requests(t) : 0;
+	m[M_H_MISS_FIRST][rep] = h_stat(miss, KVFS_BENCH_MISSES, 1, false);
+	r[3] = k ? h_requests(t) : 0;
+	m[M_H_MISS_AGAIN][rep] = h_stat(miss, KVFS_BENCH_MISSES, KVFS_BENCH_AGAIN, false);
+	cpu_other(b, &c, t, rep);
+	h_free(have, KVFS_BENCH_NAMES, true);
+	h_free(miss, KVFS_BENCH_MISSES, false);
+
+	m[M_H_REQ_ACCESS][rep] = (double)(r[0] - r[4] - self) / KVFS_BENCH_NAMES;
+	m[M_H_REQ_STAT][rep] = (double)(r[1] - r[0] - self) / KVFS_BENCH_NAMES;
+	m[M_H_REQ_MISS][rep] = (double)(r[3] - r[2] - self) / KVFS_BENCH_MISSES;
+	for (int i = M_H_ACCESS_FIRST; i <= M_H_MISS_AGAIN; i++)
+		t->has[i] = true;
+	t->has[M_H_REQ_ACCESS] = t->has[M_H_REQ_STAT] = t->has[M_H_REQ_MISS] = k;
+	fprintf(stderr, "  %-8s (h) access after rename %7.0f /s, stat %7.0f /s (again %7.0f), "
+		"first miss %7.0f /s (again %7.0f)", t->label, m[M_H_ACCESS_FIRST][rep],
+		m[M_H_STAT_FIRST][rep],
+		m[M_H_STAT_AGAIN][rep], m[M_H_MISS_FIRST][rep], m[M_H_MISS_AGAIN][rep]);
+	if (k)
+		fprintf(stderr, "; requests per first access %.2f, stat %.2f, miss %.2f, "
+			"during the repeats %lld", m[M_H_REQ_ACCESS][rep], m[M_H_REQ_STAT][rep],
+			m[M_H_REQ_MISS][rep],
+			(long long)(r[2] - r[1] - self));
+	fprintf(stderr, "; other CPU %.0f%%\n", 100 * t->other[rep]);
+}
+
 static int run_cmd(char *const argv[])
 {
 	int status;
@@ -1546,6 +1710,13 @@ static void print_table(const struct bench *b)
 		       "read() per file, cold = after the cache drop,\n      warm = right after "
 		       "writing; all = %u files / (write + first probes + cold read time)\n",
 		       b->b_files, b->b_size / 1024, b->probes, b->b_files);
+		printf("  (h) %d files of %d KiB written by temp + rename, then access(F_OK) and "
+		       "stat() of each\n      (the first probes after the rename), the stats x%d "
+		       "again;\n      %d never-written names stat()ed "
+		       "(first-ever miss) and x%d again; requests = lookup + getattr\n      "
+		       "reaching the daemon, per name\n", KVFS_BENCH_NAMES,
+		       KVFS_BENCH_NAME_SIZE / 1024, KVFS_BENCH_AGAIN, KVFS_BENCH_MISSES,
+		       KVFS_BENCH_AGAIN);
 	}
 	if (any_role(b, true)) {
 		printf("  (d) spill: %zu MiB as 8 MiB files (write+close), timed until the flush "
@@ -2026,6 +2197,9 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < b.nt; i++)
 			if (!b.t[(i + rep) % b.nt].ssd_role)
 				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_b);
+		for (unsigned i = 0; i < b.nt; i++)
+			if (!b.t[(i + rep) % b.nt].ssd_role)
+				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_h);
 		for (unsigned i = 0; i < b.nt; i++)
 			if (b.t[(i + rep) % b.nt].ssd_role)
 				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_ssd);

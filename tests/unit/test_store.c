@@ -355,6 +355,31 @@ static void t_present(struct fixture *f, const char *names, const char *want)
 	assert_string_equal(got, want);
 }
 
+/*
+ * An open through a name the kernel still caches after an eviction (its
+ * invalidation is queued, not yet sent) reaches an inode with no data left:
+ * ESTALE makes the kernel look the name up again and retry, so a writer's
+ * open(O_CREAT|O_TRUNC) of the evicted name creates a new file.  It was
+ * ENOENT: the writer's create failed.
+ */
+static void test_open_of_evicted_file_is_estale(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_inode *ino = t_make(f, "ev", 64 * 1024, 7);
+	struct kvfs_handle *h;
+	struct kvfs_entry e;
+
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->a, f->kv.ns.root, "ev", &e), 0);
+	assert_ptr_equal(e.ino, ino); /* the kernel's reference */
+	assert_int_equal(kvfs_ns_evict(&f->kv.ns, ino), 0);
+	assert_null(t_find(f, "ev"));
+	assert_true(ino->gone);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_WRONLY | O_TRUNC, 0, &h),
+			 -ESTALE);
+	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDONLY, 0, &h), -ESTALE);
+	kvfs_ns_forget(&f->kv.ns, ino, 1);
+}
+
 static void test_ssd_room_evicts_in_policy_order(void **state)
 {
 	struct fixture *f = *state;
@@ -561,6 +586,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_maps_dropped_at_load_not_counted, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte_is_eio, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_ssd_room_evicts_in_policy_order, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_open_of_evicted_file_is_estale, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_demotes_stored_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_flushes_cold_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_tier_check_catches_broken_states, t_setup, t_teardown),
