@@ -56,12 +56,13 @@ struct kvfs_hasher {
 	struct kvfs_ns *ns;
 };
 
-/* Starts a pass: 1 if there is nothing to do (the CRC is valid, or the
- * bytes are not all in memory: then whoever changes that sets the CRC).
- * Caller holds ino->lock for writing. */
+/* Starts a pass: 1 if there is nothing to do (the CRC is valid, the bytes
+ * are not all in memory: then whoever changes that sets the CRC, or the
+ * file has no name: no one will ask).  Caller holds ns->lock and ino->lock
+ * for writing. */
 static int pass_start(struct kvfs_inode *ino, uint64_t *gen)
 {
-	if (ino->crc_valid || !ino->t.resident || ino->gone)
+	if (ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0)
 		return 1;
 	ino->hash_active = 1;
 	ino->hash_pos = 0;
@@ -88,13 +89,21 @@ static int hash_pass(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	uint32_t crc = 0;
 	int done;
 
+	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
 	done = pass_start(ino, &gen);
 	size = ino->size;
 	pthread_rwlock_unlock(&ino->lock);
+	pthread_rwlock_unlock(&ns->lock);
 	for (int moved = 0; !done && !moved;) {
+		/* An unlinked file is dropped at once: the queue's reference
+		 * would keep its memory from a writer that replaces files faster
+		 * than they are hashed (a scan's files were evicted for it). */
+		pthread_rwlock_rdlock(&ns->lock);
 		pthread_rwlock_rdlock(&ino->lock);
-		done = ino->crc_valid || !ino->t.resident || ino->gone;
+		done = ino->crc_valid || !ino->t.resident || ino->gone ||
+		       ino->nlink == 0;
+		pthread_rwlock_unlock(&ns->lock);
 		moved = !done && pass_moved(ino, gen);
 		if (!done && !moved) {
 			n = size - pos;
@@ -117,7 +126,7 @@ static int hash_pass(struct kvfs_ns *ns, struct kvfs_inode *ino)
 		atomic_fetch_add(&ns->stats.crc_passes, 1);
 	}
 	ino->hash_active = 0;
-	done = ino->crc_valid || !ino->t.resident || ino->gone;
+	done = ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0;
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&ns->lock);
 	return done;
