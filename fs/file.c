@@ -377,9 +377,10 @@ void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h, void *bounce
 
 /* A write of buf to [off, off + len) while the hasher's pass runs over a
  * stale CRC (hasher.c): an overwrite of at most KVFS_PATCH_MAX bytes inside
- * the file patches the pass's delta for the part already hashed and counts
- * itself, so the pass goes on; anything else is not counted, and the pass
- * starts over.  Caller holds ino->lock for writing. */
+ * the file patches the pass's delta for the part already hashed, tears the
+ * step in progress if it touches it, and counts itself, so the pass goes
+ * on; anything else is not counted, and the pass starts over.  Caller
+ * holds ino->lock for writing. */
 static void hash_note_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 			    const char *buf, size_t len, uint64_t off)
 {
@@ -399,6 +400,8 @@ static void hash_note_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 		ino->hash_delta ^= kvfs_crc32c_patch(0, ino->size, off, old, buf, seen);
 		free(old);
 	}
+	if (off < ino->hash_end && off + len > ino->hash_pos)
+		ino->hash_torn = 1; /* the step in progress runs again */
 	ino->hash_patches++; /* this write's data_gen step */
 	atomic_fetch_add(&ns->stats.crc_patched_writes, 1);
 }

@@ -14,13 +14,14 @@
  *
  * A pass never makes a writer wait for it (issue 11: a header rewrite right
  * after the publish of a 512 MiB file waited 34-41 ms).  It hashes
- * KVFS_HASH_STEP bytes per hold of the inode's read lock, so an open or a
- * write waits at most one step, and it keeps its place in ino->hash_pos.
- * An in-place write during the pass (file.c, crc_before_write) adds to
- * ino->hash_delta the CRC change of the part the pass has already hashed
- * (the rest the pass will read new) and counts itself in hash_patches; at
- * the end the checksum is the pass's CRC XOR the delta (crc32c.h explains
- * the algebra).  Any other change of the data (an append, a truncation, a
+ * KVFS_HASH_STEP bytes at a time with no lock held (hash_step), and keeps
+ * its place in ino->hash_pos, the step in progress in [hash_pos,
+ * hash_end).  An in-place write during the pass (file.c, hash_note_write)
+ * adds to ino->hash_delta the CRC change of the part the pass has already
+ * hashed, marks the step torn if it touches it (the step runs again), and
+ * counts itself in hash_patches; the rest the pass reads new.  At the end
+ * the checksum is the pass's CRC XOR the delta (crc32c.h explains the
+ * algebra).  Any other change of the data (an append, a truncation, a
  * large overwrite, a fast-path commit) moves data_gen past what the patches
  * account for, and the pass starts over, up to three times; after that the
  * CRC stays stale until someone reads user.kvfs.crc32c or the next writer
@@ -30,16 +31,21 @@
  * with ns->lock held for writing.  Lock order as everywhere: ns->lock, then
  * inode->lock, then the queue's mutex (which guards head/tail/stop).  The
  * hash_* fields of an inode are guarded by its lock; the hasher alone
- * writes hash_pos, under the read lock, which excludes every writer.
+ * writes hash_pos, hash_end and clears hash_torn, under the read lock,
+ * which excludes every writer.  A step reads arena bytes with no lock: an
+ * extent freed meanwhile stays mapped (the arena), and every change that
+ * frees one moves data_gen or the size, so such a step is thrown away.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 
+#include "crc32c.h"
 #include "log.h"
 #include "ns.h"
 
-/* Bytes hashed per hold of the read lock: 1 MiB takes about 70 us at the
- * 14 GB/s measured for a 512 MiB file, the longest a writer waits. */
+/* Bytes per step: 1 MiB takes about 70 us at the 14 GB/s measured for a
+ * 512 MiB file; a write into the step being hashed makes it run again. */
 #define KVFS_HASH_STEP (1u << 20)
 
 struct hash_job {
@@ -65,7 +71,8 @@ static int pass_start(struct kvfs_inode *ino, uint64_t *gen)
 	if (ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0)
 		return 1;
 	ino->hash_active = 1;
-	ino->hash_pos = 0;
+	ino->hash_pos = ino->hash_end = 0;
+	ino->hash_torn = 0;
 	ino->hash_size = ino->size;
 	ino->hash_delta = 0;
 	ino->hash_patches = 0;
@@ -81,13 +88,74 @@ static int pass_moved(const struct kvfs_inode *ino, uint64_t gen)
 	       ino->size != ino->hash_size;
 }
 
-/* One pass over the file, a step per lock hold.  Returns 1 when the CRC is
+/* Is the pass over: the CRC set by someone else, the bytes gone from
+ * memory, or the file without a name?  Caller holds ns->lock and
+ * ino->lock. */
+static int pass_over(const struct kvfs_inode *ino)
+{
+	return ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0;
+}
+
+/*
+ * One step: the CRC of [pos, pos + n) continued from *crc.  The window and
+ * its iovecs are taken under the inode's read lock, the bytes are hashed
+ * with no lock held (a preempted hasher never holds up a writer), and the
+ * result is kept only if no write touched the window meanwhile
+ * (hash_torn, set by hash_note_write in file.c); writes below the window
+ * patch hash_delta, writes above it are read new.  Returns 1 when the step
+ * is done (*pos advanced), 0 to take it again, -1 when the pass must start
+ * over or is over.
+ */
+static int hash_step(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t gen,
+		     uint64_t size, uint64_t *pos, uint32_t *crc,
+		     struct iovec *iov, int max_iov)
+{
+	uint64_t n = size - *pos < KVFS_HASH_STEP ? size - *pos : KVFS_HASH_STEP;
+	uint32_t c = *crc;
+	int cnt = -1, r;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	pthread_rwlock_rdlock(&ino->lock);
+	r = pass_over(ino) || pass_moved(ino, gen) ? -1 : 0;
+	pthread_rwlock_unlock(&ns->lock);
+	if (r == 0) {
+		ino->hash_end = *pos + n; /* writers read both under the write lock */
+		ino->hash_torn = 0;
+		cnt = iov ? kvfs_extmap_iov(&ino->data, ns->mem, *pos, n, iov, max_iov) : -1;
+		if (cnt < 0) /* no room for the iovecs: hash under the lock */
+			c = kvfs_extmap_crc_range(&ino->data, ns->mem, c, *pos, n);
+	}
+	pthread_rwlock_unlock(&ino->lock);
+	if (r)
+		return -1;
+	for (int i = 0; i < cnt; i++)
+		c = kvfs_crc32c(c, iov[i].iov_base, iov[i].iov_len);
+	pthread_rwlock_rdlock(&ino->lock);
+	if (pass_moved(ino, gen))
+		r = -1;
+	else if (cnt >= 0 && ino->hash_torn)
+		r = 0;
+	else
+		r = 1;
+	if (r == 1) {
+		*crc = c;
+		*pos += n;
+		ino->hash_pos = *pos;
+	}
+	ino->hash_end = ino->hash_pos;
+	pthread_rwlock_unlock(&ino->lock);
+	return r;
+}
+
+/* One pass over the file, a step at a time.  Returns 1 when the CRC is
  * valid or need not be computed here, 0 to start over. */
 static int hash_pass(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
-	uint64_t gen = 0, pos = 0, size, n;
+	int max_iov = (int)(KVFS_HASH_STEP / KVFS_ALLOC_UNIT) + 4;
+	struct iovec *iov = malloc(sizeof(*iov) * (size_t)max_iov);
+	uint64_t gen = 0, pos = 0, size;
 	uint32_t crc = 0;
-	int done;
+	int done, r = 1, torn = 0;
 
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
@@ -95,38 +163,25 @@ static int hash_pass(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	size = ino->size;
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&ns->lock);
-	for (int moved = 0; !done && !moved;) {
-		/* An unlinked file is dropped at once: the queue's reference
-		 * would keep its memory from a writer that replaces files faster
-		 * than they are hashed (a scan's files were evicted for it). */
-		pthread_rwlock_rdlock(&ns->lock);
-		pthread_rwlock_rdlock(&ino->lock);
-		done = ino->crc_valid || !ino->t.resident || ino->gone ||
-		       ino->nlink == 0;
-		pthread_rwlock_unlock(&ns->lock);
-		moved = !done && pass_moved(ino, gen);
-		if (!done && !moved) {
-			n = size - pos;
-			n = n < KVFS_HASH_STEP ? n : KVFS_HASH_STEP;
-			crc = kvfs_extmap_crc_range(&ino->data, ns->mem, crc, pos, n);
-			pos += n;
-			ino->hash_pos = pos; /* writers read it under the write lock */
-		}
-		pthread_rwlock_unlock(&ino->lock);
-		if (!done && !moved && pos == size)
+	/* A step torn by writes 8 times in a row starts the pass over. */
+	while (!done && pos < size && (r = hash_step(ns, ino, gen, size, &pos, &crc,
+						     iov, max_iov)) >= 0)
+		if (r == 0 && ++torn >= 8)
 			break;
-	}
+		else if (r == 1)
+			torn = 0;
+	free(iov);
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
-	if (ino->hash_active && !ino->crc_valid && !ino->gone &&
-	    ino->t.resident && !pass_moved(ino, gen) && pos == size) {
+	if (!done && ino->hash_active && !pass_over(ino) && !pass_moved(ino, gen) &&
+	    pos == size) {
 		ino->crc = crc ^ ino->hash_delta;
 		ino->crc_valid = 1;
 		kvfs_ns_record(ns, ino, 0);
 		atomic_fetch_add(&ns->stats.crc_passes, 1);
 	}
 	ino->hash_active = 0;
-	done = ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0;
+	done = pass_over(ino);
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&ns->lock);
 	return done;

@@ -138,12 +138,14 @@ struct kvfs_inode {
 	uint32_t crc;
 	int crc_valid;                  /* crc matches the data */
 	/* The hasher's pass over a stale CRC, in steps (hasher.c): while
-	 * hash_active, [0, hash_pos) of the hash_size bytes are hashed, and
-	 * an in-place write patches hash_delta for the part already hashed
-	 * and counts itself in hash_patches (file.c), so the pass need not
-	 * start over and the writer need not wait. */
-	int hash_active;
-	uint64_t hash_pos, hash_size;
+	 * hash_active, [0, hash_pos) of the hash_size bytes are hashed and
+	 * [hash_pos, hash_end) is being hashed; an in-place write patches
+	 * hash_delta for the part already hashed, sets hash_torn if it
+	 * touches the step in progress, and counts itself in hash_patches
+	 * (file.c), so the pass need not start over and the writer need not
+	 * wait. */
+	int hash_active, hash_torn;
+	uint64_t hash_pos, hash_end, hash_size;
 	uint64_t hash_patches;          /* data_gen steps the delta covers */
 	uint32_t hash_delta;
 	atomic_uint_fast64_t hits;            /* atomic: bumped under the read lock */

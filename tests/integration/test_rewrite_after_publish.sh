@@ -32,11 +32,16 @@ wait_hasher() {
 patched=0
 for round in 1 2 3; do
 	p0=$(t_stat "$M" checksums patched_writes)
+	s0=$(t_stat "$M" checksums passes)
 	cp "$T_DIR/src" "$M/big.kv.tmp.$round"
 	mv "$M/big.kv.tmp.$round" "$M/big$round.kv"
 	"$IT/headprobe" rewrite "$M/big$round.kv" 16 || t_fail "headprobe rewrite failed"
 	wait_hasher
 	patched=$(($(t_stat "$M" checksums patched_writes) - p0))
+	# The hasher set the checksum (else the getfattr below would compute
+	# it itself and prove nothing about the pass).
+	(($(t_stat "$M" checksums passes) > s0)) ||
+		t_fail "the hasher did not settle the checksum of big$round.kv (round $round)"
 	want=$("$IT/crc32c" "$M/big$round.kv")
 	t_ne "$want" "$("$IT/crc32c" "$T_DIR/src")" "checksum after the rewrites (round $round)"
 	t_eq "$(t_xattr "$M/big$round.kv" user.kvfs.crc32c)" "$want" \
