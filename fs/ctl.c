@@ -183,6 +183,9 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->bytes_written = atomic_load(&ns->bytes_written);
 	s->file_hits = atomic_load(&ns->hits);
 	s->enospc = atomic_load(&ns->enospc);
+	s->crc_pending = atomic_load(&ns->crc_pending);
+	s->crc_passes = atomic_load(&ns->crc_passes);
+	s->crc_patched_writes = atomic_load(&ns->crc_patched_writes);
 	s->lookup_hits = atomic_load(&ns->lookup_hits);
 	s->lookup_misses = atomic_load(&ns->lookup_misses);
 	s->evictions = atomic_load(&ns->evictions);
@@ -424,6 +427,9 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "  \"io\": {\"read_bytes\": %" PRIu64 ", \"written_bytes\": %"
 		PRIu64 ", \"file_hits\": %" PRIu64 ", \"enospc\": %" PRIu64 "},\n",
 		s->bytes_read, s->bytes_written, s->file_hits, s->enospc);
+	fprintf(f, "  \"checksums\": {\"pending\": %" PRIu64 ", \"passes\": %"
+		PRIu64 ", \"patched_writes\": %" PRIu64 "},\n", s->crc_pending,
+		s->crc_passes, s->crc_patched_writes);
 	fprintf(f, "  \"lookups\": {\"found\": %" PRIu64 ", \"missed\": %" PRIu64
 		", \"hit_ratio\": %.4f},\n", s->lookup_hits, s->lookup_misses,
 		ratio(s->lookup_hits, s->lookup_hits + s->lookup_misses));

@@ -54,6 +54,7 @@ struct kvfs_ctl_snap {
 					    NULL: private, no GPU fast path */
 	uint64_t files, dirs, published;
 	uint64_t bytes_read, bytes_written, file_hits, enospc;
+	uint64_t crc_pending, crc_passes, crc_patched_writes;
 	uint64_t lookup_hits, lookup_misses;
 	uint64_t evictions, evicted_bytes, evict_refused, promotions;
 	int have_index;

@@ -148,7 +148,7 @@ static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 		return 0;
 	kvfs_store_set_resident(st, ino, 0);
 	ino->t.head_loaded = 1;
-	/* st_blksize changed (KVFS_BLKSIZE_SSD): drop the kernel's copy. */
+	/* st_blocks changed: drop the kernel's copy. */
 	if (st->ns->hooks.inval_inode)
 		st->ns->hooks.inval_inode(st->ns->hooks.arg, ino, (uint64_t)-1, 0);
 	atomic_fetch_add(&st->stats.demotions, 1);

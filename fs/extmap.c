@@ -748,14 +748,14 @@ int64_t kvfs_extmap_seek(const struct kvfs_extmap *m, uint64_t off, int whence,
 	return (int64_t)(pos < size ? pos : size);
 }
 
-uint32_t kvfs_extmap_crc(const struct kvfs_extmap *m, const struct kvfs_mem *mem,
-			 uint64_t size)
+uint32_t kvfs_extmap_crc_range(const struct kvfs_extmap *m,
+			       const struct kvfs_mem *mem, uint32_t crc,
+			       uint64_t off, uint64_t len)
 {
 	uint64_t aoff, seg;
-	uint32_t crc = 0;
 	struct walk w;
 
-	walk_init(&w, m, 0, size);
+	walk_init(&w, m, off, len);
 	while (walk_next(&w, &aoff, &seg)) {
 		if (aoff == WALK_HOLE)
 			crc = kvfs_crc32c_zeros(crc, seg);
@@ -763,6 +763,12 @@ uint32_t kvfs_extmap_crc(const struct kvfs_extmap *m, const struct kvfs_mem *mem
 			crc = kvfs_crc32c(crc, kvfs_arena_ptr(&mem->arena, aoff), seg);
 	}
 	return crc;
+}
+
+uint32_t kvfs_extmap_crc(const struct kvfs_extmap *m, const struct kvfs_mem *mem,
+			 uint64_t size)
+{
+	return kvfs_extmap_crc_range(m, mem, 0, 0, size);
 }
 
 int kvfs_extmap_check(const struct kvfs_extmap *m)

@@ -135,6 +135,11 @@ int kvfs_extmap_adopt(struct kvfs_extmap *m, struct kvfs_mem *mem,
 /* CRC-32C of the first `size` bytes, holes as zeros. */
 uint32_t kvfs_extmap_crc(const struct kvfs_extmap *m, const struct kvfs_mem *mem,
 			 uint64_t size);
+/* The CRC-32C continued from `crc` over [off, off + len), holes as zeros
+ * (the hasher's steps, hasher.c). */
+uint32_t kvfs_extmap_crc_range(const struct kvfs_extmap *m,
+			       const struct kvfs_mem *mem, uint32_t crc,
+			       uint64_t off, uint64_t len);
 
 /* Validates ordering, alignment, merging and `bytes`; 0 or -EUCLEAN. */
 int kvfs_extmap_check(const struct kvfs_extmap *m);

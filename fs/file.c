@@ -19,7 +19,16 @@
  *      with the XOR of old and new bytes (crc32c.h explains the algebra);
  *   3. anything else (a larger overwrite, a shrinking truncate, a punched
  *      hole) marks the CRC stale; it is recomputed when the last writer
- *      closes (by the hasher), or when someone asks for user.kvfs.crc32c.
+ *      closes (by the hasher), or when someone asks for user.kvfs.crc32c;
+ *   4. while the hasher's pass runs over a stale CRC (a file just
+ *      published), an overwrite as in 2 patches the pass's delta instead
+ *      of waiting for the pass (hash_note_write, hasher.c).
+ *
+ * Opens.  A read-only open takes ns->lock shared (its open count is atomic,
+ * ns.h), so opens and header reads of published files never queue behind
+ * one another or behind a writer's create, rename or publish; an open for
+ * writing (it counts a writer, may truncate) and a release that may free
+ * the inode take it exclusive.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -183,49 +192,68 @@ static int ctl_open(struct kvfs_ns *ns, struct kvfs_inode *ino, int flags,
 	return 0;
 }
 
-int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-		   struct kvfs_inode *ino, int flags, int cached,
-		   struct kvfs_handle **fh)
+/* The handle's share of the page cache (caller holds ino->lock for
+ * writing): cached_gen holds data_gen + 1 as of the last cached open, 0
+ * for never.  Equal: the kernel's pages are still the file's bytes and may
+ * be kept. */
+static void open_cached(struct kvfs_inode *ino, struct kvfs_handle *h)
 {
-	struct kvfs_handle *h;
-	uint32_t lost = 0;
-	int r = 0, dropped = 0;
+	if (!h->cached)
+		return;
+	h->keep_cache = ino->cached_gen == ino->data_gen + 1;
+	ino->cached_gen = ino->data_gen + 1;
+	ino->ncached++;
+}
 
-	if (ino->is_dir)
-		return -EISDIR;
-	if (ino->link)
-		return -ELOOP; /* the kernel follows links itself; never ours */
-	if (ino->ctl)
-		return ctl_open(ns, ino, flags, fh);
-	/* Evicted while the kernel still had the name cached (its
-	 * invalidation is queued, notify.c): ESTALE makes the kernel look the
-	 * name up again and retry, so an open(O_CREAT) that raced with the
-	 * eviction creates the file anew instead of failing with ENOENT. */
-	if (ino->gone)
-		return -ESTALE;
-	/* kvfs truncates at open (FUSE_CAP_ATOMIC_O_TRUNC), so the set-id
-	 * bits go here too: the kernel sends no setattr for this open. */
-	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
-		lost = setid_lost_now(ctx, ino, 0);
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	h->ino = ino;
-	h->flags = flags;
-	h->writer = (flags & O_ACCMODE) != O_RDONLY;
-	h->cached = cached;
+/* A read-only open: ns->lock shared, and ino->lock only for a cached open.
+ * An evicted inode (gone, set under ns->lock exclusive) cannot be opened:
+ * the kernel still had its name cached (the invalidation is queued,
+ * notify.c), and ESTALE makes it look the name up again and retry, so an
+ * open(O_CREAT) that raced with the eviction creates the file anew. */
+static int open_shared(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		       struct kvfs_handle *h)
+{
+	int r = 0;
+
+	pthread_rwlock_rdlock(&ns->lock);
+	if (ino->gone) {
+		r = -ESTALE;
+	} else {
+		ino->nopen++;
+		if (h->cached) {
+			pthread_rwlock_wrlock(&ino->lock);
+			open_cached(ino, h);
+			pthread_rwlock_unlock(&ino->lock);
+		}
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+/* An open for writing: counts a writer and may truncate (O_TRUNC), under
+ * ns->lock exclusive.  `lost` are the set-id bits a truncating open takes
+ * (setid_lost_now()); *dropped says whether it took any. */
+static int open_writer(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		       struct kvfs_handle *h, uint32_t lost, int *dropped)
+{
+	int flags = h->flags, r = 0;
+
 again:
 	pthread_rwlock_wrlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
+	if (ino->gone) {
+		r = -ESTALE; /* as in open_shared() */
+		goto out;
+	}
 	/* A promotion fills the extmap with no lock held: truncation waits
 	 * for it to end (store.h). */
-	if ((flags & O_TRUNC) && h->writer && atomic_load(&ino->t.promoting)) {
+	if ((flags & O_TRUNC) && atomic_load(&ino->t.promoting)) {
 		pthread_rwlock_unlock(&ino->lock);
 		pthread_rwlock_unlock(&ns->lock);
 		kvfs_store_wait_ready(ns->store, ino, UINT64_MAX);
 		goto again;
 	}
-	if ((flags & O_TRUNC) && h->writer && ino->size) {
+	if ((flags & O_TRUNC) && ino->size) {
 		r = kvfs_fastpath_busy(ino, 0, UINT64_MAX);
 		if (r == 0)
 			r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
@@ -241,26 +269,52 @@ again:
 	}
 	/* POSIX: an O_TRUNC open of an existing file marks mtime and ctime
 	 * for update, whatever its size was. */
-	if (r == 0 && (flags & O_TRUNC) && h->writer) {
-		dropped = setid_drop(ino, lost);
+	if (r == 0 && (flags & O_TRUNC)) {
+		*dropped = setid_drop(ino, lost);
 		ino->dirty = 1;
 		kvfs_now(&ino->mtime);
 		ino->ctime = ino->mtime;
 	}
 	if (r == 0) {
 		ino->nopen++;
-		ino->nwriters += h->writer;
-		if (cached) {
-			/* cached_gen holds data_gen + 1 as of the last cached
-			 * open; 0 means never.  Equal: the kernel's pages are
-			 * still the file's bytes and may be kept. */
-			h->keep_cache = ino->cached_gen == ino->data_gen + 1;
-			ino->cached_gen = ino->data_gen + 1;
-			ino->ncached++;
-		}
+		ino->nwriters++;
+		open_cached(ino, h);
 	}
+out:
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *ino, int flags, int cached,
+		   struct kvfs_handle **fh)
+{
+	struct kvfs_handle *h;
+	uint32_t lost = 0;
+	int r, dropped = 0;
+
+	if (ino->is_dir)
+		return -EISDIR;
+	if (ino->link)
+		return -ELOOP; /* the kernel follows links itself; never ours */
+	if (ino->ctl)
+		return ctl_open(ns, ino, flags, fh);
+	/* kvfs truncates at open (FUSE_CAP_ATOMIC_O_TRUNC), so the set-id
+	 * bits go here too: the kernel sends no setattr for this open. */
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
+		lost = setid_lost_now(ctx, ino, 0);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->ino = ino;
+	h->flags = flags;
+	h->writer = (flags & O_ACCMODE) != O_RDONLY;
+	h->cached = cached;
+	if (!h->writer)
+		r = open_shared(ns, ino, h);
+	else
+		r = open_writer(ns, ino, h, lost, &dropped);
 	if (r) {
 		free(h);
 		return r;
@@ -433,6 +487,37 @@ void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h, void *bounce
 		kvfs_store_promote_finish(ns->store, ino);
 }
 
+/* A write of buf to [off, off + len) while the hasher's pass runs over a
+ * stale CRC (hasher.c): an overwrite of at most KVFS_PATCH_MAX bytes inside
+ * the file patches the pass's delta for the part already hashed, tears the
+ * step in progress if it touches it, and counts itself, so the pass goes
+ * on; anything else is not counted, and the pass starts over.  Caller
+ * holds ino->lock for writing. */
+static void hash_note_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
+			    const char *buf, size_t len, uint64_t off)
+{
+	size_t seen;
+	char *old;
+
+	if (!ino->hash_active || ino->size != ino->hash_size ||
+	    off > ino->size || len > ino->size - off || len > KVFS_PATCH_MAX)
+		return;
+	seen = off < ino->hash_pos ?
+	       (ino->hash_pos - off < len ? (size_t)(ino->hash_pos - off) : len) : 0;
+	if (seen) {
+		old = malloc(seen);
+		if (!old)
+			return; /* not counted: the pass starts over */
+		kvfs_extmap_read(&ino->data, ns->mem, off, old, seen);
+		ino->hash_delta ^= kvfs_crc32c_patch(0, ino->size, off, old, buf, seen);
+		free(old);
+	}
+	if (off < ino->hash_end && off + len > ino->hash_pos)
+		ino->hash_torn = 1; /* the step in progress runs again */
+	ino->hash_patches++; /* this write's data_gen step */
+	atomic_fetch_add(&ns->stats.crc_patched_writes, 1);
+}
+
 /* Keeps the CRC current across a write of buf to [off, off + len) (rules 1
  * and 2 at the top of this file).  Called before the bytes change; caller
  * holds ino->lock for writing.  Cannot fail: at worst the CRC goes stale. */
@@ -445,8 +530,10 @@ static void crc_before_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 		ino->crc_valid = 0; /* computed off the write path at publish */
 		return;
 	}
-	if (!ino->crc_valid)
+	if (!ino->crc_valid) {
+		hash_note_write(ns, ino, buf, len, off);
 		return;
+	}
 	if (off < ino->size)
 		over = len < ino->size - off ? len : ino->size - off;
 	if (over) {
@@ -512,8 +599,8 @@ ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 			const void *buf, size_t size, uint64_t off)
 {
 	struct kvfs_inode *ino = h->ino;
-	uint32_t crc_before;
-	uint64_t lo;
+	uint32_t crc_before, delta_before;
+	uint64_t lo, patches_before;
 	int valid_before, inval, tries = 0;
 	ssize_t r;
 
@@ -529,11 +616,15 @@ again:
 		return r;
 	crc_before = ino->crc;
 	valid_before = ino->crc_valid;
+	delta_before = ino->hash_delta;
+	patches_before = ino->hash_patches;
 	crc_before_write(ns, ino, buf, size, off);
 	r = kvfs_extmap_write(&ino->data, ns->mem, off, buf, size);
 	if (r < 0) {
 		ino->crc = crc_before;
 		ino->crc_valid = valid_before;
+		ino->hash_delta = delta_before;
+		ino->hash_patches = patches_before;
 		pthread_rwlock_unlock(&ino->lock);
 		if (r == -ENOSPC && room_for(ns, ino, size, &tries))
 			goto again;
@@ -623,11 +714,20 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
+	int shared;
 
 	/* First: a fast-path reservation never committed must not be
 	 * published with the file (fastpath.c). */
 	kvfs_fastpath_release(ns, h);
-	pthread_rwlock_wrlock(&ns->lock);
+	/* A reader's close of a named file frees nothing, so ns->lock shared
+	 * is enough (ns.h); a writer's (it may publish) or the close of an
+	 * unlinked file (it may free the inode) takes it exclusive. */
+	pthread_rwlock_rdlock(&ns->lock);
+	shared = !h->writer && ino->nlink > 0;
+	if (!shared) {
+		pthread_rwlock_unlock(&ns->lock);
+		pthread_rwlock_wrlock(&ns->lock);
+	}
 	if (h->writer)
 		writer_done(ns, h);
 	pthread_rwlock_wrlock(&ino->lock);
@@ -643,7 +743,12 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		kvfs_index_touch(ns->index, ino->id, atomic_load(&ino->hits),
 				 atomic_load(&ino->last_access_ns));
 	pthread_rwlock_unlock(&ino->lock);
-	kvfs_ns_put_open(ns, ino);
+	if (shared) {
+		KVFS_ASSERT(ino->nopen > 0);
+		ino->nopen--; /* named: nothing to free, whatever the count */
+	} else {
+		kvfs_ns_put_open(ns, ino);
+	}
 	pthread_rwlock_unlock(&ns->lock);
 	free(h->ctl_buf);
 	free(h);

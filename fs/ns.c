@@ -297,8 +297,8 @@ void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
 	st->st_uid = ino->uid;
 	st->st_gid = ino->gid;
 	st->st_size = ino->is_dir ? 4096 * (1 + ino->dir.count / 64) : ino->size;
-	st->st_blksize = !ino->is_dir && !ino->t.resident ? KVFS_BLKSIZE_SSD :
-			 KVFS_BLKSIZE;
+	st->st_blksize = ino->is_dir || !ino->published ? KVFS_BLKSIZE :
+			 !ino->t.resident ? KVFS_BLKSIZE_SSD : KVFS_BLKSIZE_READ;
 	st->st_blocks = (ino->t.resident ? ino->data.bytes :
 			 kvfs_tier_ssd_bytes(&ino->t)) / 512;
 	st->st_atim = ino->atime;

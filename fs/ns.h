@@ -31,9 +31,13 @@
  * Locking (the order of all the daemon's locks, and the threads that take
  * them: docs/design.md, "Lock order"):
  *   ns->lock     (rwlock) the tree: dir tables, parent/name/nlink of every
- *                inode, the publish state and owner, nopen/nwriters, and the
- *                freeing of inodes.  nlookup is atomic so lookups can take
- *                the lock shared.
+ *                inode, the publish state and owner, nwriters, and the
+ *                freeing of inodes.  nlookup and nopen are atomic so that
+ *                lookups, read-only opens and their releases can take the
+ *                lock shared: an open count may grow under the shared lock,
+ *                and may drop under it while the inode has a name (nothing
+ *                can free it then); only the exclusive holder frees, and it
+ *                sees every count.
  *   inode->lock  (rwlock) attributes, data (extmap), xattrs, crc, hits;
  *                taken after ns->lock, one inode's at a time.
  */
@@ -56,11 +60,19 @@ struct kvfs_lease;
 #define KVFS_NAME_MAX     255
 #define KVFS_XATTR_MAX    65536          /* per value, as XATTR_SIZE_MAX */
 #define KVFS_XATTRS_MAX   (256u * 1024)  /* all user xattrs of one inode */
-#define KVFS_BLKSIZE      (1u << 20)     /* st_blksize: stdio buffers 1 MiB */
-#define KVFS_BLKSIZE_SSD  4096u          /* st_blksize of a file only the SSD
-					    holds: a buffered header read
-					    (fread of 52 bytes) then asks for
-					    its head, not 1 MiB of the SSD */
+#define KVFS_BLKSIZE      (1u << 20)     /* st_blksize of a file being
+					    written (unpublished): Python's
+					    buffered writes go in 1 MiB */
+#define KVFS_BLKSIZE_READ 4096u          /* st_blksize of a published file:
+					    Python's buffered reader (and
+					    stdio, below 8 KiB) fills its
+					    buffer with st_blksize bytes, so a
+					    52-byte header probe moves 4 KiB,
+					    not 1 MiB (issue 11); reads larger
+					    than the buffer bypass it */
+#define KVFS_BLKSIZE_SSD  KVFS_BLKSIZE_READ /* the same for a file only the
+					    SSD holds: a probe asks for its
+					    head, not 1 MiB of the SSD */
 #define KVFS_MAX_FILESIZE (1ull << 52)   /* far above any arena; EFBIG past it */
 #define KVFS_LINK_MAX     4095           /* bytes of a symlink target, as
 					    PATH_MAX less its NUL */
@@ -118,7 +130,7 @@ struct kvfs_inode {
 					   while in a directory's table */
 	struct kvfs_dir dir;            /* directories only */
 	uint32_t nlink;                 /* 1 while named (dirs: 2 + subdirs) */
-	uint32_t nopen;
+	atomic_uint_fast32_t nopen;     /* atomic: see the lock order above */
 	uint32_t nwriters;
 	int published;
 	pid_t owner_tgid;               /* creator, while unpublished */
@@ -136,6 +148,17 @@ struct kvfs_inode {
 	size_t xattr_bytes;
 	uint32_t crc;
 	int crc_valid;                  /* crc matches the data */
+	/* The hasher's pass over a stale CRC, in steps (hasher.c): while
+	 * hash_active, [0, hash_pos) of the hash_size bytes are hashed and
+	 * [hash_pos, hash_end) is being hashed; an in-place write patches
+	 * hash_delta for the part already hashed, sets hash_torn if it
+	 * touches the step in progress, and counts itself in hash_patches
+	 * (file.c), so the pass need not start over and the writer need not
+	 * wait. */
+	int hash_active, hash_torn;
+	uint64_t hash_pos, hash_end, hash_size;
+	uint64_t hash_patches;          /* data_gen steps the delta covers */
+	uint32_t hash_delta;
 	atomic_uint_fast64_t hits;            /* atomic: bumped under the read lock */
 	atomic_int_fast64_t last_access_ns;   /* likewise */
 	int pinned;
@@ -185,6 +208,9 @@ struct kvfs_ns_stats {
 	atomic_uint_fast64_t lookup_hits, lookup_misses;  /* as the daemon sees them */
 	atomic_uint_fast64_t evictions, evicted_bytes, evict_refused;
 	atomic_uint_fast64_t enospc;                      /* writes refused for space */
+	/* The hasher (hasher.c): files queued and not yet done, passes that
+	 * set a CRC, and in-place writes patched into a running pass. */
+	atomic_uint_fast64_t crc_pending, crc_passes, crc_patched_writes;
 };
 
 struct kvfs_ns {

@@ -283,7 +283,7 @@ static void promote_end(struct kvfs_store *st, struct kvfs_inode *ino, int ok)
 	if (ok) {
 		kvfs_store_set_resident(st, ino, 1);
 		ino->t.head_loaded = 1;
-		if (st->ns->hooks.inval_inode) /* st_blksize is 1 MiB again */
+		if (st->ns->hooks.inval_inode) /* st_blocks changed */
 			st->ns->hooks.inval_inode(st->ns->hooks.arg, ino, (uint64_t)-1, 0);
 		atomic_fetch_add(&st->stats.promotions, 1);
 		atomic_fetch_add(&st->stats.promoted_bytes, ino->size);

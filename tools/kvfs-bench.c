@@ -25,7 +25,17 @@
  *       stat + open + read of the first 52 bytes + close of each, twice; raw:
  *       the same files in a plain directory, page cache warm.  kvfs must not
  *       read the SSD for it (ssd_reads of .kvfs/stats.json);
- *   (h) names (kvfs and disk targets): 192 files of 16 KiB written as
+ *   (h) ds4-server's hit path on the memory tier (kvfs against disk and
+ *       tmpfs): a scan of 1,000 files of 1 MiB (readdir, then stat + fopen
+ *       + fread 48 + 4 bytes + fclose of every <40 hex>.kv), 100 times
+ *       alone and 100 times while a second process publishes 32 MiB files
+ *       into the same directory (temp name, rename, unlink of the one
+ *       before), as ds4's worker does beside its HTTP thread: the median
+ *       and the 99th percentile of the scan times, and on kvfs the daemon's
+ *       requests per scanned file (.kvfs/stats.json); then a header rewrite
+ *       (fopen "r+b", fread 52, fseek, fwrite 48, fclose) of a 512 MiB file
+ *       right after its publish, timed;
+ *   (i) names (kvfs and disk targets): 192 files of 16 KiB written as
  *       <64 hex>.bin.tmp.<pid> and renamed (untimed), then access(F_OK) of each
  *       final name (vLLM's probe), stat() of each once (the first stat after
  *       the rename), and the same stats x5;
@@ -81,10 +91,13 @@
 #define KVFS_BENCH_SPILL_FILE	(8 * MIB)	/* (d), (e) file and request size */
 #define KVFS_BENCH_HEAD		52	/* (f) ds4-server's header read */
 #define KVFS_BENCH_RESTART_GOAL	2.0	/* (g) seconds */
-#define KVFS_BENCH_NAMES	192	/* (h) files written by temp + rename */
-#define KVFS_BENCH_NAME_SIZE	(16 * 1024)	/* (h) HiCache's smallest pages */
-#define KVFS_BENCH_MISSES	400	/* (h) names never written */
-#define KVFS_BENCH_AGAIN	5	/* (h) rounds of the same stats */
+#define KVFS_BENCH_H_WRITER	(32 * MIB)	/* (h) the busy writer's files */
+#define KVFS_BENCH_H_TAIL_GOAL	3.0	/* (h) p99 scan <= 3x the median */
+#define KVFS_BENCH_H_REWRITE_GOAL 1.0	/* (h) ms */
+#define KVFS_BENCH_NAMES	192	/* (i) files written by temp + rename */
+#define KVFS_BENCH_NAME_SIZE	(16 * 1024)	/* (i) HiCache's smallest pages */
+#define KVFS_BENCH_MISSES	400	/* (i) names never written */
+#define KVFS_BENCH_AGAIN	5	/* (i) rounds of the same stats */
 
 enum metric {
 	M_A_WRITE, M_A_READ,
@@ -93,8 +106,9 @@ enum metric {
 	M_B_TOTAL,
 	M_D_SPILL, M_D_WRITE, M_E_COLD, M_E_NOT_SSD, M_F_SCAN, M_F_SCAN_AGAIN,
 	M_F_NOT_SSD, M_F_SSD_READS,
-	M_H_ACCESS_FIRST, M_H_STAT_FIRST, M_H_STAT_AGAIN, M_H_MISS_FIRST, M_H_MISS_AGAIN,
-	M_H_REQ_ACCESS, M_H_REQ_STAT, M_H_REQ_MISS,
+	M_H_SCAN, M_H_SCAN_TAIL, M_H_BUSY, M_H_BUSY_TAIL, M_H_TRIPS, M_H_REWRITE,
+	M_I_ACCESS_FIRST, M_I_STAT_FIRST, M_I_STAT_AGAIN, M_I_MISS_FIRST, M_I_MISS_AGAIN,
+	M_I_REQ_ACCESS, M_I_REQ_STAT, M_I_REQ_MISS,
 	M_NR
 };
 
@@ -121,14 +135,20 @@ static const struct {
 	[M_F_SCAN_AGAIN]   = { "f_scans_again_per_s",     "(f) ds4 scans/s, again" },
 	[M_F_NOT_SSD]      = { "f_files_not_ssd_only",    "(f) files not SSD-only" },
 	[M_F_SSD_READS]    = { "f_new_ssd_reads",         "(f) SSD reads in scans" },
-	[M_H_ACCESS_FIRST] = { "h_access_first_per_s",    "(h) access after rename/s" },
-	[M_H_STAT_FIRST]   = { "h_stat_first_per_s",      "(h) stat after rename/s" },
-	[M_H_STAT_AGAIN]   = { "h_stat_again_per_s",      "(h) same stats again/s" },
-	[M_H_MISS_FIRST]   = { "h_miss_first_per_s",      "(h) first-ever misses/s" },
-	[M_H_MISS_AGAIN]   = { "h_miss_again_per_s",      "(h) same misses again/s" },
-	[M_H_REQ_ACCESS]   = { "h_requests_per_first_access", "(h) requests/first access" },
-	[M_H_REQ_STAT]     = { "h_requests_per_first_stat", "(h) requests/first stat" },
-	[M_H_REQ_MISS]     = { "h_requests_per_first_miss", "(h) requests/first miss" },
+	[M_H_SCAN]         = { "h_scan_files_per_s",      "(h) ds4 scan files/s" },
+	[M_H_SCAN_TAIL]    = { "h_scan_p99_over_median",  "(h) scan p99/median" },
+	[M_H_BUSY]         = { "h_busy_scan_files_per_s", "(h) scan+writer files/s" },
+	[M_H_BUSY_TAIL]    = { "h_busy_p99_over_median",  "(h) +writer p99/median" },
+	[M_H_TRIPS]        = { "h_requests_per_file",     "(h) daemon requests/file" },
+	[M_H_REWRITE]      = { "h_rewrite_ms",            "(h) header rewrite ms" },
+	[M_I_ACCESS_FIRST] = { "i_access_first_per_s",    "(i) access after rename/s" },
+	[M_I_STAT_FIRST]   = { "i_stat_first_per_s",      "(i) stat after rename/s" },
+	[M_I_STAT_AGAIN]   = { "i_stat_again_per_s",      "(i) same stats again/s" },
+	[M_I_MISS_FIRST]   = { "i_miss_first_per_s",      "(i) first-ever misses/s" },
+	[M_I_MISS_AGAIN]   = { "i_miss_again_per_s",      "(i) same misses again/s" },
+	[M_I_REQ_ACCESS]   = { "i_requests_per_first_access", "(i) requests/first access" },
+	[M_I_REQ_STAT]     = { "i_requests_per_first_stat", "(i) requests/first stat" },
+	[M_I_REQ_MISS]     = { "i_requests_per_first_miss", "(i) requests/first miss" },
 };
 
 /* Ratios of medians, kvfs* targets over a base ("memcpy" or a label). */
@@ -152,11 +172,13 @@ static const struct ratio_def {
 	{ "e_cold_read_vs_ssd",    M_E_COLD,      "ssd",    0.80 },
 	{ "f_scan_vs_ssd",         M_F_SCAN,      "ssd",    0.80 },
 	{ "f_scan_again_vs_ssd",   M_F_SCAN_AGAIN, "ssd",   0.80 },
-	{ "h_access_first_vs_disk", M_H_ACCESS_FIRST, "disk", 0 },
-	{ "h_stat_first_vs_disk",  M_H_STAT_FIRST, "disk",  0.50 },
-	{ "h_stat_again_vs_disk",  M_H_STAT_AGAIN, "disk",  0.50 },
-	{ "h_miss_first_vs_disk",  M_H_MISS_FIRST, "disk",  0 },
-	{ "h_miss_again_vs_disk",  M_H_MISS_AGAIN, "disk",  0.50 },
+	{ "h_scan_vs_disk",        M_H_SCAN,      "disk",   0.50 },
+	{ "h_busy_scan_vs_disk",   M_H_BUSY,      "disk",   0.50 },
+	{ "i_access_first_vs_disk", M_I_ACCESS_FIRST, "disk", 0 },
+	{ "i_stat_first_vs_disk",  M_I_STAT_FIRST, "disk",  0.50 },
+	{ "i_stat_again_vs_disk",  M_I_STAT_AGAIN, "disk",  0.50 },
+	{ "i_miss_first_vs_disk",  M_I_MISS_FIRST, "disk",  0 },
+	{ "i_miss_again_vs_disk",  M_I_MISS_AGAIN, "disk",  0.50 },
 };
 #define NR_RATIOS (sizeof(ratio_defs) / sizeof(ratio_defs[0]))
 
@@ -210,6 +232,9 @@ struct bench {
 	unsigned scan_files;		/* (f) */
 	size_t scan_size;
 	int dropped_caches;		/* (e) slabs without O_DIRECT: drop_caches */
+	/* (h) */
+	unsigned h_files, h_scans;
+	size_t h_size, h_rewrite_size;
 	/* (g) */
 	char **restart_argv;		/* --restart-exec, split at spaces */
 	const char *restart_mnt;
@@ -227,6 +252,7 @@ static struct bench *cleanup_bench;
 
 static void remove_work(struct target *t);
 static double median(const double *v, unsigned n);
+static int cmp_double(const void *a, const void *b);
 static void restart_stop(struct bench *b);
 static bool is_kvfs(const struct target *t);
 static void find_fstype(struct target *t);
@@ -1166,13 +1192,231 @@ static void run_ssd(struct bench *b, struct target *t, unsigned rep)
 		100 * t->steal[rep]);
 }
 
-/* ---- (g) restart ------------------------------------------------------ */
+/* ---- (h) ds4's hit path ------------------------------------------------ */
 
-/* Runs argv (fusermount3 -u) and waits; returns its exit status or -1. */
-/* ---- (h) names: stat after temp + rename, misses ------------------------ */
+/* <work>/ds4/<40 hex>.kv, the first 8 hex digits saying which file. */
+static void h_path(char *out, size_t size, const struct target *t, uint64_t seq,
+		   unsigned i)
+{
+	char dir[PATH_MAX + 16];
 
-/* (h)'s names: page_path()'s, written for i < KVFS_BENCH_NAMES. */
-static char **h_paths(const struct target *t, uint64_t seq, unsigned first, unsigned n)
+	sub_path(dir, sizeof(dir), t, "ds4");
+	scan_path(out, size, dir, seq ^ 0x68, i);
+}
+
+/* Untimed: the scanned files, written as ds4 does (temp name, rename). */
+static void h_prepare(struct bench *b, struct target *t, uint64_t seq)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 300], tmp[PATH_MAX + 340];
+
+	sub_path(dir, sizeof(dir), t, "ds4");
+	if (mkdir(dir, 0755) < 0)
+		die("mkdir %s: %s", dir, strerror(errno));
+	for (unsigned i = 0; i < b->h_files; i++) {
+		h_path(path, sizeof(path), t, seq, i);
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+		write_file(b, tmp, b->h_size, scan_tag(seq, i));
+		if (rename(tmp, path) < 0)
+			die("rename %s: %s", tmp, strerror(errno));
+	}
+}
+
+/* One scan as ds4-server does at every request: readdir, and for every
+ * 43-character "<40 hex>.kv": stat, fopen "rb", fread 48 + 4, fclose.
+ * Files of the busy writer are read like the others but not checked.
+ * Returns seconds. */
+static double h_scan(struct bench *b, struct target *t, uint64_t seq)
+{
+	char path[PATH_MAX + 300], dir[PATH_MAX + 16], head[KVFS_BENCH_HEAD];
+	unsigned n = 0, i;
+	struct dirent *de;
+	struct stat st;
+	double t0 = now();
+	FILE *f;
+	DIR *d;
+
+	sub_path(dir, sizeof(dir), t, "ds4");
+	if (!(d = opendir(dir)))
+		die("opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len != 43 || strcmp(de->d_name + 40, ".kv") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) < 0 || !(f = fopen(path, "rb"))) {
+			if (errno == ENOENT && de->d_name[0] == 'w')
+				continue; /* the writer's, unlinked meanwhile */
+			die("stat/fopen %s: %s", path, strerror(errno));
+		}
+		if (fread(head, 1, 48, f) != 48 || fread(head + 48, 1, 4, f) != 4)
+			die("fread %s: short read of the first %d bytes", path, KVFS_BENCH_HEAD);
+		fclose(f);
+		if (de->d_name[0] == 'w')
+			continue;
+		if (sscanf(de->d_name, "%8x", &i) != 1 || !stamp_ok(head, scan_tag(seq, i), 0))
+			die("%s: wrong data in its first bytes", path);
+		n++;
+	}
+	closedir(d);
+	if (n != b->h_files)
+		die("readdir %s: %u files, wrote %u", dir, n, b->h_files);
+	return now() - t0;
+}
+
+/* The daemon's requests so far: the sum of every operation's "requests"
+ * in .kvfs/stats.json (reading it costs a handful). */
+static uint64_t h_requests(const struct target *t)
+{
+	static char buf[256 * 1024];
+	char path[PATH_MAX + 32], *p;
+	uint64_t sum = 0;
+	size_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.kvfs/stats.json", t->mnt);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		die("open %s: %s", path, strerror(errno));
+	n = read_full(fd, buf, sizeof(buf) - 1, path);
+	close(fd);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, "\"requests\": ")); p += 12)
+		sum += strtoull(p + 12, NULL, 10);
+	return sum;
+}
+
+/* The busy writer (a child process): publishes 32 MiB files into the
+ * scanned directory as w<39 hex>.kv (temp name, write()s of 4 MiB, close,
+ * rename) and unlinks the one before, until killed.  Never returns. */
+static _Noreturn void h_writer(struct bench *b, const struct target *t)
+{
+	char dir[PATH_MAX + 16], path[2][PATH_MAX + 64], tmp[PATH_MAX + 96];
+
+	sub_path(dir, sizeof(dir), t, "ds4");
+	for (unsigned long k = 0;; k++) {
+		char *cur = path[k & 1];
+		int fd;
+
+		snprintf(cur, sizeof(path[0]), "%s/w%039lx.kv", dir, k);
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", cur, (long)getpid());
+		if ((fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644)) < 0)
+			_exit(1);
+		for (size_t off = 0; off < KVFS_BENCH_H_WRITER; off += 4 * MIB)
+			if (write(fd, b->wbuf, 4 * MIB) != (ssize_t)(4 * MIB))
+				_exit(1);
+		if (close(fd) < 0 || rename(tmp, cur) < 0)
+			_exit(1);
+		if (k > 0)
+			(void)unlink(path[(k - 1) & 1]);
+	}
+}
+
+/* n scans; v[] gets their times in seconds, sorted. */
+static void h_scans(struct bench *b, struct target *t, uint64_t seq, double *v,
+		    unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		v[i] = h_scan(b, t, seq);
+	qsort(v, n, sizeof(*v), cmp_double);
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double h_pct(const double *v, unsigned n, double pct)
+{
+	unsigned k = (unsigned)(pct / 100 * n + 0.999999);
+
+	return v[k ? k - 1 : 0];
+}
+
+/* A 48-byte header rewrite right after the publish of a file of
+ * h_rewrite_size bytes (written untimed): milliseconds, open to close. */
+static double h_rewrite(struct bench *b, struct target *t, uint64_t seq)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 64], head[KVFS_BENCH_HEAD];
+	double t0, t1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rewrite.kv", t->work);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	write_file(b, tmp, b->h_rewrite_size, seq);
+	if (rename(tmp, path) < 0)
+		die("rename %s: %s", tmp, strerror(errno));
+	t0 = now();
+	if (!(f = fopen(path, "r+b")) || fread(head, 1, sizeof(head), f) != sizeof(head) ||
+	    fseek(f, 0, SEEK_SET) != 0)
+		die("fopen r+b / fread %s: %s", path, strerror(errno));
+	stamp_at(head, seq + 1, 0);
+	if (fwrite(head, 1, 48, f) != 48 || fclose(f) != 0)
+		die("fwrite %s: %s", path, strerror(errno));
+	t1 = now();
+	if (!(f = fopen(path, "rb")) || fread(head, 1, 48, f) != 48)
+		die("read back %s: %s", path, strerror(errno));
+	fclose(f);
+	if (!stamp_ok(head, seq + 1, 0))
+		die("%s: the rewritten header did not read back", path);
+	xunlink(path);
+	return (t1 - t0) * 1e3;
+}
+
+static void run_h(struct bench *b, struct target *t, unsigned rep)
+{
+	uint64_t seq = ++b->seq, req0 = 0;
+	double (*m)[KVFS_BENCH_MAX_REPEAT] = t->m;
+	double *v = calloc(b->h_scans, sizeof(*v));
+	bool kv = is_kvfs(t);
+	struct cpu_mark c;
+	pid_t pid;
+	int status;
+
+	if (!v)
+		die("out of memory");
+	h_prepare(b, t, seq);
+	settle(b, t);
+	cpu_mark(b, &c);
+	if (kv)
+		req0 = h_requests(t);
+	h_scans(b, t, seq, v, b->h_scans);
+	if (kv)
+		m[M_H_TRIPS][rep] = (double)(h_requests(t) - req0) /
+				    ((double)b->h_scans * b->h_files);
+	cpu_other(b, &c, t, rep);
+	m[M_H_SCAN][rep] = b->h_files / h_pct(v, b->h_scans, 50);
+	m[M_H_SCAN_TAIL][rep] = h_pct(v, b->h_scans, 99) / h_pct(v, b->h_scans, 50);
+
+	/* Beside the writer: its CPU is the point here, so not counted as
+	 * interference. */
+	settle(b, t);
+	if ((pid = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0)
+		h_writer(b, t);
+	usleep(200000); /* the writer is under way */
+	h_scans(b, t, seq, v, b->h_scans);
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) != pid || !WIFSIGNALED(status))
+		die("the (h) writer process failed (status %d)", status);
+	m[M_H_BUSY][rep] = b->h_files / h_pct(v, b->h_scans, 50);
+	m[M_H_BUSY_TAIL][rep] = h_pct(v, b->h_scans, 99) / h_pct(v, b->h_scans, 50);
+	remove_sub(t, "ds4");
+	free(v);
+
+	settle(b, t);
+	m[M_H_REWRITE][rep] = h_rewrite(b, t, seq);
+	for (int k = M_H_SCAN; k <= M_H_REWRITE; k++)
+		t->has[k] = kv || k != M_H_TRIPS;
+	fprintf(stderr, "  %-8s (h) scan %6.0f files/s (p99 %.1fx), beside a writer %6.0f "
+		"files/s (p99 %.1fx); rewrite %.3f ms", t->label, m[M_H_SCAN][rep],
+		m[M_H_SCAN_TAIL][rep], m[M_H_BUSY][rep], m[M_H_BUSY_TAIL][rep],
+		m[M_H_REWRITE][rep]);
+	if (kv)
+		fprintf(stderr, "; %.2f requests/file", m[M_H_TRIPS][rep]);
+	fprintf(stderr, "; other CPU %.0f%%\n", 100 * t->other[rep]);
+}
+
+/* ---- (i) names: stat after temp + rename, misses ------------------------ */
+
+/* (i)'s names: page_path()'s, written for i < KVFS_BENCH_NAMES. */
+static char **i_paths(const struct target *t, uint64_t seq, unsigned first, unsigned n)
 {
 	char path[PATH_MAX + 128], **v = calloc(n, sizeof(*v));
 
@@ -1186,7 +1430,7 @@ static char **h_paths(const struct target *t, uint64_t seq, unsigned first, unsi
 	return v;
 }
 
-static void h_free(char **v, unsigned n, bool unlink_them)
+static void i_free(char **v, unsigned n, bool unlink_them)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (unlink_them)
@@ -1197,7 +1441,7 @@ static void h_free(char **v, unsigned n, bool unlink_them)
 }
 
 /* Untimed: each file written to a temp name, closed, renamed (HiCache). */
-static void h_write(struct bench *b, uint64_t seq, char **fin)
+static void i_write(struct bench *b, uint64_t seq, char **fin)
 {
 	char tmp[PATH_MAX + 160];
 
@@ -1216,7 +1460,7 @@ static void h_write(struct bench *b, uint64_t seq, char **fin)
 }
 
 /* access(F_OK) of each of v[0..n), which must exist. */
-static double h_access(char **v, unsigned n)
+static double i_access(char **v, unsigned n)
 {
 	double t0 = now();
 
@@ -1227,7 +1471,7 @@ static double h_access(char **v, unsigned n)
 }
 
 /* rounds x stat() of each of v[0..n): present (with its size) or ENOENT. */
-static double h_stat(char **v, unsigned n, unsigned rounds, bool present)
+static double i_stat(char **v, unsigned n, unsigned rounds, bool present)
 {
 	struct stat st;
 	double t0 = now();
@@ -1250,7 +1494,7 @@ static double h_stat(char **v, unsigned n, unsigned rounds, bool present)
 }
 
 /* Name requests (lookup + getattr) the kvfs daemon has answered so far. */
-static int64_t h_requests(const struct target *t)
+static int64_t i_requests(const struct target *t)
 {
 	int64_t l = kvfs_stat(t, "\"lookup\": {", "requests");
 	int64_t g = kvfs_stat(t, "\"getattr\": {", "requests");
@@ -1258,55 +1502,59 @@ static int64_t h_requests(const struct target *t)
 	return (l > 0 ? l : 0) + (g > 0 ? g : 0);
 }
 
-static void run_h(struct bench *b, struct target *t, unsigned rep)
+static void run_i(struct bench *b, struct target *t, unsigned rep)
 {
 	uint64_t seq = ++b->seq;
-	char **have = h_paths(t, seq, 0, KVFS_BENCH_NAMES);
-	char **miss = h_paths(t, seq, KVFS_BENCH_NAMES, KVFS_BENCH_MISSES);
+	char **have = i_paths(t, seq, 0, KVFS_BENCH_NAMES);
+	char **miss = i_paths(t, seq, KVFS_BENCH_NAMES, KVFS_BENCH_MISSES);
 	double (*m)[KVFS_BENCH_MAX_REPEAT] = t->m;
 	bool k = is_kvfs(t);
 	int64_t r[5] = { 0 }, self = 0;
 	struct cpu_mark c;
 
-	h_write(b, seq, have);
+	i_write(b, seq, have);
 	if (k) {	/* what reading the counters costs, to subtract */
-		self = h_requests(t);
-		self = h_requests(t) - self;
+		self = i_requests(t);
+		self = i_requests(t) - self;
 	}
 	settle(b, t);
 	cpu_mark(b, &c);
-	r[4] = k ? h_requests(t) : 0;
-	m[M_H_ACCESS_FIRST][rep] = h_access(have, KVFS_BENCH_NAMES);
-	r[0] = k ? h_requests(t) : 0;
-	m[M_H_STAT_FIRST][rep] = h_stat(have, KVFS_BENCH_NAMES, 1, true);
-	r[1] = k ? h_requests(t) : 0;
-	m[M_H_STAT_AGAIN][rep] = h_stat(have, KVFS_BENCH_NAMES, KVFS_BENCH_AGAIN, true);
-	r[2] = k ? h_requests(t) : 0;
-	m[M_H_MISS_FIRST][rep] = h_stat(miss, KVFS_BENCH_MISSES, 1, false);
-	r[3] = k ? h_requests(t) : 0;
-	m[M_H_MISS_AGAIN][rep] = h_stat(miss, KVFS_BENCH_MISSES, KVFS_BENCH_AGAIN, false);
+	r[4] = k ? i_requests(t) : 0;
+	m[M_I_ACCESS_FIRST][rep] = i_access(have, KVFS_BENCH_NAMES);
+	r[0] = k ? i_requests(t) : 0;
+	m[M_I_STAT_FIRST][rep] = i_stat(have, KVFS_BENCH_NAMES, 1, true);
+	r[1] = k ? i_requests(t) : 0;
+	m[M_I_STAT_AGAIN][rep] = i_stat(have, KVFS_BENCH_NAMES, KVFS_BENCH_AGAIN, true);
+	r[2] = k ? i_requests(t) : 0;
+	m[M_I_MISS_FIRST][rep] = i_stat(miss, KVFS_BENCH_MISSES, 1, false);
+	r[3] = k ? i_requests(t) : 0;
+	m[M_I_MISS_AGAIN][rep] = i_stat(miss, KVFS_BENCH_MISSES, KVFS_BENCH_AGAIN, false);
 	cpu_other(b, &c, t, rep);
-	h_free(have, KVFS_BENCH_NAMES, true);
-	h_free(miss, KVFS_BENCH_MISSES, false);
+	i_free(have, KVFS_BENCH_NAMES, true);
+	i_free(miss, KVFS_BENCH_MISSES, false);
 
-	m[M_H_REQ_ACCESS][rep] = (double)(r[0] - r[4] - self) / KVFS_BENCH_NAMES;
-	m[M_H_REQ_STAT][rep] = (double)(r[1] - r[0] - self) / KVFS_BENCH_NAMES;
-	m[M_H_REQ_MISS][rep] = (double)(r[3] - r[2] - self) / KVFS_BENCH_MISSES;
-	for (int i = M_H_ACCESS_FIRST; i <= M_H_MISS_AGAIN; i++)
+	m[M_I_REQ_ACCESS][rep] = (double)(r[0] - r[4] - self) / KVFS_BENCH_NAMES;
+	m[M_I_REQ_STAT][rep] = (double)(r[1] - r[0] - self) / KVFS_BENCH_NAMES;
+	m[M_I_REQ_MISS][rep] = (double)(r[3] - r[2] - self) / KVFS_BENCH_MISSES;
+	for (int i = M_I_ACCESS_FIRST; i <= M_I_MISS_AGAIN; i++)
 		t->has[i] = true;
-	t->has[M_H_REQ_ACCESS] = t->has[M_H_REQ_STAT] = t->has[M_H_REQ_MISS] = k;
-	fprintf(stderr, "  %-8s (h) access after rename %7.0f /s, stat %7.0f /s (again %7.0f), "
-		"first miss %7.0f /s (again %7.0f)", t->label, m[M_H_ACCESS_FIRST][rep],
-		m[M_H_STAT_FIRST][rep],
-		m[M_H_STAT_AGAIN][rep], m[M_H_MISS_FIRST][rep], m[M_H_MISS_AGAIN][rep]);
+	t->has[M_I_REQ_ACCESS] = t->has[M_I_REQ_STAT] = t->has[M_I_REQ_MISS] = k;
+	fprintf(stderr, "  %-8s (i) access after rename %7.0f /s, stat %7.0f /s (again %7.0f), "
+		"first miss %7.0f /s (again %7.0f)", t->label, m[M_I_ACCESS_FIRST][rep],
+		m[M_I_STAT_FIRST][rep],
+		m[M_I_STAT_AGAIN][rep], m[M_I_MISS_FIRST][rep], m[M_I_MISS_AGAIN][rep]);
 	if (k)
 		fprintf(stderr, "; requests per first access %.2f, stat %.2f, miss %.2f, "
-			"during the repeats %lld", m[M_H_REQ_ACCESS][rep], m[M_H_REQ_STAT][rep],
-			m[M_H_REQ_MISS][rep],
+			"during the repeats %lld", m[M_I_REQ_ACCESS][rep], m[M_I_REQ_STAT][rep],
+			m[M_I_REQ_MISS][rep],
 			(long long)(r[2] - r[1] - self));
 	fprintf(stderr, "; other CPU %.0f%%\n", 100 * t->other[rep]);
 }
 
+
+/* ---- (g) restart ------------------------------------------------------ */
+
+/* Runs argv (fusermount3 -u) and waits; returns its exit status or -1. */
 static int run_cmd(char *const argv[])
 {
 	int status;
@@ -1710,7 +1958,16 @@ static void print_table(const struct bench *b)
 		       "read() per file, cold = after the cache drop,\n      warm = right after "
 		       "writing; all = %u files / (write + first probes + cold read time)\n",
 		       b->b_files, b->b_size / 1024, b->probes, b->b_files);
-		printf("  (h) %d files of %d KiB written by temp + rename, then access(F_OK) and "
+		if (b->h_files)
+			printf("  (h) ds4 scan of %u files of %zu KiB (readdir + stat + fopen + fread "
+			       "48+4 + fclose), %u times\n      alone and %u times beside a process "
+			       "publishing %lu MiB files; files/s at the median scan,\n      p99/median "
+			       "(goal <= %.0f); kvfs: daemon requests per file; then fopen r+b + fread "
+			       "52 +\n      fwrite 48 + fclose of a %zu MiB file right after its publish "
+			       "(goal <= %.0f ms)\n", b->h_files, b->h_size / 1024, b->h_scans,
+			       b->h_scans, KVFS_BENCH_H_WRITER / MIB, KVFS_BENCH_H_TAIL_GOAL,
+			       b->h_rewrite_size / MIB, KVFS_BENCH_H_REWRITE_GOAL);
+		printf("  (i) %d files of %d KiB written by temp + rename, then access(F_OK) and "
 		       "stat() of each\n      (the first probes after the rename), the stats x%d "
 		       "again;\n      %d never-written names stat()ed "
 		       "(first-ever miss) and x%d again; requests = lookup + getattr\n      "
@@ -1793,6 +2050,18 @@ static void print_table(const struct bench *b)
 		if (max_of(t->other, n) > KVFS_BENCH_OTHER_WARN)
 			printf("WARNING: something else used %.0f%% of a CPU during a timed %s phase%s;"
 			       " rerun on a quiet machine\n", 100 * max_of(t->other, n), t->label, why);
+		if (is_kvfs(t) && t->has[M_H_SCAN] &&
+		    (median(t->m[M_H_SCAN_TAIL], n) > KVFS_BENCH_H_TAIL_GOAL ||
+		     median(t->m[M_H_BUSY_TAIL], n) > KVFS_BENCH_H_TAIL_GOAL))
+			printf("WARNING: %s: the (h) scans' 99th percentile is %.1fx (alone) and "
+			       "%.1fx (beside the writer) the median (goal <= %.0fx)\n", t->label,
+			       median(t->m[M_H_SCAN_TAIL], n), median(t->m[M_H_BUSY_TAIL], n),
+			       KVFS_BENCH_H_TAIL_GOAL);
+		if (is_kvfs(t) && t->has[M_H_REWRITE] &&
+		    median(t->m[M_H_REWRITE], n) > KVFS_BENCH_H_REWRITE_GOAL)
+			printf("WARNING: %s: the (h) header rewrite after publish took %.3f ms "
+			       "(goal <= %.0f ms)\n", t->label, median(t->m[M_H_REWRITE], n),
+			       KVFS_BENCH_H_REWRITE_GOAL);
 		if (t->has[M_F_SSD_READS] && max_of(t->m[M_F_SSD_READS], n) > 0)
 			printf("WARNING: %s read the SSD %.0f times during the (f) scans (must be 0: "
 			       "the heads of SSD-only files stay in memory)\n", t->label,
@@ -1971,6 +2240,10 @@ static void usage_to(FILE *f, int code)
 		"                    of the first kvfs-ssd* target)\n"
 		"  --scan-files N    (f) number of files (1000)\n"
 		"  --scan-size SIZE  (f) file size (1M)\n"
+		"  --h-files N       (h) files of the ds4 scan, 0 to skip (h) (1000)\n"
+		"  --h-scans N       (h) scans alone and beside the writer (100)\n"
+		"  --h-size SIZE     (h) size of the scanned files (1M)\n"
+		"  --h-rewrite-size SIZE  (h) the file whose header is rewritten (512M)\n"
 		"  --restart-exec CMD  (g) the kvfs command line to time, split at spaces:\n"
 		"                    a daemon in the foreground (-f) over a prepared index\n"
 		"  --restart-mnt DIR   (g) its mount point\n"
@@ -1978,7 +2251,8 @@ static void usage_to(FILE *f, int code)
 		"  --restart-files N   (g) how many files its index holds (for the record)\n"
 		"  --restart-log PATH  (g) where the daemon's output goes (/dev/null)\n"
 		"  --quick           smoke test: --repeat 1 --a-size 32M --b-files 50 --probes 100\n"
-		"                    --scan-files 200 and 0.2 s of quiet\n"
+		"                    --scan-files 200 --h-files 200 --h-scans 20\n"
+		"                    --h-rewrite-size 64M and 0.2 s of quiet\n"
 		"  --watch-pid PID   a kvfs daemon: its CPU use is not counted as\n"
 		"                    interference (\"other CPU use\"); up to 4\n"
 		"  --json PATH       write the results as JSON\n"
@@ -2054,6 +2328,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		if (strcmp(a, "--quick") == 0) {
 			b->repeat = 1, b->a_size = 32 * MIB, b->b_files = 50, b->probes = 100;
 			b->scan_files = 200, b->settle = 0.2;
+			b->h_files = 200, b->h_scans = 20, b->h_rewrite_size = 64 * MIB;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
@@ -2085,6 +2360,14 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			b->scan_files = parse_uint(a, v, 1, 1000000);
 		else if (strcmp(a, "--scan-size") == 0)
 			b->scan_size = parse_size(a, v, KVFS_BENCH_HEAD);
+		else if (strcmp(a, "--h-files") == 0)
+			b->h_files = parse_uint(a, v, 0, 1000000);
+		else if (strcmp(a, "--h-scans") == 0)
+			b->h_scans = parse_uint(a, v, 1, 100000);
+		else if (strcmp(a, "--h-size") == 0)
+			b->h_size = parse_size(a, v, KVFS_BENCH_HEAD);
+		else if (strcmp(a, "--h-rewrite-size") == 0)
+			b->h_rewrite_size = parse_size(a, v, KVFS_BENCH_HEAD);
 		else if (strcmp(a, "--restart-exec") == 0)
 			b->restart_argv = split_args(v);
 		else if (strcmp(a, "--restart-mnt") == 0)
@@ -2159,6 +2442,7 @@ int main(int argc, char **argv)
 		.a_size = 256 * MIB, .b_size = 8 * MIB, .b_files = 500, .probes = 1000,
 		.repeat = 3, .memcpy_size = 256 * MIB, .settle = 3, .retries = 2,
 		.scan_files = 1000, .scan_size = MIB,
+		.h_files = 1000, .h_scans = 100, .h_size = MIB, .h_rewrite_size = 512 * MIB,
 	};
 	size_t buf_size;
 	char *msrc, *mdst;
@@ -2198,8 +2482,11 @@ int main(int argc, char **argv)
 			if (!b.t[(i + rep) % b.nt].ssd_role)
 				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_b);
 		for (unsigned i = 0; i < b.nt; i++)
-			if (!b.t[(i + rep) % b.nt].ssd_role)
+			if (!b.t[(i + rep) % b.nt].ssd_role && b.h_files)
 				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_h);
+		for (unsigned i = 0; i < b.nt; i++)
+			if (!b.t[(i + rep) % b.nt].ssd_role)
+				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_i);
 		for (unsigned i = 0; i < b.nt; i++)
 			if (b.t[(i + rep) % b.nt].ssd_role)
 				run_measured(&b, &b.t[(i + rep) % b.nt], rep, run_ssd);
