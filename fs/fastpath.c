@@ -140,8 +140,7 @@ static void inplace_changed(struct kvfs_inode *ino, const struct kvfs_lease *l,
 		b = ino->size;
 	if (a >= b)
 		return;
-	kvfs_store_mark(ino, a, b - a);
-	ino->data_gen++;
+	kvfs_tier_changed(ino, a, b - a);
 	ino->dirty = 1;
 	ino->crc_valid = 0;
 }
@@ -628,13 +627,12 @@ static int do_commit(struct kvfs_ns *ns, struct kvfs_handle *h,
 	for (i = i0; i < i1; i++)
 		l->p[i].state = PIECE_DONE;
 	l->nleft -= i1 - i0;
-	kvfs_store_mark(ino, a < ino->size ? a : ino->size,
-			b - (a < ino->size ? a : ino->size));
+	kvfs_tier_changed(ino, a < ino->size ? a : ino->size,
+			  b - (a < ino->size ? a : ino->size));
 	if (b > ino->size)
 		ino->size = b;
 	kvfs_now(&ino->mtime);
 	ino->ctime = ino->mtime;
-	ino->data_gen++;
 	ino->dirty = 1;
 	ino->crc_valid = 0;	/* recomputed at the last writer's close */
 	c->size = ino->size;

@@ -263,8 +263,7 @@ again:
 			ino->size = 0;
 			ino->crc = 0;
 			ino->crc_valid = 1;
-			kvfs_store_mark(ino, 0, UINT64_MAX);
-			ino->data_gen++;
+			kvfs_tier_changed(ino, 0, UINT64_MAX);
 		}
 	}
 	/* POSIX: an O_TRUNC open of an existing file marks mtime and ctime
@@ -633,12 +632,11 @@ again:
 		return r;
 	}
 	lo = off < ino->size ? off : ino->size; /* a gap past EOF changes too */
-	kvfs_store_mark(ino, lo, off + size - lo);
 	if (off + size > ino->size)
 		ino->size = off + size;
+	kvfs_tier_changed(ino, lo, off + size - lo);
 	kvfs_now(&ino->mtime);
 	ino->ctime = ino->mtime;
-	ino->data_gen++;
 	ino->dirty = 1;
 	/* Pages cached for other opens are stale now (written via direct I/O). */
 	inval = ino->ncached > 0 && !h->cached;
@@ -835,8 +833,7 @@ again:
 		}
 	}
 	if (r == 0) {
-		kvfs_store_mark(ino, off, len);
-		ino->data_gen++;
+		kvfs_tier_changed(ino, off, len);
 		ino->dirty = 1;
 		kvfs_now(&ino->ctime);
 		if (!keep || (mode & FALLOC_FL_PUNCH_HOLE))
@@ -876,11 +873,10 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 	/* Everything between the old and the new end changed (cut or zeroed),
 	 * and so did the chunk of the old end. */
 	if (size < ino->size)
-		kvfs_store_mark(ino, size, ino->size - size);
+		kvfs_tier_changed(ino, size, ino->size - size);
 	else
-		kvfs_store_mark(ino, ino->size, size - ino->size);
+		kvfs_tier_changed(ino, ino->size, size - ino->size);
 	ino->size = size;
-	ino->data_gen++;
 	kvfs_now(&ino->mtime);
 	return 0;
 }

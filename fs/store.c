@@ -143,7 +143,8 @@ void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
 	ino->t.resident = resident;
 }
 
-void kvfs_store_mark(struct kvfs_inode *ino, uint64_t off, uint64_t len)
+/* Marks the chunks of [off, off + len) changed (kvfs_tier_changed()). */
+static void mark_changed(struct kvfs_inode *ino, uint64_t off, uint64_t len)
 {
 	struct kvfs_tier *t = &ino->t;
 	uint64_t end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
@@ -155,6 +156,13 @@ void kvfs_store_mark(struct kvfs_inode *ino, uint64_t off, uint64_t len)
 	if (c1 >= t->stored.n)
 		c1 = t->stored.n - 1;
 	memset(t->changed + c0, 1, c1 - c0 + 1);
+}
+
+void kvfs_tier_changed(struct kvfs_inode *ino, uint64_t off, uint64_t len)
+{
+	mark_changed(ino, off, len);
+	ino->data_gen++;
+	KVFS_DCHECK(kvfs_tier_check(ino) == 0);
 }
 
 /* A fresh "nothing changed" array for a newly stored copy (NULL if out of

@@ -16,7 +16,7 @@
  *
  *   MEM  -> BOTH  flush_commit() (store.c), after the chunks were written
  *                 and synced
- *   BOTH -> MEM   any change of the data (data_gen++, kvfs_store_mark)
+ *   BOTH -> MEM   any change of the data: kvfs_tier_changed() (store.c)
  *   BOTH -> SSD   demote_one() (evict.c): reclaim drops all but the head
  *   SSD  -> BOTH  promote_end() (promote.c), after a sequential reader, a
  *                 writer or a fast-path pin had the chunks read back and
@@ -216,10 +216,16 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino);
 void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
 			     int resident);
 
-/* The bytes of [off, off + len) changed: their chunks must be written
- * again at the next flush.  Caller holds ino->lock for writing, and bumps
- * ino->data_gen itself.  len may run past the end (it saturates). */
-void kvfs_store_mark(struct kvfs_inode *ino, uint64_t off, uint64_t len);
+/*
+ * BOTH -> MEM, the one verb for "the data changed": the bytes of
+ * [off, off + len) differ from before (written, cut, zeroed or committed by
+ * the fast path).  Marks their chunks for the next flush and moves
+ * ino->data_gen, so the SSD copy is no longer current (kvfs_inode_stored())
+ * and a hasher pass or flush in flight knows its bytes are old.  len may
+ * run past the end (it saturates).  Caller holds ino->lock for writing and
+ * keeps size, times, dirty and the CRC itself.
+ */
+void kvfs_tier_changed(struct kvfs_inode *ino, uint64_t off, uint64_t len);
 
 /* Bytes of a file's stored copy on the SSD (0 if none). */
 uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t);
