@@ -1548,8 +1548,13 @@ static void write_json(const struct bench *b)
 
 	if (!f)
 		die("cannot write %s: %s", b->json, strerror(errno));
+	time_t tnow = time(NULL);
+	char when[32];
+
 	uname(&u);
-	fprintf(f, "{\n  \"format\": 1,\n  \"tool\": \"kvfs-bench-engines\",\n");
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&tnow));
+	fprintf(f, "{\n  \"format\": 1,\n  \"tool\": \"kvfs-bench-engines\",\n  \"time\": \"%s\",\n",
+		when);
 	fprintf(f, "  \"machine\": {\"cpus\": %ld, \"kernel\": \"%s\"},\n",
 		sysconf(_SC_NPROCESSORS_ONLN), u.release);
 	fprintf(f, "  \"config\": {\"repeat\": %u, \"settle_s\": %.1f, \"fsync\": false, "
