@@ -1261,9 +1261,10 @@ static void mmap_phase(struct bench *b, struct target *t, int rep)
 		die("unlink %s: %s", path, strerror(errno));
 	if (first < 0) {
 		t->mmap_errno = (int)-first;
-		printf("  mmap     %-6s run %d: mmap(MAP_SHARED) failed: %s\n", t->label, rep + 1,
-		       strerror(t->mmap_errno));
-		if (rep < 0)
+		if (rep >= 0)
+			printf("  mmap     %-6s run %d: mmap(MAP_SHARED) failed: %s\n", t->label,
+			       rep + 1, strerror(t->mmap_errno));
+		else
 			die("%s: mmap of a %zu-byte file: %s", t->label, b->mmap_size,
 			    strerror(t->mmap_errno));
 		return;
