@@ -427,7 +427,8 @@ static void other_start(const struct bench *b, struct other_mark *m)
 static void other_stop(const struct bench *b, const struct other_mark *m, struct target *t)
 {
 	double hz = (double)sysconf(_SC_CLK_TCK), dt = now() - m->t;
-	double ticks = (double)(others_ticks(b) - m->ticks) - 2.0 * sysconf(_SC_NPROCESSORS_ONLN);
+	double ticks = (double)((long long)others_ticks(b) - (long long)m->ticks) -
+		       2.0 * sysconf(_SC_NPROCESSORS_ONLN);
 	double v = ticks <= 0 || dt <= 0 ? 0 : ticks / hz / dt;
 
 	if (v > t->other)
@@ -1249,14 +1250,17 @@ static void mmap_phase(struct bench *b, struct target *t, int rep)
 {
 	char path[PATH_MAX + 32];
 	uint64_t tag = ++b->tag;
+	struct other_mark om;
 	double first, again;
 
 	snprintf(path, sizeof(path), "%s/mmap.bin", t->work);
 	blocks_write(b, path, b->mmap_size, tag);
 	if (rep >= 0)
 		settle(b, t);
+	other_start(b, &om);
 	first = mmap_read(b, path, tag);
 	again = first < 0 ? first : mmap_read(b, path, tag);
+	other_stop(b, &om, t);
 	if (unlink(path) < 0)
 		die("unlink %s: %s", path, strerror(errno));
 	if (first < 0) {
@@ -1357,15 +1361,20 @@ static double rand_run(struct bench *b, const char *path, uint64_t tag, unsigned
 static void rand_phase(struct bench *b, struct target *t, int rep, uint64_t tag)
 {
 	char path[PATH_MAX + 32];
+	struct other_mark om;
 	double one, two;
 
 	snprintf(path, sizeof(path), "%s/rand.bin", t->work);
 	if (rep >= 0)
 		settle(b, t);
+	other_start(b, &om);
 	one = rand_run(b, path, tag, 1);
+	other_stop(b, &om, t);
 	if (rep >= 0)
 		settle(b, t);
+	other_start(b, &om);
 	two = rand_run(b, path, tag, 2);
+	other_stop(b, &om, t);
 	if (rep < 0) {
 		printf("verify: rand     on %-6s ok: %u + %u checked 4 KiB preads\n", t->label,
 		       b->rand_reads, b->rand_reads);
