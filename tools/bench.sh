@@ -10,7 +10,9 @@
 # I/O target; prepares the state of a kvfs with 1,000,000 stored files for
 # the restart measurement (tools/kvfs-bench-index.c); runs kvfs-bench on all
 # of it, prints the table and the ratios, and keeps the results in
-# $BUILD/bench/results.{json,txt}.  Whatever happens, the EXIT trap unmounts
+# $BUILD/bench/results.{json,txt}; then runs kvfs-bench-engines (issue 12's
+# engine sessions, mmap, 4 KiB random reads) on the kvfs, disk and tmpfs
+# targets, its table appended to results.txt, its JSON in engines.json.  Whatever happens, the EXIT trap unmounts
 # everything, stops the daemons it started and removes their files.
 #
 # usage: tools/bench.sh [--quick] [extra kvfs-bench options]
@@ -324,6 +326,23 @@ done
 "$BENCH_BIN" "${quick[@]}" "${meta[@]}" "${args[@]}" \
 	--json "$OUT_DIR/results.json" "${targets[@]}" | tee "$OUT_DIR/results.txt"
 
+# Issue 12's yardstick on the same mounts: the five engines' call sequences
+# (kvfs against the disk directory), mmap against memcpy, 4 KiB random reads
+# against tmpfs (tools/kvfs-bench-engines.c, docs/bench.md "(j)-(l)").  Its
+# table goes into results.txt after kvfs-bench's, its figures into
+# engines.json.
+ENGINES_BIN=$BUILD/kvfs-bench-engines
+if [[ -n $KVFS_PID && -x $ENGINES_BIN ]]; then
+	eng_targets=("kvfs=$MNT")
+	[[ -n $DISK ]] && eng_targets+=("disk=$DISK")
+	[[ -n $TMPFS ]] && eng_targets+=("tmpfs=$TMPFS")
+	eng_opts=(--repeat "$REPEAT")
+	[[ ${quick[0]:-} == --quick && -z ${BENCH_REPEAT:-} ]] && eng_opts=(--quick)
+	echo
+	"$ENGINES_BIN" "${eng_opts[@]}" --watch-pid "$KVFS_PID" --json "$OUT_DIR/engines.json" \
+		"${eng_targets[@]}" | tee -a "$OUT_DIR/results.txt"
+fi
+
 # The GPU fast path (libkvfs-gpu, host backend) on the same mount: see the top
 # of tools/kvfs-gpu-bench.c and docs/gpu.md.
 if [[ -n $KVFS_PID && -x $BUILD/kvfs-gpu-bench ]]; then
@@ -342,3 +361,7 @@ if [[ -n $KVFS_PID && -x $BUILD/kvfs-gpu-bench ]]; then
 fi
 # The ratios as a picture, build/bench/ratios.png (tools/bench-chart.sh; gnuplot).
 "$(dirname "$0")/bench-chart.sh" "$OUT_DIR/results.json" "$OUT_DIR/ratios.png" || echo "bench.sh: no chart drawn (see above)" >&2
+if [[ -s $OUT_DIR/engines.json ]]; then
+	"$(dirname "$0")/bench-chart.sh" "$OUT_DIR/engines.json" "$OUT_DIR/engines.png" ||
+		echo "bench.sh: no engines chart drawn (see above)" >&2
+fi
