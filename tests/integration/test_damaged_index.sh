@@ -45,11 +45,11 @@ t_start_damaged() {
 	kill -0 "$pid" 2>/dev/null && t_fail "$what: kvfs still runs 10 s after starting: $(cat "$log")"
 	wait "$pid" || rc=$?
 	unset 'T_PID[$M]'
-	out=$(cat "$log")
+	out=$(t_own_lines <"$log")
 	((rc != 0)) || t_fail "$what: kvfs exited with status 0: $out"
 	((rc < 128)) || t_fail "$what: kvfs was killed by signal $((rc - 128)): $out"
 	t_is_mounted "$M" && t_fail "$what: $M is mounted after kvfs exited"
-	t_eq "$(wc -l <"$log")" 1 "$what: lines kvfs printed ($out)"
+	t_eq "$(grep -c '' <<<"$out")" 1 "$what: lines kvfs printed ($out)"
 	[[ $out == *"$DB"* ]] || t_fail "$what: the message does not name $DB: $out"
 	[[ $out == *"move it aside"* ]] || t_fail "$what: the message does not say what to do: $out"
 	cmp -s "$DB" "$T_DIR/index.db.damaged" || t_fail "$what: kvfs rewrote the damaged $DB"
