@@ -647,6 +647,15 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 		kvfs_kproto_granted((struct kvfs_kproto *)&kv->kproto) &
 		KVFS_FUSE_DIRECT_IO_ALLOW_MMAP ? "allowed" :
 		"refused (ENODEV: kernel before 6.6; use io=cached to mmap)");
+	/* Every read and write is served by the daemon today; FUSE passthrough
+	 * (the kernel moving the bytes) needs the kernel's offer and
+	 * CAP_SYS_ADMIN for its backing files (docs/design.md, "Toward
+	 * kernel-served files"). */
+	fprintf(f, "# io mode: daemon-served; FUSE passthrough: kernel %s, "
+		"CAP_SYS_ADMIN %s\n",
+		atomic_load(&((struct kvfs_kproto *)&kv->kproto)->offered) &
+		KVFS_FUSE_PASSTHROUGH ? "offers it" : "does not offer it (6.9+)",
+		kvfs_kproto_can_back() ? "held" : "not held");
 }
 
 /* ---- the hook ---- */

@@ -12,6 +12,7 @@
 
 #include <linux/fuse.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 _Static_assert(sizeof(struct fuse_in_header) == 40, "fuse_in_header");
@@ -19,6 +20,21 @@ _Static_assert(sizeof(struct fuse_out_header) == 16, "fuse_out_header");
 _Static_assert(offsetof(struct fuse_init_in, flags2) == 16, "fuse_init_in.flags2");
 _Static_assert(offsetof(struct fuse_init_out, flags) == 12, "fuse_init_out.flags");
 _Static_assert(offsetof(struct fuse_init_out, flags2) == 32, "fuse_init_out.flags2");
+
+int kvfs_kproto_can_back(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> 21) & 1; /* CAP_SYS_ADMIN */
+}
 
 void kvfs_kproto_init(struct kvfs_kproto *kp, uint64_t want)
 {

@@ -45,6 +45,10 @@ void kvfs_kproto_request(struct kvfs_kproto *kp, const void *buf, size_t len);
  * INIT reply in place.  Anything else passes unchanged. */
 void kvfs_kproto_reply(struct kvfs_kproto *kp, struct iovec *iov, int count);
 
+/* Whether this process holds CAP_SYS_ADMIN, which the kernel requires of
+ * whoever registers passthrough backing files (FUSE_DEV_IOC_BACKING_OPEN). */
+int kvfs_kproto_can_back(void);
+
 /* The flags the kernel accepted from kvfs (0 before INIT). */
 static inline uint64_t kvfs_kproto_granted(struct kvfs_kproto *kp)
 {

@@ -26,6 +26,12 @@ if ((kver < 6006)); then
 fi
 grep -q '^# kernel: shared mmap of direct-I/O files allowed' "$M/.kvfs/config" ||
 	t_fail "config on kernel $(uname -r): $(grep '^# kernel' "$M/.kvfs/config" || echo 'no kernel line')"
+# The I/O mode and what FUSE passthrough would need (6.9+, CAP_SYS_ADMIN).
+want="kernel does not offer it (6.9+)"
+((kver >= 6009)) && want="kernel offers it"
+[[ $(id -u) == 0 ]] && want+=", CAP_SYS_ADMIN held" || want+=", CAP_SYS_ADMIN not held"
+grep -qF "# io mode: daemon-served; FUSE passthrough: $want" "$M/.kvfs/config" ||
+	t_fail "config's io mode line: $(grep '^# io mode' "$M/.kvfs/config" || echo none), expected '$want'"
 
 # mm.py OP FILE [ARGS]: one mapping operation; prints what it saw.
 cat >"$T_DIR/mm.py" <<'PY'
