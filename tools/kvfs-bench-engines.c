@@ -552,7 +552,7 @@ static void ds4_check_head(const struct sess *s, const struct ds4_file *fs, unsi
  * stat, fopen rb, fread 48 + 4, fclose.  Returns the names seen. */
 static unsigned ds4_scan(struct sess *s, const struct ds4_file *fs, unsigned n)
 {
-	char path[PATH_MAX + 64], head[DS4_HEAD];
+	char path[PATH_MAX + 260], head[DS4_HEAD];	/* dir + "/" + a d_name */
 	unsigned seen = 0;
 	struct dirent *de;
 	struct stat st;
