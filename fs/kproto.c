@@ -6,7 +6,8 @@
  * common case (not INIT) is a length check and one compare.  A reply that
  * does not look like libfuse's INIT reply (short, an error, unexpected
  * iovec layout) is left alone: the mount then works as without the patch
- * (shared mmap of direct-I/O files gives ENODEV), and kvfs says so at mount.
+ * (shared mmap of direct-I/O files gives ENODEV), and /.kvfs/config says
+ * the kernel refused it.
  */
 #include "kproto.h"
 

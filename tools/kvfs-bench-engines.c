@@ -47,10 +47,13 @@
 #include <time.h>
 #include <unistd.h>
 
+static _Noreturn void die(const char *fmt, ...);
+#include "bench_util.h"
+
 #define MIB			(1024UL * 1024UL)
 #define BLK			4096UL		/* alignment, rand's read size */
 #define EB_MAX_TARGETS		8
-#define EB_MAX_REPEAT		32
+#define EB_MAX_REPEAT		32	/* <= BENCH_MAX_REPEAT */
 #define EB_MAX_WATCH		4
 #define EB_OTHER_WARN		0.25		/* of one CPU */
 #define EB_PAT_FILE		(64 * MIB)	/* largest region one file copies */
@@ -159,22 +162,6 @@ static void *xalloc(size_t n)
 	return p;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* n lowercase hex digits of a hash of seed (a stand-in for SHA-1/SHA-256). */
 static void hexname(char *out, unsigned n, uint64_t seed)
 {
@@ -238,20 +225,6 @@ static bool block_ok(const struct bench *b, const char *p, uint64_t off, uint64_
 
 /* ---- small I/O helpers: die with the path on anything unexpected -------- */
 
-static void write_full(int fd, const char *buf, size_t len, const char *path)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("write %s: %s", path, n < 0 ? strerror(errno) : "wrote 0 bytes");
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 static void xclose(int fd, const char *path)
 {
 	if (close(fd) < 0)
@@ -266,6 +239,19 @@ static void xrename(const char *from, const char *to)
 		(void)unlink(from);
 		die("rename %s -> %s: %s", from, to, strerror(e));
 	}
+}
+
+/* Writes buf to tmp (O_CREAT|O_TRUNC, one buffered write) and renames it
+ * over path: SGLang's and LMCache's store. */
+static void store_renamed(const char *tmp, const char *path, const char *buf, size_t size)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		die("open %s: %s", tmp, strerror(errno));
+	write_full(fd, buf, size, tmp);
+	xclose(fd, tmp);
+	xrename(tmp, path);
 }
 
 /* Python's os.makedirs(exist_ok=True): mkdir, and the parents on ENOENT. */
@@ -725,7 +711,6 @@ static void sglang_store(struct sess *s, uint64_t chain, unsigned i)
 	char path[PATH_MAX + 96], tmp[PATH_MAX + 192], uuid[33];
 	size_t size = eng_file_size(s->b, E_SGLANG, s->tag * 31 + i);
 	double t0 = now();
-	int fd;
 
 	sglang_path(path, sizeof(path), s, chain, i);
 	if (exists(path))
@@ -733,11 +718,7 @@ static void sglang_store(struct sess *s, uint64_t chain, unsigned i)
 	hexname(uuid, 32, s->tag ^ mix64(i));
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%ld.%s", path, (long)getpid(), (long)gettid(),
 		 uuid);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
-		die("open %s: %s", tmp, strerror(errno));
-	write_full(fd, expect(s->b, s->tag, i), size, tmp);
-	xclose(fd, tmp);
-	xrename(tmp, path);
+	store_renamed(tmp, path, expect(s->b, s->tag, i), size);
 	part_add(s, P_STORE, t0);
 	s->bytes += size;
 }
@@ -978,11 +959,7 @@ static void run_lmcache(struct sess *s)
 			die("%s exists before it was stored", path);
 		hexname(hex, 8, s->tag + i);
 		snprintf(tmp, sizeof(tmp), "%s.%s.tmp", path, hex);
-		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
-			die("open %s: %s", tmp, strerror(errno));
-		write_full(fd, expect(s->b, s->tag, i), size, tmp);
-		xclose(fd, tmp);
-		xrename(tmp, path);
+		store_renamed(tmp, path, expect(s->b, s->tag, i), size);
 		part_add(s, P_STORE, t0);
 		s->bytes += size;
 	}
@@ -1390,22 +1367,6 @@ static void rand_phase(struct bench *b, struct target *t, int rep, uint64_t tag)
 
 /* ---- results ------------------------------------------------------------ */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[EB_MAX_REPEAT];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 static const struct target *find_role(const struct bench *b, enum role r)
 {
 	for (unsigned i = 0; i < b->nt; i++)
@@ -1619,30 +1580,6 @@ static void write_json(const struct bench *b)
 
 /* ---- targets and main --------------------------------------------------- */
 
-static void find_fstype(struct target *t)
-{
-	FILE *f = setmntent("/proc/mounts", "r");
-	struct mntent *me;
-	size_t best = 0;
-
-	snprintf(t->fstype, sizeof(t->fstype), "unknown");
-	if (!f)
-		return;
-	while ((me = getmntent(f))) {
-		size_t n = strlen(me->mnt_dir);
-
-		if (strncmp(t->path, me->mnt_dir, n) != 0)
-			continue;
-		if (t->path[n] != '/' && t->path[n] != '\0' && strcmp(me->mnt_dir, "/") != 0)
-			continue;
-		if (n >= best) {
-			best = n;
-			snprintf(t->fstype, sizeof(t->fstype), "%s", me->mnt_type);
-		}
-	}
-	endmntent(f);
-}
-
 static void add_target(struct bench *b, char *arg)
 {
 	char *eq = strchr(arg, '=');
@@ -1657,7 +1594,7 @@ static void add_target(struct bench *b, char *arg)
 	t->label = arg;
 	if (!realpath(eq + 1, t->path))
 		die("target %s=%s: %s", arg, eq + 1, strerror(errno));
-	find_fstype(t);
+	find_mount(t->path, t->fstype, sizeof(t->fstype), NULL, 0);
 	t->role = strncmp(arg, "kvfs", 4) == 0 ? ROLE_KVFS : strcmp(arg, "disk") == 0 ?
 		  ROLE_DISK : strcmp(arg, "tmpfs") == 0 ? ROLE_TMPFS : ROLE_OTHER;
 	/* A slow mount must not send kvfs's I/O to the directory beneath. */

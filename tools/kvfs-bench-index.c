@@ -37,6 +37,9 @@
 #include "map.h"
 #include "ssd.h"
 
+static _Noreturn void die(const char *fmt, ...);
+#include "bench_util.h"
+
 static _Noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -58,15 +61,6 @@ static void usage(void)
 		"  start kvfs once with those state= and ssd= first.  Prints the name of\n"
 		"  the last file added.\n");
 	exit(2);
-}
-
-/* splitmix64, for names that look like hashes and never repeat. */
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
 }
 
 /* <40 hex>.kv: ds4-server's name for a prefix, from i (unique per i,

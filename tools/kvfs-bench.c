@@ -79,12 +79,15 @@
 #include <time.h>
 #include <unistd.h>
 
+static _Noreturn void die(const char *fmt, ...);
+#include "bench_util.h"
+
 #define MIB			(1024UL * 1024UL)
 #define KVFS_BENCH_IO		MIB		/* (a) request size */
 #define KVFS_BENCH_STAMP	16		/* bytes of one stamp */
 #define KVFS_BENCH_MAGIC	0x6b7666732d62656eULL	/* "kvfs-ben" */
 #define KVFS_BENCH_MAX_TARGETS	8
-#define KVFS_BENCH_MAX_REPEAT	64
+#define KVFS_BENCH_MAX_REPEAT	BENCH_MAX_REPEAT
 #define KVFS_BENCH_MAX_META	16
 #define KVFS_BENCH_OTHER_WARN	0.25	/* of one CPU, see cpu_other() */
 #define KVFS_BENCH_MAX_WATCH	4	/* --watch-pid */
@@ -251,11 +254,8 @@ struct bench {
 static struct bench *cleanup_bench;
 
 static void remove_work(struct target *t);
-static double median(const double *v, unsigned n);
-static int cmp_double(const void *a, const void *b);
 static void restart_stop(struct bench *b);
 static bool is_kvfs(const struct target *t);
-static void find_fstype(struct target *t);
 
 static _Noreturn void die(const char *fmt, ...)
 {
@@ -284,23 +284,6 @@ static void *xmalloc(size_t n)
 	if (posix_memalign(&p, n >= 2 * MIB ? 2 * MIB : 4096, n))
 		die("out of memory allocating %zu bytes", n);
 	return p;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* splitmix64: the data pattern, the stamps and the file names. */
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
 }
 
 /*
@@ -345,20 +328,6 @@ static void check_range(const char *buf, size_t len, uint64_t off, uint64_t tag,
 			die("%s: wrong data in the block at offset %llu: the filesystem "
 			    "returned bytes that were not written there",
 			    path, (unsigned long long)(off + b));
-	}
-}
-
-static void write_full(int fd, const char *buf, size_t len, const char *path)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("write %s: %s", path, n < 0 ? strerror(errno) : "wrote 0 bytes");
-		buf += n;
-		len -= (size_t)n;
 	}
 }
 
@@ -1581,7 +1550,7 @@ static bool mounted_fuse(const char *dir)
 
 	if (!realpath(dir, probe.path))
 		return false;
-	find_fstype(&probe);
+	find_mount(probe.path, probe.fstype, sizeof(probe.fstype), probe.mnt, sizeof(probe.mnt));
 	return strcmp(probe.mnt, probe.path) == 0 && strncmp(probe.fstype, "fuse", 4) == 0;
 }
 
@@ -1715,32 +1684,6 @@ static void run_measured(struct bench *b, struct target *t, unsigned rep,
 
 /* ---- targets ------------------------------------------------------------ */
 
-/* The filesystem type of the mount holding path (longest mount-point prefix). */
-static void find_fstype(struct target *t)
-{
-	FILE *f = setmntent("/proc/mounts", "r");
-	struct mntent *me;
-	size_t best = 0;
-
-	snprintf(t->fstype, sizeof(t->fstype), "unknown");
-	if (!f)
-		return;
-	while ((me = getmntent(f))) {
-		size_t n = strlen(me->mnt_dir);
-
-		if (strncmp(t->path, me->mnt_dir, n) != 0)
-			continue;
-		if (t->path[n] != '/' && t->path[n] != '\0' && strcmp(me->mnt_dir, "/") != 0)
-			continue;
-		if (n >= best) {
-			best = n;
-			snprintf(t->fstype, sizeof(t->fstype), "%s", me->mnt_type);
-			snprintf(t->mnt, sizeof(t->mnt), "%s", me->mnt_dir);
-		}
-	}
-	endmntent(f);
-}
-
 static bool is_kvfs(const struct target *t)
 {
 	return strncmp(t->label, "kvfs", 4) == 0;
@@ -1760,7 +1703,7 @@ static void add_target(struct bench *b, char *arg)
 	t->label = arg;
 	if (!realpath(eq + 1, t->path))
 		die("target %s=%s: %s", arg, eq + 1, strerror(errno));
-	find_fstype(t);
+	find_mount(t->path, t->fstype, sizeof(t->fstype), t->mnt, sizeof(t->mnt));
 	/* A slow mount must not send kvfs's I/O to the directory beneath. */
 	if (is_kvfs(t) && strncmp(t->fstype, "fuse", 4) != 0)
 		die("target %s=%s is not a FUSE mount (%s): mount kvfs there first",
@@ -1803,22 +1746,6 @@ static void remove_work(struct target *t)
 }
 
 /* ---- results ------------------------------------------------------------ */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double s[KVFS_BENCH_MAX_REPEAT];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 static double max_of(const double *v, unsigned n)
 {

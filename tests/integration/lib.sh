@@ -334,16 +334,20 @@ t_stat() {
 		"$1/.kvfs/stats.json" "$2" "$3"
 }
 
-# t_wait_flushed MNT: waits until the flusher's queue of MNT is empty
-# (write_policy=through); fails after 30 s.
-t_wait_flushed() {
+# t_wait_zero MNT SECTION KEY WHAT: waits until stats.json's SECTION.KEY of
+# MNT is 0 (a queue drained); fails after 30 s naming WHAT.
+t_wait_zero() {
 	local i
 	for ((i = 0; i < 300; i++)); do
-		(($(t_stat "$1" store flush_queue) == 0)) && return 0
+		(($(t_stat "$1" "$2" "$3") == 0)) && return 0
 		sleep 0.1
 	done
-	t_fail "the flush queue of $1 did not drain in 30 s ($(t_stat "$1" store flush_queue) files left)"
+	t_fail "$4 of $1 did not drain in 30 s ($(t_stat "$1" "$2" "$3") files left)"
 }
+
+# t_wait_flushed MNT: waits until the flusher's queue of MNT is empty
+# (write_policy=through).
+t_wait_flushed() { t_wait_zero "$1" store flush_queue "the flush queue"; }
 
 # t_xattr PATH NAME: the value of an extended attribute (fails if absent).
 t_xattr() {

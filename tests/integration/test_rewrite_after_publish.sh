@@ -20,14 +20,7 @@ t_require_kvfs_mount "$M"
 size=$((512 << 20))
 "$IT/pattern" 9 "$size" >"$T_DIR/src"
 
-wait_hasher() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		(($(t_stat "$M" checksums pending) == 0)) && return 0
-		sleep 0.1
-	done
-	t_fail "the hasher still had files queued after 30 s"
-}
+wait_hasher() { t_wait_zero "$M" checksums pending "the hasher's queue"; }
 
 patched=0
 for round in 1 2 3; do
