@@ -163,18 +163,17 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->mountpoint = kv->mountpoint ? kv->mountpoint : "";
 	s->state = kv->opts.state ? kv->opts.state : "";
 
-	free_bytes = kvfs_alloc_free_units(&kv->mem.alloc) * (uint64_t)KVFS_ALLOC_UNIT;
+	free_bytes = kvfs_mem_free(&kv->mem);
 	mem->name = "memory";
 	mem->present = 1;
-	mem->capacity_bytes = kv->mem.arena.size;
+	mem->capacity_bytes = kv->mem.size;
 	mem->used_bytes = mem->capacity_bytes - free_bytes;
 	mem->files = atomic_load(&ns->files) - (kv->store_ready ?
 		     atomic_load(&kv->store.stats.ssd_only_files) : 0);
 	s->tier[1].name = "ssd";
 	snap_store(kv, s);
-	s->prefaulted_bytes = atomic_load(&kv->mem.arena.faulted);
-	s->unbacked_bytes = atomic_load(&kv->mem.arena.unbacked);
-	s->arena_path = kv->mem.arena.path;
+	s->warmed_bytes = atomic_load(&kv->mem.warmed);
+	s->mem_where = kvfs_mem_where(&kv->mem);
 
 	s->files = atomic_load(&ns->files);
 	s->dirs = atomic_load(&ns->dirs);
@@ -293,14 +292,10 @@ static void stats_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 			human_bytes(t->capacity_bytes - t->used_bytes, fr, sizeof(fr)),
 			t->files);
 	}
-	fprintf(f, "memory arena faulted in: %s of %s\n",
-		human_bytes(s->prefaulted_bytes, p, sizeof(p)),
+	fprintf(f, "memory tier: %s; fresh memory warmed: %s of %s\n", s->mem_where,
+		human_bytes(s->warmed_bytes, p, sizeof(p)),
 		human_bytes(s->tier[0].capacity_bytes, c, sizeof(c)));
-	if (s->arena_path)
-		fprintf(f, "gpu fast path: arena shared as %s, %" PRIu64 " ioctls\n",
-			s->arena_path, s->op[KVFS_OP_IOCTL].count);
-	else
-		fprintf(f, "gpu fast path: off (the arena is not shared)\n");
+	fprintf(f, "gpu fast path: %" PRIu64 " ioctls\n", s->op[KVFS_OP_IOCTL].count);
 }
 
 static void stats_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -350,7 +345,7 @@ void kvfs_ctl_write_stats(FILE *f, const struct kvfs_ctl_snap *s)
 		fprintf(f, "store      write_policy=%s evict_policy=%s%s%s\n",
 			s->write_policy, s->evict_policy,
 			s->tier[1].present && !s->ssd_direct ? ", SSD without O_DIRECT" : "",
-			s->tier[1].present && !s->ssd_fixed ? ", arena not registered" : "");
+			"");
 		for (int i = 0; i < s->nstore; i++)
 			fprintf(f, "  %-22s %" PRIu64 "\n", s->store[i].name,
 				s->store[i].value);
@@ -378,16 +373,12 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 			t->present ? "true" : "false", t->capacity_bytes,
 			t->used_bytes, t->capacity_bytes - t->used_bytes, t->files);
 	}
-	fprintf(f, "\n  },\n  \"memory_prefaulted_bytes\": %" PRIu64 ",\n",
-		s->prefaulted_bytes);
-	fprintf(f, "  \"memory_unbacked_bytes\": %" PRIu64 ",\n", s->unbacked_bytes);
-	fprintf(f, "  \"gpu_fast_path\": {\"arena_shared\": %s, \"arena_path\": ",
-		s->arena_path ? "true" : "false");
-	if (s->arena_path)
-		kvfs_ctl_json_str(f, s->arena_path);
-	else
-		fprintf(f, "null");
-	fprintf(f, ", \"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
+	fprintf(f, "\n  },\n  \"memory_warmed_bytes\": %" PRIu64 ",\n",
+		s->warmed_bytes);
+	fprintf(f, "  \"memory_tier\": ");
+	kvfs_ctl_json_str(f, s->mem_where);
+	fprintf(f, ",\n  \"gpu_fast_path\": {\"ioctls\": %" PRIu64 "},\n",
+		s->op[KVFS_OP_IOCTL].count);
 }
 
 static void json_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -567,14 +558,8 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 		  "When the daemon mounted, in seconds since the epoch.");
 	fprintf(f, "kvfs_start_time_seconds %.3f\n", s->start_ns / 1e9);
 	prom_tiers(f, s);
-	prom_one(f, "kvfs_memory_prefaulted_bytes", "gauge",
-		 "Bytes of the memory arena faulted in so far.", s->prefaulted_bytes);
-	prom_one(f, "kvfs_memory_unbacked_bytes_total", "counter",
-		 "Bytes of arena pages its file system had no room for (kept unused).",
-		 s->unbacked_bytes);
-	prom_one(f, "kvfs_gpu_arena_shared", "gauge",
-		 "Whether the arena is shared with GPU fast-path clients (1) or private (0).",
-		 s->arena_path != NULL);
+	prom_one(f, "kvfs_memory_warmed_bytes", "gauge",
+		 "Bytes of fresh memory warmed so far (prefault=1).", s->warmed_bytes);
 	prom_one(f, "kvfs_files", "gauge", "Regular files in the namespace.", s->files);
 	prom_one(f, "kvfs_directories", "gauge", "Directories in the namespace.", s->dirs);
 	prom_one(f, "kvfs_published_total", "counter",
@@ -630,8 +615,7 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 	fprintf(f, "hugepages=%d\n", o->hugepages);
 	fprintf(f, "threads=%u\n", o->threads);
 	fprintf(f, "arena_group=%s\n", o->arena_group_str ? o->arena_group_str : "");
-	if (kv->mem.arena.path)
-		fprintf(f, "# the arena is shared as %s\n", kv->mem.arena.path);
+	fprintf(f, "# memory tier: %s\n", kvfs_mem_where(&kv->mem));
 	if (o->ssd) {
 		fprintf(f, "ssd=%s\n", o->ssd);
 		if (kv->ssd)

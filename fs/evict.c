@@ -48,7 +48,7 @@ static int64_t ts_ns(const struct timespec *ts)
 
 static uint64_t mem_free(struct kvfs_store *st)
 {
-	return kvfs_alloc_free_units(&st->ns->mem->alloc) * (uint64_t)KVFS_ALLOC_UNIT;
+	return kvfs_mem_free(st->ns->mem);
 }
 
 /* Slack added to every request, so that one reclaim serves many writes:
@@ -134,17 +134,16 @@ static int cmp_score(const void *a, const void *b)
 
 /* ---- demotion ---- */
 
-/* Drops ino's memory but its head if it is BOTH and not leased.  Caller
+/* Drops ino's memory but its head if it is BOTH.  Caller
  * holds ino->lock for writing.  Returns the bytes freed. */
 static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	uint64_t before = ino->data.bytes, end;
 
-	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD ||
-	    kvfs_fastpath_busy(ino, 0, UINT64_MAX))
+	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD)
 		return 0;
-	end = (ino->size + KVFS_ALLOC_UNIT - 1) / KVFS_ALLOC_UNIT * KVFS_ALLOC_UNIT;
-	if (kvfs_extmap_punch(&ino->data, st->ns->mem, KVFS_HEAD, end - KVFS_HEAD))
+	end = ino->size;
+	if (kvfs_data_punch(&ino->data, st->ns->mem, KVFS_HEAD, end - KVFS_HEAD))
 		return 0;
 	kvfs_store_set_resident(st, ino, 0);
 	ino->t.head_loaded = 1;
@@ -360,7 +359,7 @@ static uint64_t evict_names(struct kvfs_store *st, int ssd, uint64_t want,
 int kvfs_store_reclaim(struct kvfs_store *st, uint64_t want,
 		       struct kvfs_inode *except)
 {
-	uint64_t cap = st->ns->mem->arena.size, target, freed = 0;
+	uint64_t cap = st->ns->mem->size, target, freed = 0;
 
 	pthread_mutex_lock(&st->room_lock);
 	if (mem_free(st) >= want + slack(cap) / 2) {
@@ -400,9 +399,9 @@ int kvfs_store_ssd_room(struct kvfs_store *st, uint64_t want,
 
 void kvfs_store_keep_room(struct kvfs_store *st)
 {
-	uint64_t cap = st->ns->mem->arena.size;
+	uint64_t cap = st->ns->mem->size;
 
-	/* Low watermark 1/16 of the arena: below it, free up to 1/8. */
+	/* Low watermark 1/16 of the tier: below it, free up to 1/8. */
 	if (!st->ssd || mem_free(st) >= cap / 16)
 		return;
 	pthread_mutex_lock(&st->room_lock);

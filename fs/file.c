@@ -3,7 +3,7 @@
  * (where files are published), release, fsync, setattr, lseek, fallocate.
  *
  * Called from FUSE worker threads through ops.c.  The bytes live in the
- * memory arena through the inode's extent map; inode->lock guards them and the
+ * memory tier's backing file of the inode (backing.h); inode->lock guards them and the
  * attributes (shared for reads, exclusive for changes), and ns->lock is taken
  * first where open counts or the publish state change (the whole order:
  * docs/design.md, "Lock order").
@@ -59,9 +59,10 @@ static int64_t now_ns(void)
 /* Recomputes a stale CRC.  Caller holds ino->lock for writing. */
 static void crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
+	(void)ns;
 	if (ino->crc_valid)
 		return;
-	ino->crc = kvfs_extmap_crc(&ino->data, ns->mem, ino->size);
+	ino->crc = kvfs_data_crc(&ino->data, ino->size);
 	ino->crc_valid = 1;
 }
 
@@ -245,7 +246,7 @@ again:
 		r = -ESTALE; /* as in open_shared() */
 		goto out;
 	}
-	/* A promotion fills the extmap with no lock held: truncation waits
+	/* A promotion fills the backing file with no lock held: truncation waits
 	 * for it to end (store.h). */
 	if ((flags & O_TRUNC) && atomic_load(&ino->t.promoting)) {
 		pthread_rwlock_unlock(&ino->lock);
@@ -254,9 +255,7 @@ again:
 		goto again;
 	}
 	if ((flags & O_TRUNC) && ino->size) {
-		r = kvfs_fastpath_busy(ino, 0, UINT64_MAX);
-		if (r == 0)
-			r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
+		r = kvfs_data_truncate(&ino->data, ns->mem, 0);
 		if (r == 0) {
 			/* nothing left to be elsewhere */
 			kvfs_store_set_resident(ns->store, ino, 1);
@@ -379,6 +378,40 @@ static int read_prepare(struct kvfs_ns *ns, struct kvfs_handle *h, int route,
 	return r == -ENOSPC || r == -EINPROGRESS ? 0 : r;
 }
 
+/* The buffer a daemon-served read of memory copies into: one per FUSE
+ * thread, kept between reads (a fresh 1 MiB malloc per read is an mmap and
+ * 256 page faults), so kvfs_file_read_done() must not free it. */
+static __thread char *mem_buf;
+static __thread size_t mem_buf_len;
+
+/* Serves [off, off + size) from the backing file (the daemon-served mode:
+ * a passthrough open never asks). */
+static ssize_t read_mem(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
+			size_t size, struct iovec *iov, int *niov, void **bounce)
+{
+	int r;
+
+	if (mem_buf_len < size) {
+		char *b = malloc(size);
+
+		if (!b)
+			return -ENOMEM;
+		free(mem_buf);
+		mem_buf = b;
+		mem_buf_len = size;
+	}
+	r = kvfs_data_read(&h->ino->data, off, mem_buf, size);
+	if (r)
+		return r;
+	if (ns->store)
+		atomic_fetch_add(&ns->store->stats.mem_hits, 1);
+	iov[0].iov_base = mem_buf;
+	iov[0].iov_len = size;
+	*niov = 1;
+	*bounce = mem_buf;
+	return (ssize_t)size;
+}
+
 /* Serves [off, off + size) from the SSD into a buffer of its own. */
 static ssize_t read_ssd(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
 			size_t size, struct iovec *iov, int *niov, void **bounce)
@@ -452,19 +485,15 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 		if (r)
 			return r;
 	}
-	if (route == SERVE_MEM) {
-		n = kvfs_extmap_iov(&ino->data, ns->mem, off, size, iov, max_iov);
-		if (n >= 0 && ns->store)
-			atomic_fetch_add(&ns->store->stats.mem_hits, 1);
-	} else {
+	(void)max_iov; /* one buffer either way */
+	if (route == SERVE_MEM)
+		n = read_mem(ns, h, off, size, iov, niov, bounce);
+	else
 		n = read_ssd(ns, h, off, size, iov, niov, bounce);
-	}
 	if (n < 0) {
 		pthread_rwlock_unlock(&ino->lock);
 		return n;
 	}
-	if (route == SERVE_MEM)
-		*niov = (int)n;
 	count_read(ns, h, off, size);
 	return (ssize_t)size;
 }
@@ -477,7 +506,8 @@ void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h, void *bounce
 	int more = atomic_exchange(&h->promote_more, 0);
 
 	pthread_rwlock_unlock(&ino->lock);
-	free(bounce);
+	if (bounce != mem_buf)
+		free(bounce);
 	/* This read started a promotion and was answered as soon as its own
 	 * bytes were in: now, with the reply gone, read in the rest while
 	 * the reader copies out what is ready (store.h).  The promotion holds
@@ -507,7 +537,7 @@ static void hash_note_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 		old = malloc(seen);
 		if (!old)
 			return; /* not counted: the pass starts over */
-		kvfs_extmap_read(&ino->data, ns->mem, off, old, seen);
+		(void)kvfs_data_read(&ino->data, off, old, seen);
 		ino->hash_delta ^= kvfs_crc32c_patch(0, ino->size, off, old, buf, seen);
 		free(old);
 	}
@@ -542,7 +572,7 @@ static void crc_before_write(struct kvfs_ns *ns, struct kvfs_inode *ino,
 			ino->crc_valid = 0;
 			return;
 		}
-		kvfs_extmap_read(&ino->data, ns->mem, off, old, over);
+		(void)kvfs_data_read(&ino->data, off, old, over);
 		ino->crc = kvfs_crc32c_patch(ino->crc, ino->size, off, old, buf, over);
 		free(old);
 	} else if (off > ino->size) {
@@ -618,7 +648,7 @@ again:
 	delta_before = ino->hash_delta;
 	patches_before = ino->hash_patches;
 	crc_before_write(ns, ino, buf, size, off);
-	r = kvfs_extmap_write(&ino->data, ns->mem, off, buf, size);
+	r = kvfs_data_write(&ino->data, ns->mem, off, buf, size);
 	if (r < 0) {
 		ino->crc = crc_before;
 		ino->crc_valid = valid_before;
@@ -714,9 +744,6 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	struct kvfs_inode *ino = h->ino;
 	int shared;
 
-	/* First: a fast-path reservation never committed must not be
-	 * published with the file (fastpath.c). */
-	kvfs_fastpath_release(ns, h);
 	/* A reader's close of a named file frees nothing, so ns->lock shared
 	 * is enough (ns.h); a writer's (it may publish) or the close of an
 	 * unlinked file (it may free the inode) takes it exclusive. */
@@ -788,7 +815,7 @@ int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,
 		return -ENXIO;
 	pthread_rwlock_rdlock(&ino->lock);
 	if (ino->t.resident)
-		r = kvfs_extmap_seek(&ino->data, (uint64_t)off, whence, ino->size);
+		r = kvfs_data_seek(&ino->data, (uint64_t)off, whence, ino->size);
 	else if ((uint64_t)off >= ino->size)
 		r = -ENXIO; /* on the SSD: reported as all data */
 	else
@@ -819,13 +846,12 @@ again:
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t end = off + len < ino->size ? off + len : ino->size;
 
-		r = off < end ? kvfs_fastpath_busy(ino, off, end - off) : 0;
-		if (r == 0 && off < end)
-			r = kvfs_extmap_punch(&ino->data, ns->mem, off, end - off);
+		r = off < end ? kvfs_data_punch(&ino->data, ns->mem, off, end - off) : 0;
 		if (r == 0 && off < end)
 			ino->crc_valid = 0;
 	} else {
-		r = kvfs_extmap_alloc(&ino->data, ns->mem, off, len);
+		r = kvfs_data_alloc(&ino->data, ns->mem, off, len,
+				    keep ? 0 : off + len);
 		if (r == 0 && !keep && off + len > ino->size) {
 			if (ino->crc_valid)
 				ino->crc = kvfs_crc32c_zeros(ino->crc, off + len - ino->size);
@@ -856,12 +882,11 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 		return 0;
 	if (!ino->t.resident && size)
 		return -EAGAIN; /* demoted since the caller promoted it */
+	/* The backing file follows the size both ways. */
+	r = kvfs_data_truncate(&ino->data, ns->mem, size);
+	if (r)
+		return r;
 	if (size < ino->size) {
-		r = kvfs_fastpath_busy(ino, size, UINT64_MAX);
-		if (r == 0)
-			r = kvfs_extmap_truncate(&ino->data, ns->mem, size);
-		if (r)
-			return r;
 		ino->crc_valid = size == 0 ? 1 : 0;
 		if (size == 0) {
 			ino->crc = 0;

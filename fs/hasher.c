@@ -98,8 +98,9 @@ static int pass_over(const struct kvfs_inode *ino)
 }
 
 /*
- * One step: the CRC of [pos, pos + n) continued from *crc.  The window and
- * its iovecs are taken under the inode's read lock, the bytes are hashed
+ * One step: the CRC of [pos, pos + n) continued from *crc.  The window is
+ * copied out of the backing file under the inode's read lock (a 1 MiB copy
+ * costs a quarter of hashing it), the copy is hashed
  * with no lock held (a preempted hasher never holds up a writer), and the
  * result is kept only if no write touched the window meanwhile
  * (hash_torn, set by hash_note_write in file.c); writes below the window
@@ -109,11 +110,11 @@ static int pass_over(const struct kvfs_inode *ino)
  */
 static int hash_step(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t gen,
 		     uint64_t size, uint64_t *pos, uint32_t *crc,
-		     struct iovec *iov, int max_iov)
+		     char *buf)
 {
 	uint64_t n = size - *pos < KVFS_HASH_STEP ? size - *pos : KVFS_HASH_STEP;
 	uint32_t c = *crc;
-	int cnt = -1, r;
+	int cnt = 0, r;
 
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_rdlock(&ino->lock);
@@ -122,19 +123,19 @@ static int hash_step(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t gen,
 	if (r == 0) {
 		ino->hash_end = *pos + n; /* writers read both under the write lock */
 		ino->hash_torn = 0;
-		cnt = iov ? kvfs_extmap_iov(&ino->data, ns->mem, *pos, n, iov, max_iov) : -1;
-		if (cnt < 0) /* no room for the iovecs: hash under the lock */
-			c = kvfs_extmap_crc_range(&ino->data, ns->mem, c, *pos, n);
+		cnt = buf && kvfs_data_read(&ino->data, *pos, buf, n) == 0;
+		if (!cnt) /* no buffer: hash under the lock */
+			c = kvfs_data_crc_range(&ino->data, c, *pos, n);
 	}
 	pthread_rwlock_unlock(&ino->lock);
 	if (r)
 		return -1;
-	for (int i = 0; i < cnt; i++)
-		c = kvfs_crc32c(c, iov[i].iov_base, iov[i].iov_len);
+	if (cnt)
+		c = kvfs_crc32c(c, buf, n);
 	pthread_rwlock_rdlock(&ino->lock);
 	if (pass_moved(ino, gen))
 		r = -1;
-	else if (cnt >= 0 && ino->hash_torn)
+	else if (cnt && ino->hash_torn)
 		r = 0;
 	else
 		r = 1;
@@ -152,8 +153,7 @@ static int hash_step(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t gen,
  * valid or need not be computed here, 0 to start over. */
 static int hash_pass(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
-	int max_iov = (int)(KVFS_HASH_STEP / KVFS_ALLOC_UNIT) + 4;
-	struct iovec *iov = malloc(sizeof(*iov) * (size_t)max_iov);
+	char *buf = malloc(KVFS_HASH_STEP);
 	uint64_t gen = 0, pos = 0, size;
 	uint32_t crc = 0;
 	int done, r = 1, torn = 0;
@@ -166,12 +166,12 @@ static int hash_pass(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	pthread_rwlock_unlock(&ns->lock);
 	/* A step torn by writes 8 times in a row starts the pass over. */
 	while (!done && pos < size && (r = hash_step(ns, ino, gen, size, &pos, &crc,
-						     iov, max_iov)) >= 0)
+						     buf)) >= 0)
 		if (r == 0 && ++torn >= 8)
 			break;
 		else if (r == 1)
 			torn = 0;
-	free(iov);
+	free(buf);
 	pthread_rwlock_rdlock(&ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
 	if (!done && ino->hash_active && !pass_over(ino) && !pass_moved(ino, gen) &&

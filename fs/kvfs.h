@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "extmap.h"
+#include "backing.h"
 #include "kproto.h"
 #include "ns.h"
 #include "opstat.h"

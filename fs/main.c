@@ -8,7 +8,7 @@
  *   3. unless -f, fork: the parent waits on a pipe for the child's verdict
  *      and exits with it, so `kvfs` returns only once the mount is in place
  *      (threads do not survive fork, so none may exist before this point);
- *   4. open the memory arena and the index, rebuild the namespace, mount;
+ *   4. open the memory tier and the index, rebuild the namespace, mount;
  *   5. tell the parent, detach from the terminal, serve until unmounted.
  * Shutdown (unmount, SIGTERM, SIGINT) drains the index queue before exit.
  */
@@ -71,12 +71,13 @@ static void usage(const char *prog)
 	       "kvfs options:\n"
 	       "    -o state=DIR       index and lock file (default: /var/lib/kvfs as root,\n"
 	       "                       else $XDG_STATE_HOME/kvfs or ~/.local/state/kvfs)\n"
-	       "    -o mem=SIZE        memory arena, K/M/G/T suffixes (default: 1/4 of RAM)\n"
+	       "    -o mem=SIZE        memory tier, K/M/G/T suffixes (default: 1/4 of RAM)\n"
 	       "    -o io=MODE         auto (default): direct I/O for files >= 1 MiB or opened\n"
 	       "                       for writing; direct: always; cached: never\n"
 	       "                       (mmap works in every mode on kernel 6.6+)\n"
-	       "    -o prefault=0|1    fault the arena in from a background thread (default 1)\n"
-	       "    -o hugepages=0|1   ask for transparent huge pages on the arena (default 1)\n"
+	       "    -o prefault=0|1    warm mem= of fresh memory once, in the background (default 1)\n"
+	       "    -o hugepages=0|1   huge pages for files of 2 MiB and more (tmpfs huge=within_size;\n"
+	       "                       default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
 	       "    -o arena_group=G   group (name or number) whose processes may map the\n"
 	       "                       arena for the GPU fast path (default: none, only the\n"
@@ -213,47 +214,16 @@ static void detach(int report)
 }
 
 /*
- * The memory arena: a file in /dev/shm that GPU fast-path clients map
- * (docs/gpu.md), named after the state directory.  Where that cannot be
- * made, a private memfd, with a warning: POSIX I/O works the same, only the
- * fast path is off.  With arena_group= the shared file is required.
+ * The memory tier (backing.h): the daemon's own tmpfs where it may mount
+ * one, else backing files in /dev/shm; either way it says which.
  */
-static int open_arena(struct kvfs *kv, unsigned flags)
+static int open_mem(struct kvfs *kv, unsigned flags)
 {
-	char path[sizeof(((struct kvfs_ioc_info *)0)->arena_path)];
 	const char *mem = kv->opts.mem_str ? kv->opts.mem_str : "(default)";
-	char *state = realpath(kv->opts.state, NULL);
-	int r, n;
+	int r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
 
-	n = kvfs_arena_gc(KVFS_ARENA_DIR, geteuid());
-	if (n > 0)
-		kvfs_info("kvfs: removed %d arena file(s) of killed kvfs daemons from %s",
-			  n, KVFS_ARENA_DIR);
-	r = state ? kvfs_arena_path(path, sizeof(path), state, geteuid()) : -errno;
-	free(state);
-	if (r == 0)
-		r = kvfs_mem_open_file(&kv->mem, path, kv->opts.mem, flags, kv->opts.arena_gid);
-	if (r == 0)
-		return 0;
-	if (r == -EPERM && kv->opts.arena_group_str) {
-		kvfs_err("kvfs: cannot give the arena %s to arena_group=%s: %s (the daemon's user must be root or a member of the group)",
-			 path, kv->opts.arena_group_str, strerror(-r));
-		return r;
-	}
-	if (r == -ENOSPC)
-		kvfs_warn("kvfs: %s has less than mem=%s free, so the arena cannot be shared; the GPU fast path is off (enlarge %s or choose a smaller mem=)",
-			  KVFS_ARENA_DIR, mem, KVFS_ARENA_DIR);
-	else
-		kvfs_warn("kvfs: cannot share the arena as %s: %s; the GPU fast path is off",
-			  path, strerror(-r));
-	if (kv->opts.arena_group_str) {
-		kvfs_err("kvfs: arena_group=%s needs a shared arena; not starting",
-			 kv->opts.arena_group_str);
-		return r;
-	}
-	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
 	if (r)
-		kvfs_err("kvfs: cannot create a memory arena of mem=%s: %s", mem,
+		kvfs_err("kvfs: cannot open a memory tier of mem=%s: %s", mem,
 			 strerror(-r));
 	return r;
 }
@@ -430,14 +400,14 @@ static int open_memory_only(struct kvfs *kv)
 /* Step 4 up to the mount. */
 static int open_store(struct kvfs *kv)
 {
-	/* The prefault thread starts once the index is loaded: on a small
-	 * machine it would slow a large load (1,000,000 files) by half. */
-	unsigned flags = kv->opts.hugepages ? KVFS_ARENA_HUGE : 0;
+	/* Warming starts once the index is loaded: on a small machine it
+	 * would slow a large load (1,000,000 files) by half. */
+	unsigned flags = kv->opts.hugepages ? 0 : KVFS_MEM_NOHUGE;
 	int r;
 
-	r = open_arena(kv, flags);
+	r = open_mem(kv, flags);
 	if (r)
-		return r; /* open_arena said why */
+		return r; /* open_mem said why */
 	/* The slabs first: a bad ssd= stops the start before the index (a
 	 * new state directory) is made, with one line. */
 	r = kv->opts.ssd ? open_ssd(kv) : 0;
@@ -460,7 +430,7 @@ static int open_store(struct kvfs *kv)
 	if (r == 0 && kv->ssd)
 		(void)kvfs_ssd_seal(kv->ssd); /* logs what it cannot remove */
 	if (r == 0 && kv->opts.prefault)
-		kvfs_arena_prefault_start(&kv->mem.arena);
+		kvfs_mem_warm_start(&kv->mem);
 	if (r) {
 		kvfs_err("kvfs: cannot load the index in %s: %s", kv->opts.state,
 			 strerror(-r));
@@ -620,9 +590,9 @@ int main(int argc, char **argv)
 	}
 	if (kvfs_notify_start(&kv, se) != 0)
 		goto out_unmount;
-	kvfs_info("kvfs: mounted %s (mem=%llu MiB, state=%s%s%s)", cl.mountpoint,
-		  (unsigned long long)(kv.opts.mem >> 20), kv.opts.state,
-		  kv.ssd ? ", ssd=" : "", kv.ssd ? kv.opts.ssd : "");
+	kvfs_info("kvfs: mounted %s (mem=%llu MiB in %s, state=%s%s%s)", cl.mountpoint,
+		  (unsigned long long)(kv.opts.mem >> 20), kvfs_mem_where(&kv.mem),
+		  kv.opts.state, kv.ssd ? ", ssd=" : "", kv.ssd ? kv.opts.ssd : "");
 	detach(report);
 	report = -1;
 	r = serve(&kv, se, &cl) == 0 ? 0 : 1;

@@ -55,7 +55,7 @@ int kvfs_inode_check(const struct kvfs_inode *ino)
 		return -EUCLEAN;
 	if (ino->nwriters > ino->nopen)
 		return -EUCLEAN;
-	if (!ino->is_dir && kvfs_extmap_check(&ino->data) != 0)
+	if (!ino->is_dir && kvfs_data_check(&ino->data, ino->size) != 0)
 		return -EUCLEAN;
 	if (!!S_ISLNK(ino->mode) != !!ino->link ||
 	    (ino->link && (ino->size != strlen(ino->link) || ino->data.bytes)))
@@ -199,7 +199,7 @@ static struct kvfs_inode *inode_new(struct kvfs_ns *ns, mode_t mode, uid_t uid,
 	ino->crc_valid = 1; /* the checksum of no bytes is 0 */
 	kvfs_now(&ino->mtime);
 	ino->atime = ino->ctime = ino->mtime;
-	kvfs_extmap_init(&ino->data);
+	kvfs_data_init(&ino->data);
 	kvfs_tier_init(&ino->t);
 	if (S_ISREG(mode)) { /* callers hold ns->lock for writing, or load */
 		ino->fnext = ns->files;
@@ -229,7 +229,7 @@ static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	if (ns->store) {
 		kvfs_store_forget(ns->store, ino);
 	} else {
-		kvfs_extmap_release(&ino->data, ns->mem);
+		kvfs_data_release(&ino->data, ns->mem);
 		kvfs_map_release(&ino->t.stored);
 		free(ino->t.changed);
 	}
@@ -1248,9 +1248,8 @@ void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out)
 		out->bytes_total = kvfs_ssd_capacity(ns->store->ssd);
 		out->bytes_free = kvfs_ssd_free(ns->store->ssd);
 	} else {
-		out->bytes_total = ns->mem->arena.size;
-		out->bytes_free = kvfs_alloc_free_units(&ns->mem->alloc) *
-				  (uint64_t)KVFS_ALLOC_UNIT;
+		out->bytes_total = ns->mem->size;
+		out->bytes_free = kvfs_mem_free(ns->mem);
 	}
 	out->files = atomic_load(&ns->stats.files) + atomic_load(&ns->stats.dirs);
 }

@@ -18,7 +18,7 @@
  * target, fixed at birth (no data, no tier state, never on ns->files, never
  * evicted); FIFOs, sockets, devices and hard links are refused with EPERM.
  * An inode is freed when it has no name (nlink == 0), no kernel lookups and no
- * open handles; only then is its arena space returned.
+ * open handles; only then is its backing file closed.
  *
  * Publish states (DESIGN.md 3.1).  A file made by create() is UNPUBLISHED:
  * only its creating process (owner_tgid, all its threads) can look it up or
@@ -38,7 +38,7 @@
  *                and may drop under it while the inode has a name (nothing
  *                can free it then); only the exclusive holder frees, and it
  *                sees every count.
- *   inode->lock  (rwlock) attributes, data (extmap), xattrs, crc, hits;
+ *   inode->lock  (rwlock) attributes, data (backing file), xattrs, crc, hits;
  *                taken after ns->lock, one inode's at a time.
  */
 #ifndef KVFS_NS_H
@@ -51,11 +51,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "extmap.h"
+#include "backing.h"
 #include "store.h"
 
 struct kvfs_index;
-struct kvfs_lease;
 
 #define KVFS_NAME_MAX     255
 #define KVFS_XATTR_MAX    65536          /* per value, as XATTR_SIZE_MAX */
@@ -73,7 +72,7 @@ struct kvfs_lease;
 #define KVFS_BLKSIZE_SSD  KVFS_BLKSIZE_READ /* the same for a file only the
 					    SSD holds: a probe asks for its
 					    head, not 1 MiB of the SSD */
-#define KVFS_MAX_FILESIZE (1ull << 52)   /* far above any arena; EFBIG past it */
+#define KVFS_MAX_FILESIZE (1ull << 52)   /* far above any memory tier; EFBIG past it */
 #define KVFS_LINK_MAX     4095           /* bytes of a symlink target, as
 					    PATH_MAX less its NUL */
 
@@ -143,7 +142,7 @@ struct kvfs_inode {
 	uint32_t mode, uid, gid;
 	uint64_t size;
 	struct timespec atime, mtime, ctime;
-	struct kvfs_extmap data;
+	struct kvfs_data data;      /* the backing file (backing.h) */
 	struct kvfs_xattr *xattrs;
 	size_t xattr_bytes;
 	uint32_t crc;
@@ -167,8 +166,6 @@ struct kvfs_inode {
 	uint64_t cached_gen;            /* data_gen when last opened cached */
 	uint32_t ncached;               /* open handles using the page cache */
 	int dirty;                      /* row changed since last queued */
-	struct kvfs_lease *leases;      /* fast-path reservations and pins of
-					   all handles (fastpath.c) */
 	struct kvfs_tier t;             /* tier state (store.h) */
 	int gone;                       /* evicted with no opens: its data is
 					   freed, it can never be opened again */
@@ -247,8 +244,11 @@ struct kvfs_handle {
 	int sync_publish;   /* fsync came before publish: sync when published */
 	int setid_dropped;  /* its O_TRUNC open took set-id bits away and
 			       queued the kernel's notice (file.c) */
-	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
-	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
+	int passthrough;    /* the kernel serves this open's read, write and mmap
+			       from the file's memory pages (FUSE passthrough);
+			       set at open, constant after; INFO reports it
+			       (fastpath.c).  Always 0 until passthrough opens
+			       exist. */
 	char *ctl_buf;      /* control files: the content generated at open */
 	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */
@@ -274,7 +274,7 @@ int kvfs_ns_init(struct kvfs_ns *ns, struct kvfs_mem *mem,
 		 struct kvfs_index *index, uid_t uid, gid_t gid);
 /* Rebuilds directories (and any rows present) from the index. */
 int kvfs_ns_load(struct kvfs_ns *ns);
-/* Frees every inode, returning data to the arena.  Queues nothing. */
+/* Frees every inode, closing their backing files.  Queues nothing. */
 void kvfs_ns_release(struct kvfs_ns *ns);
 
 /* Tree operations (ns.c). */
@@ -362,16 +362,16 @@ void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out);
 int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *ino, int flags, int cached,
 		   struct kvfs_handle **fh);
-/* Describes [off, off+size) clamped to EOF as iovecs into the arena; the
- * inode's read lock stays held until kvfs_file_read_done() so the bytes
- * cannot change or be freed while the kernel copies them.  A file the
+/* Copies [off, off+size) clamped to EOF into a buffer the iovec describes;
+ * the inode's read lock stays held until kvfs_file_read_done() so the buffer
+ * stays the thread's while the kernel copies it.  A file the
  * memory does not hold whole (store.h) is promoted first when read
  * sequentially, else served from the SSD through a buffer (*bounce). */
 ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 			     uint64_t off, size_t size, struct iovec *iov,
 			     int max_iov, int *niov, void **bounce);
 /* bounce: what read_begin returned in *bounce (bytes read from the SSD
- * into a buffer of the read's own; NULL when the arena served it). */
+ * into a buffer of the read's own, or the thread's buffer for memory). */
 void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h,
 			 void *bounce);
 ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,

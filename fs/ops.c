@@ -369,10 +369,8 @@ static void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 {
 	struct kvfs *kv = kv_of(req);
 	struct kvfs_handle *h = fh_of(fi);
-	struct iovec stack_iov[64], *iov = stack_iov;
-	/* A range of `size` bytes spans at most size/unit + 2 units, and each
-	 * hole run needs at most one iovec per KVFS_EXTMAP_ZERO_LEN. */
-	int max = (int)(size / KVFS_ALLOC_UNIT) + 4, niov;
+	struct iovec iov[1];
+	int niov;
 	void *bounce;
 	ssize_t r;
 
@@ -381,24 +379,17 @@ static void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (max > 64 && !(iov = malloc(sizeof(*iov) * (size_t)max))) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	r = kvfs_file_read_begin(&kv->ns, h, (uint64_t)off, size, iov,
-				 max > 64 ? max : 64, &niov, &bounce);
+	r = kvfs_file_read_begin(&kv->ns, h, (uint64_t)off, size, iov, 1, &niov,
+				 &bounce);
 	if (r < 0) {
 		fuse_reply_err(req, (int)-r);
 	} else {
-		/* The arena bytes go straight to the kernel: no copy here. */
 		if (niov)
 			fuse_reply_iov(req, iov, niov);
 		else
 			fuse_reply_buf(req, NULL, 0);
 		kvfs_file_read_done(&kv->ns, h, bounce);
 	}
-	if (iov != stack_iov)
-		free(iov);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t n, const char *buf, size_t size,
@@ -556,6 +547,9 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t n, int datasync,
 	fuse_reply_err(req, kv->index ? -kvfs_index_sync(kv->index, 1) : 0);
 }
 
+/* statfs's block: the page, the unit both tiers count in. */
+#define KVFS_STATFS_BLOCK 4096u
+
 static void op_statfs(fuse_req_t req, fuse_ino_t n)
 {
 	struct kvfs_statfs s;
@@ -563,10 +557,10 @@ static void op_statfs(fuse_req_t req, fuse_ino_t n)
 
 	(void)n;
 	kvfs_ns_statfs(&kv_of(req)->ns, &s);
-	v.f_bsize = KVFS_ALLOC_UNIT;
-	v.f_frsize = KVFS_ALLOC_UNIT;
-	v.f_blocks = s.bytes_total / KVFS_ALLOC_UNIT;
-	v.f_bfree = s.bytes_free / KVFS_ALLOC_UNIT;
+	v.f_bsize = KVFS_STATFS_BLOCK;
+	v.f_frsize = KVFS_STATFS_BLOCK;
+	v.f_blocks = s.bytes_total / KVFS_STATFS_BLOCK;
+	v.f_bfree = s.bytes_free / KVFS_STATFS_BLOCK;
 	v.f_bavail = v.f_bfree;
 	/* Inodes are not a bounded resource here; report room for one per free
 	 * unit so df -i shows something meaningful. */
@@ -676,8 +670,7 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		     size_t in_bufsz, size_t out_bufsz)
 {
-	_Alignas(8) char out[KVFS_IOC_MAP_SIZE];
-	struct kvfs_ctx ctx = ctx_of(req);
+	_Alignas(8) char out[sizeof(struct kvfs_ioc_info)];
 	ssize_t r;
 
 	(void)n; (void)arg;
@@ -685,7 +678,7 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
-	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, &ctx, fh_of(fi), cmd, in_buf, in_bufsz,
+	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, fh_of(fi), cmd, in_buf, in_bufsz,
 				out, out_bufsz < sizeof(out) ? out_bufsz : sizeof(out));
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);

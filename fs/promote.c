@@ -103,33 +103,34 @@ out:
 int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	const struct kvfs_map *m = &ino->t.stored;
-	struct kvfs_extmap_walk w;
+	struct kvfs_data_view v;
 	struct kvfs_ssd_io io;
-	uint64_t aoff, seg;
 	uint32_t hl;
 	int r;
 
 	if (ino->t.resident || ino->t.head_loaded || atomic_load(&ino->t.promoting))
 		return 0;
 	if (m->n == 0 || m->c[0].len == 0) {
-		ino->t.head_loaded = 1; /* a hole: the empty extmap is right */
+		ino->t.head_loaded = 1; /* a hole: no memory is right */
 		return 0;
 	}
 	hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
-	r = kvfs_extmap_alloc(&ino->data, st->ns->mem, 0, hl);
-	if (r)
+	r = kvfs_data_alloc(&ino->data, st->ns->mem, 0, hl, ino->size);
+	if (r == 0)
+		r = kvfs_data_view_open(&ino->data, st->ns->mem, 0, hl, 1, &v);
+	if (r) {
+		kvfs_data_release(&ino->data, st->ns->mem);
 		return r;
-	kvfs_extmap_walk_init(&w, &ino->data, 0, hl);
-	kvfs_extmap_walk_next(&w, &aoff, &seg); /* one unit: one piece */
-	io = (struct kvfs_ssd_io){ .soff = m->c[0].soff, .len = hl,
-				   .buf = kvfs_arena_ptr(&st->ns->mem->arena, aoff) };
+	}
+	io = (struct kvfs_ssd_io){ .soff = m->c[0].soff, .len = hl, .buf = v.base };
 	r = kvfs_ssd_read(st->ssd, &io, 1);
 	atomic_fetch_add(&st->stats.ssd_reads, 1);
 	if (r == 0 && kvfs_crc32c(0, io.buf, hl) != m->head_crc)
 		r = -EUCLEAN;
+	kvfs_data_view_close(&v);
 	if (r) {
 		log_bad(st, ino, 0, r);
-		kvfs_extmap_truncate(&ino->data, st->ns->mem, 0);
+		kvfs_data_release(&ino->data, st->ns->mem);
 		return -EIO;
 	}
 	ino->t.head_loaded = 1;
@@ -146,18 +147,29 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
  * the whole file. */
 #define PROMOTE_STEP 4
 
-/* Reads chunks [i0, i1) of the stored copy into the (allocated) extmap
- * and verifies each.  With the head loaded, its bytes are not read again.
- * The extmap does not change under it (store.h: promoting). */
+/* Reads chunks [i0, i1) of the stored copy into the (allocated) backing
+ * file, through a view of it, and verifies each.  With the head loaded, its
+ * bytes are not read again.  The file does not change under it (store.h:
+ * promoting). */
 static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino,
 			uint32_t i0, uint32_t i1)
 {
 	const struct kvfs_map *m = &ino->t.stored;
 	struct iovec_list l = { 0 };
-	struct kvfs_extmap_walk w;
-	uint64_t skip = ino->t.head_loaded ? KVFS_HEAD : 0, aoff, seg;
-	int r = 0;
+	struct kvfs_data_view v;
+	uint64_t skip = ino->t.head_loaded ? KVFS_HEAD : 0;
+	uint64_t lo = (uint64_t)i0 * KVFS_CHUNK, hi = (uint64_t)i1 * KVFS_CHUNK;
+	int r;
 
+	if (hi > ino->size)
+		hi = ino->size;
+	if (lo >= hi)
+		return 0;
+	r = kvfs_data_view_open(&ino->data, st->ns->mem, lo, hi - lo, 1, &v);
+	if (r) {
+		log_bad(st, ino, i0, r);
+		return -EIO;
+	}
 	for (uint32_t i = i0; i < i1 && r == 0; i++) {
 		uint64_t start = (uint64_t)i * KVFS_CHUNK, pos = start;
 
@@ -165,32 +177,26 @@ static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino,
 			continue;
 		if (pos < skip)
 			pos = skip < start + m->c[i].len ? skip : start + m->c[i].len;
-		kvfs_extmap_walk_init(&w, &ino->data, pos, start + m->c[i].len - pos);
-		while (r == 0 && kvfs_extmap_walk_next(&w, &aoff, &seg)) {
-			KVFS_ASSERT(aoff != KVFS_EXTMAP_HOLE);
-			r = iol_add(&l, m->c[i].soff + (pos - start), (uint32_t)seg,
-				    kvfs_arena_ptr(&st->ns->mem->arena, aoff));
-			pos += seg;
-		}
+		if (pos < start + m->c[i].len)
+			r = iol_add(&l, m->c[i].soff + (pos - start),
+				    (uint32_t)(start + m->c[i].len - pos),
+				    v.base + (pos - lo));
 	}
 	if (r == 0 && l.n)
 		r = kvfs_ssd_read(st->ssd, l.v, l.n);
 	free(l.v);
 	atomic_fetch_add(&st->stats.ssd_reads, 1);
 	for (uint32_t i = i0; i < i1 && r == 0; i++) {
-		struct kvfs_extmap_walk cw;
-		uint32_t crc = 0;
+		uint64_t start = (uint64_t)i * KVFS_CHUNK;
 
 		if (!m->c[i].len)
 			continue;
-		kvfs_extmap_walk_init(&cw, &ino->data, (uint64_t)i * KVFS_CHUNK, m->c[i].len);
-		while (kvfs_extmap_walk_next(&cw, &aoff, &seg))
-			crc = kvfs_crc32c(crc, kvfs_arena_ptr(&st->ns->mem->arena, aoff), seg);
-		if (crc != m->c[i].crc) {
+		if (kvfs_crc32c(0, v.base + (start - lo), m->c[i].len) != m->c[i].crc) {
 			log_bad(st, ino, i, -EUCLEAN);
 			r = -EIO;
 		}
 	}
+	kvfs_data_view_close(&v);
 	if (r && r != -EIO)
 		log_bad(st, ino, i0, r);
 	return r ? -EIO : 0;
@@ -237,7 +243,7 @@ static int promote_begin(struct kvfs_store *st, struct kvfs_inode *ino,
 	} else if (lo >= size) { /* the loaded head is the whole file */
 		kvfs_store_set_resident(st, ino, 1);
 		r = 0;
-	} else if (kvfs_extmap_alloc(&ino->data, st->ns->mem, lo, size - lo) != 0) {
+	} else if (kvfs_data_alloc(&ino->data, st->ns->mem, lo, size - lo, size) != 0) {
 		*want = size - lo; /* -ENOSPC, or -ENOMEM: room helps both */
 		r = 2;
 	} else {
@@ -288,7 +294,7 @@ static void promote_end(struct kvfs_store *st, struct kvfs_inode *ino, int ok)
 		atomic_fetch_add(&st->stats.promotions, 1);
 		atomic_fetch_add(&st->stats.promoted_bytes, ino->size);
 	} else {
-		kvfs_extmap_truncate(&ino->data, st->ns->mem, lo);
+		(void)kvfs_data_punch(&ino->data, st->ns->mem, lo, ino->size - lo);
 	}
 	set_ready(st, ino, 0, 0);
 	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* SSD -> BOTH, or back */

@@ -201,6 +201,10 @@ static void keep_unused(struct kvfs_map *old, const struct kvfs_map *m)
 	old->n = k;
 }
 
+/* The most memory a head may hold: its page, or the huge page holding it
+ * when the tmpfs could not split it at the demotion's punch. */
+#define KVFS_HEAD_MEM_MAX (2u << 20)
+
 int kvfs_tier_check(const struct kvfs_inode *ino)
 {
 	const struct kvfs_tier *t = &ino->t;
@@ -209,8 +213,7 @@ int kvfs_tier_check(const struct kvfs_inode *ino)
 	if (!t->resident && !t->has_stored)
 		bad = "not resident and not stored";
 	else if (!t->resident && !atomic_load(&t->promoting) &&
-		 ino->data.bytes > (KVFS_HEAD + KVFS_ALLOC_UNIT - 1) /
-				   KVFS_ALLOC_UNIT * KVFS_ALLOC_UNIT)
+		 ino->data.bytes > KVFS_HEAD_MEM_MAX)
 		bad = "not resident but more than the head in memory";
 	else if (t->has_stored && t->stored_bytes != map_bytes(&t->stored))
 		bad = "stored_bytes does not match the stored runs";
@@ -300,7 +303,7 @@ int kvfs_store_adopt(struct kvfs_store *st, struct kvfs_inode *ino,
 
 void kvfs_store_forget(struct kvfs_store *st, struct kvfs_inode *ino)
 {
-	kvfs_extmap_release(&ino->data, st->ns->mem);
+	kvfs_data_release(&ino->data, st->ns->mem);
 	kvfs_store_set_resident(st, ino, 1);
 	ino->t.head_loaded = 0;
 	if (!ino->t.has_stored)
@@ -364,33 +367,53 @@ static void put_ref(struct kvfs_store *st, struct kvfs_inode *ino)
 
 /* ---- writing a stored version (rules 1 and 2) ---- */
 
-/* Describes chunk i's stored bytes as transfers from the arena (zeros for
- * holes) and computes its CRC.  Returns 1 if the chunk has data, 0 if it is
- * all hole, -ENOMEM. */
+/* Describes chunk i's stored bytes as transfers from the view of the
+ * backing file (zeros for holes) and computes its CRC.  Returns 1 if the
+ * chunk has data, 0 if it is all hole, -ENOMEM. */
 static int chunk_pieces(struct kvfs_store *st, struct kvfs_inode *ino,
-			uint32_t i, uint32_t len, uint64_t soff,
-			struct iovec_list *l, uint32_t *crc)
+			const struct kvfs_data_view *v, uint32_t i, uint32_t len,
+			uint64_t soff, struct iovec_list *l, uint32_t *crc)
 {
-	struct kvfs_extmap_walk w;
-	uint64_t start = (uint64_t)i * KVFS_CHUNK, aoff, seg, pos = start;
+	struct kvfs_data_walk w;
+	uint64_t start = (uint64_t)i * KVFS_CHUNK, bytes, pos = start, seg;
+	char *p;
 	int data = 0, r;
 
-	kvfs_extmap_walk_init(&w, &ino->data, start, len);
-	while (kvfs_extmap_walk_next(&w, &aoff, &seg))
-		data |= aoff != KVFS_EXTMAP_HOLE;
+	(void)st;
+	/* The walk covers the file's bytes; the rest of the last 4 KiB is
+	 * the page that holds EOF, zeros past it. */
+	bytes = ino->size - start < len ? ino->size - start : len;
+	kvfs_data_walk_init(&w, &ino->data, v, start, bytes);
+	while (kvfs_data_walk_next(&w, &p, &seg))
+		data |= p != KVFS_DATA_HOLE;
 	if (!data)
 		return 0;
 	*crc = 0;
-	kvfs_extmap_walk_init(&w, &ino->data, start, len);
-	while (kvfs_extmap_walk_next(&w, &aoff, &seg)) {
-		void *buf = aoff == KVFS_EXTMAP_HOLE ? zero_chunk :
-			    kvfs_arena_ptr(&st->ns->mem->arena, aoff);
+	kvfs_data_walk_init(&w, &ino->data, v, start, bytes);
+	while (kvfs_data_walk_next(&w, &p, &seg)) {
+		/* A data piece that ends at EOF takes the rest of its page. */
+		if (p != KVFS_DATA_HOLE && pos + seg == start + bytes)
+			seg = start + len - pos;
+		while (seg) { /* holes: the zero chunk, 1 MiB at most a piece */
+			uint64_t n = p == KVFS_DATA_HOLE && seg > KVFS_CHUNK ? KVFS_CHUNK : seg;
+			void *buf = p == KVFS_DATA_HOLE ? zero_chunk : p;
 
-		*crc = kvfs_crc32c(*crc, buf, seg);
-		r = iol_add(l, soff + (pos - start), (uint32_t)seg, buf);
+			*crc = kvfs_crc32c(*crc, buf, n);
+			r = iol_add(l, soff + (pos - start), (uint32_t)n, buf);
+			if (r)
+				return r;
+			pos += n;
+			seg -= n;
+			if (p != KVFS_DATA_HOLE)
+				p += n;
+		}
+	}
+	if (pos < start + len) { /* a hole at EOF: the page's zeros */
+		*crc = kvfs_crc32c(*crc, zero_chunk, start + len - pos);
+		r = iol_add(l, soff + (pos - start), (uint32_t)(start + len - pos),
+			    zero_chunk);
 		if (r)
 			return r;
-		pos += seg;
 	}
 	return 1;
 }
@@ -410,7 +433,8 @@ static int reusable(const struct kvfs_inode *ino, const struct kvfs_map *m,
 /* Takes runs for every changed chunk, reuses the stored runs of the
  * others, and lists the transfers.  On error gives back what it took. */
 static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
-		       struct flush *f, struct iovec_list *l)
+		       const struct kvfs_data_view *v, struct flush *f,
+		       struct iovec_list *l)
 {
 	struct kvfs_map *m = &f->m;
 	uint64_t near = UINT64_MAX;
@@ -427,7 +451,7 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		r = kvfs_ssd_alloc(st->ssd, len, near, &soff);
 		if (r)
 			break;
-		r = chunk_pieces(st, ino, i, len, soff, l, &m->c[i].crc);
+		r = chunk_pieces(st, ino, v, i, len, soff, l, &m->c[i].crc);
 		if (r <= 0) {
 			kvfs_ssd_give(st->ssd, soff, len);
 			continue; /* a hole: no run; or the error ends the loop */
@@ -447,15 +471,16 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 static void map_sums(struct kvfs_store *st, struct kvfs_inode *ino,
 		     struct kvfs_map *m)
 {
+	(void)st;
 	m->file_crc = ino->crc_valid ? ino->crc :
-		      kvfs_extmap_crc(&ino->data, st->ns->mem, ino->size);
+		      kvfs_data_crc(&ino->data, ino->size);
 	if (m->n && m->c[0].len) {
 		/* On the stack, so it cannot fail: a head_crc left 0 would
 		 * fail every later head load of the file with EIO. */
 		uint32_t hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
 		char head[KVFS_HEAD];
 
-		kvfs_extmap_read(&ino->data, st->ns->mem, 0, head, hl);
+		(void)kvfs_data_read(&ino->data, 0, head, hl);
 		m->head_crc = kvfs_crc32c(0, head, hl);
 	}
 }
@@ -480,6 +505,7 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 {
 	struct iovec_list l = { 0 };
 	struct kvfs_tier *t = &ino->t;
+	struct kvfs_data_view v = { 0 };
 	uint64_t written = 0;
 	int live, r;
 
@@ -503,13 +529,20 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	f->m.n = kvfs_map_nchunks(ino->size);
 	f->m.c = calloc(f->m.n ? f->m.n : 1, sizeof(*f->m.c));
 	f->fresh = calloc(f->m.n ? f->m.n : 1, 1);
-	r = f->m.c && f->fresh ? plan_chunks(st, ino, f, &l) : -ENOMEM;
+	r = f->m.c && f->fresh ? 0 : -ENOMEM;
+	/* A view of the whole file for the transfers (no copy); a file with
+	 * no backing file is all hole and needs none. */
+	if (r == 0 && ino->data.fd >= 0 && ino->size)
+		r = kvfs_data_view_open(&ino->data, st->ns->mem, 0, ino->size, 0, &v);
+	if (r == 0)
+		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &v : NULL, f, &l);
 	if (r == 0) {
 		map_sums(st, ino, &f->m);
 		r = l.n ? kvfs_ssd_write(st->ssd, l.v, l.n) : 0;
 		if (r)
 			give_fresh(st, f);
 	}
+	kvfs_data_view_close(&v);
 	pthread_rwlock_unlock(&ino->lock);
 	if (r) {
 		free(l.v);
@@ -697,24 +730,6 @@ static void retry_failed(struct kvfs_store *st)
 	pthread_rwlock_unlock(&st->ns->lock);
 }
 
-/* Registers the arena with the SSD's rings once the prefault thread has
- * faulted it in: registration pins every page, which would otherwise
- * fault the whole arena in at once, at start. */
-static void maybe_register(struct kvfs_store *st)
-{
-	struct kvfs_arena *a = &st->ns->mem->arena;
-	int r;
-
-	if (st->registered || (a->prefault_running &&
-			       atomic_load(&a->faulted) < a->size))
-		return;
-	st->registered = 1;
-	r = kvfs_ssd_register(st->ssd, a->base, a->size);
-	if (r)
-		kvfs_warn("kvfs: the arena is not registered with io_uring (%s); SSD transfers pin pages per I/O",
-			  strerror(-r));
-}
-
 static void *flusher_main(void *arg)
 {
 	struct kvfs_store *st = arg;
@@ -736,7 +751,6 @@ static void *flusher_main(void *arg)
 			break;
 		n = queue_pop(st, batch, FLUSH_BATCH_FILES);
 		pthread_mutex_unlock(&st->lock);
-		maybe_register(st);
 		if (n) {
 			kvfs_store_flush_files(st, batch, n);
 			requeue_changed(st, batch, n);

@@ -93,7 +93,6 @@ struct kvfs_store {
 	int stop;
 	int running;
 	int draining;                    /* unmount: flush without evicting */
-	int registered;                  /* arena registered with the SSD */
 	pthread_t thread;
 	pthread_mutex_t plock;           /* with pcond: promotions' progress */
 	pthread_cond_t pcond;

@@ -205,14 +205,14 @@ static void test_rename_flags_and_errors(void **state)
 static void test_unlink_while_open(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t free0 = kvfs_alloc_free_units(&f->kv.mem.alloc);
+	uint64_t free0 = kvfs_mem_free(&f->kv.mem);
 	struct kvfs_inode *ino;
 	struct kvfs_handle *h;
 	struct kvfs_entry l;
 	char buf[100000], want[100000];
 
 	make_file(f, &f->a, "u", sizeof(buf), 3);
-	assert_true(kvfs_alloc_free_units(&f->kv.mem.alloc) < free0);
+	assert_true(kvfs_mem_free(&f->kv.mem) < free0);
 	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->a, f->kv.ns.root, "u", &l), 0);
 	ino = l.ino;
 	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, ino, O_RDWR, 0, &h), 0);
@@ -224,9 +224,9 @@ static void test_unlink_while_open(void **state)
 	assert_memory_equal(buf, want, sizeof(buf));
 	assert_int_equal(kvfs_file_write(&f->kv.ns, h, "tail", 4, sizeof(buf)), 4);
 	kvfs_file_release(&f->kv.ns, h);
-	assert_true(kvfs_alloc_free_units(&f->kv.mem.alloc) < free0); /* lookup held */
+	assert_true(kvfs_mem_free(&f->kv.mem) < free0); /* lookup held */
 	kvfs_ns_forget(&f->kv.ns, ino, 1);
-	assert_int_equal(kvfs_alloc_free_units(&f->kv.mem.alloc), free0);
+	assert_int_equal(kvfs_mem_free(&f->kv.mem), free0);
 }
 
 static void test_enospc_keeps_stored(void **state)
@@ -258,7 +258,6 @@ static void test_enospc_keeps_stored(void **state)
 	kvfs_file_release(&f->kv.ns, h);
 	kvfs_ns_forget(&f->kv.ns, l.ino, 1);
 	assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, "fill"), 0);
-	assert_int_equal(kvfs_alloc_check(&f->kv.mem.alloc), 0);
 	free(buf);
 	free(got);
 	free(want);
@@ -278,7 +277,7 @@ static void test_inplace_header_rewrite(void **state)
 	assert_true(ino->crc_valid);
 	assert_int_equal(ino->crc, kvfs_crc32c(0, want, len));
 	bytes = ino->data.bytes;
-	free_units = kvfs_alloc_free_units(&f->kv.mem.alloc);
+	free_units = kvfs_mem_free(&f->kv.mem);
 
 	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->b, f->kv.ns.root, "big.kv", &l), 0);
 	assert_int_equal(kvfs_file_open(&f->kv.ns, &f->b, l.ino, O_RDWR, 0, &h), 0);
@@ -286,7 +285,7 @@ static void test_inplace_header_rewrite(void **state)
 	assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, 48, 0), 48);
 	/* Written in place: no new space, and the checksum stays exact. */
 	assert_int_equal(ino->data.bytes, bytes);
-	assert_int_equal(kvfs_alloc_free_units(&f->kv.mem.alloc), free_units);
+	assert_int_equal(kvfs_mem_free(&f->kv.mem), free_units);
 	assert_true(ino->crc_valid);
 	assert_int_equal(ino->crc, kvfs_crc32c(0, want, len));
 	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->b, h), 0);
@@ -384,7 +383,7 @@ static void test_hasher_computes_after_publish(void **state)
 	char *want = malloc(len);
 	struct kvfs_handle *h;
 	struct kvfs_entry e;
-	uint64_t free0 = kvfs_alloc_free_units(&f->kv.mem.alloc);
+	uint64_t free0 = kvfs_mem_free(&f->kv.mem);
 
 	t_pattern(want, len, 33, 0);
 	assert_int_equal(kvfs_hasher_start(&f->kv.ns), 0);
@@ -400,7 +399,7 @@ static void test_hasher_computes_after_publish(void **state)
 	assert_int_equal(e.ino->crc, kvfs_crc32c(0, want, len));
 	assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, "h"), 0);
 	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
-	assert_int_equal(kvfs_alloc_free_units(&f->kv.mem.alloc), free0);
+	assert_int_equal(kvfs_mem_free(&f->kv.mem), free0);
 
 	/* Unlinked right after publish. */
 	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, "u", 0644,
@@ -414,7 +413,7 @@ static void test_hasher_computes_after_publish(void **state)
 	assert_int_equal(atomic_load(&f->kv.ns.stats.crc_pending), 0);
 	kvfs_hasher_stop(&f->kv.ns);
 	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
-	assert_int_equal(kvfs_alloc_free_units(&f->kv.mem.alloc), free0);
+	assert_int_equal(kvfs_mem_free(&f->kv.mem), free0);
 	free(want);
 }
 

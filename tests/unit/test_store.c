@@ -175,7 +175,7 @@ static void t_present(struct fixture *f, const char *names, const char *want);
 
 static uint64_t mem_free(struct fixture *f)
 {
-	return kvfs_alloc_free_units(&f->kv.mem.alloc) * (uint64_t)KVFS_ALLOC_UNIT;
+	return kvfs_mem_free(&f->kv.mem);
 }
 
 /* ---- a stored file through a restart ---- */

@@ -1,0 +1,470 @@
+/*
+ * backing.c - the memory tier: the daemon's tmpfs, one O_TMPFILE backing
+ * file per memory-resident kvfs file, and the thread that warms fresh
+ * memory once at start (backing.h).
+ *
+ * Owns the tier's directory descriptor, every backing file descriptor, the
+ * tier's byte count and the warming thread.  It knows nothing of inodes or
+ * the SSD tier: callers pass the size where one matters.
+ *
+ * Threads and locks: no lock here.  Callers hold the owning inode's lock
+ * (backing.h); `used` and the warming thread's fields are atomics or are
+ * written before the thread starts and after it is joined.
+ */
+#include "backing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "log.h"
+
+/* The tmpfs's huge= (docs/design.md, "The memory tier": measured). */
+#define MEM_HUGE "within_size"
+
+/* Warming step and priority (see kvfs_mem_warm_start). */
+#define MEM_WARM_STEP (16ull << 20)
+#define MEM_WARM_NICE 10
+
+/* pread/crc step. */
+#define DATA_STEP (1u << 20)
+
+static long page_size(void)
+{
+	static long ps;
+
+	if (!ps)
+		ps = sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+/* ---- the tier ---- */
+
+/* A tmpfs of `size` bytes attached nowhere; its root's fd, or -errno. */
+static int mount_private_tmpfs(uint64_t size, int huge)
+{
+	char sz[32];
+	int fs, mnt, root, e;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "huge", huge ? MEM_HUGE : "never", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		e = errno;
+		close(fs);
+		return -e;
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	e = errno;
+	close(fs);
+	if (mnt < 0)
+		return -e;
+	/* The mount fd itself is the root directory: O_TMPFILE works on it. */
+	root = mnt;
+	return root;
+}
+
+int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags)
+{
+	int fd = -ENOSYS;
+
+	memset(mem, 0, sizeof(*mem));
+	mem->dirfd = -1;
+	mem->size = size;
+	if (!(flags & KVFS_MEM_NOMOUNT))
+		fd = mount_private_tmpfs(size, !(flags & KVFS_MEM_NOHUGE));
+	if (fd >= 0) {
+		mem->dirfd = fd;
+		mem->own_tmpfs = 1;
+		mem->huge = !(flags & KVFS_MEM_NOHUGE);
+	} else {
+		if (fd != -EPERM && fd != -ENOSYS)
+			kvfs_warn("kvfs: cannot mount a private tmpfs for the memory tier (%s); using %s",
+				  strerror(-fd), KVFS_MEM_FALLBACK_DIR);
+		mem->dirfd = open(KVFS_MEM_FALLBACK_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mem->dirfd < 0) {
+			int e = errno;
+
+			kvfs_err("kvfs: cannot open %s for the memory tier: %s",
+				 KVFS_MEM_FALLBACK_DIR, strerror(e));
+			return -e;
+		}
+	}
+	if (flags & KVFS_MEM_WARM)
+		kvfs_mem_warm_start(mem);
+	return 0;
+}
+
+static void *warm_main(void *arg)
+{
+	struct kvfs_mem *mem = arg;
+	int fd = memfd_create("kvfs-warm", MFD_CLOEXEC);
+	uint64_t off = 0;
+
+	(void)setpriority(PRIO_PROCESS, 0, MEM_WARM_NICE); /* this thread only */
+	if (fd < 0)
+		return NULL;
+	/* fallocate zeroes each page: the first touch, done once, off the
+	 * write path.  Closing the memfd gives them all back warm. */
+	while (off < mem->size && !atomic_load(&mem->warm_stop)) {
+		uint64_t n = mem->size - off < MEM_WARM_STEP ? mem->size - off : MEM_WARM_STEP;
+
+		if (fallocate(fd, 0, (off_t)off, (off_t)n) < 0)
+			break;
+		off += n;
+		atomic_store(&mem->warmed, off);
+	}
+	close(fd);
+	return NULL;
+}
+
+void kvfs_mem_warm_start(struct kvfs_mem *mem)
+{
+	if (mem->warm_running)
+		return;
+	atomic_store(&mem->warm_stop, 0);
+	if (pthread_create(&mem->warm_thread, NULL, warm_main, mem) == 0)
+		mem->warm_running = 1;
+}
+
+void kvfs_mem_close(struct kvfs_mem *mem)
+{
+	if (mem->warm_running) {
+		atomic_store(&mem->warm_stop, 1);
+		pthread_join(mem->warm_thread, NULL);
+		mem->warm_running = 0;
+	}
+	if (mem->dirfd >= 0)
+		close(mem->dirfd);
+	mem->dirfd = -1;
+}
+
+uint64_t kvfs_mem_used(struct kvfs_mem *mem)
+{
+	struct statvfs sv;
+
+	if (mem->own_tmpfs && fstatvfs(mem->dirfd, &sv) == 0)
+		return (uint64_t)(sv.f_blocks - sv.f_bfree) * sv.f_frsize;
+	return atomic_load(&mem->used);
+}
+
+uint64_t kvfs_mem_free(struct kvfs_mem *mem)
+{
+	uint64_t used = kvfs_mem_used(mem);
+
+	return used < mem->size ? mem->size - used : 0;
+}
+
+const char *kvfs_mem_where(const struct kvfs_mem *mem)
+{
+	if (!mem->own_tmpfs)
+		return KVFS_MEM_FALLBACK_DIR;
+	return mem->huge ? "private tmpfs, huge=" MEM_HUGE : "private tmpfs, huge=never";
+}
+
+/* ---- one file ---- */
+
+void kvfs_data_init(struct kvfs_data *d)
+{
+	d->fd = -1;
+	d->bytes = 0;
+}
+
+static void set_bytes(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t b)
+{
+	if (b >= d->bytes)
+		atomic_fetch_add(&mem->used, b - d->bytes);
+	else
+		atomic_fetch_sub(&mem->used, d->bytes - b);
+	d->bytes = b;
+}
+
+uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem)
+{
+	struct stat st;
+
+	if (d->fd >= 0 && fstat(d->fd, &st) == 0)
+		set_bytes(d, mem, (uint64_t)st.st_blocks * 512);
+	return d->bytes;
+}
+
+void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem)
+{
+	set_bytes(d, mem, 0);
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
+{
+	int fd;
+
+	if (d->fd >= 0)
+		return d->fd;
+	fd = openat(mem->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == ENOSPC ? -ENOSPC : -errno;
+	if (size && ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	d->fd = fd;
+	return fd;
+}
+
+/* Room in the tier for `len` more bytes, where the daemon keeps the count. */
+static int counted_room(struct kvfs_mem *mem, uint64_t len)
+{
+	return mem->own_tmpfs || atomic_load(&mem->used) + len <= mem->size;
+}
+
+int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+		    uint64_t len, uint64_t size)
+{
+	struct stat st;
+	int fd;
+
+	if (off > INT64_MAX || len > INT64_MAX - off || size > INT64_MAX)
+		return -EFBIG;
+	if (!counted_room(mem, len))
+		return -ENOSPC;
+	fd = kvfs_data_fd(d, mem, 0);
+	if (fd < 0)
+		return fd;
+	if (len && fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+		return -errno;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size &&
+	    ftruncate(fd, (off_t)size) < 0)
+		return -errno;
+	kvfs_data_refresh(d, mem);
+	return 0;
+}
+
+ssize_t kvfs_data_write(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+			const void *buf, size_t len)
+{
+	size_t done = 0;
+	int r;
+
+	if (off > INT64_MAX || len > INT64_MAX - off)
+		return -EFBIG;
+	r = kvfs_data_alloc(d, mem, off, len, 0);
+	if (r)
+		return r;
+	while (done < len) {
+		ssize_t n = pwrite(d->fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) /* cannot happen on allocated tmpfs pages */
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+int kvfs_data_read(const struct kvfs_data *d, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len && d->fd >= 0) {
+		ssize_t n = pread(d->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -EIO;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done < len)
+		memset((char *)buf + done, 0, len - done);
+	return 0;
+}
+
+int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
+{
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (d->fd < 0) {
+		int fd = size ? kvfs_data_fd(d, mem, size) : 0;
+
+		return fd < 0 ? fd : 0;
+	}
+	if (ftruncate(d->fd, (off_t)size) < 0)
+		return -errno;
+	kvfs_data_refresh(d, mem);
+	return 0;
+}
+
+int kvfs_data_punch(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+		    uint64_t len)
+{
+	if (d->fd < 0 || len == 0)
+		return 0;
+	if (off > INT64_MAX || len > INT64_MAX - off)
+		len = INT64_MAX - off;
+	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) < 0)
+		return -errno;
+	kvfs_data_refresh(d, mem);
+	return 0;
+}
+
+int64_t kvfs_data_seek(const struct kvfs_data *d, uint64_t off, int whence,
+		       uint64_t size)
+{
+	off_t r;
+
+	if (off >= size)
+		return -ENXIO;
+	if (d->fd < 0) /* all hole */
+		return whence == SEEK_HOLE ? (int64_t)off : -ENXIO;
+	r = lseek(d->fd, (off_t)off, whence);
+	if (r < 0)
+		return -errno;
+	if ((uint64_t)r > size) /* the backing file is never longer; be safe */
+		r = (off_t)size;
+	return r;
+}
+
+uint32_t kvfs_data_crc_range(const struct kvfs_data *d, uint32_t crc,
+			     uint64_t off, uint64_t len)
+{
+	static __thread char *buf;
+	char small[4096];
+	char *b;
+	size_t step;
+
+	if (!buf)
+		buf = malloc(DATA_STEP);
+	b = buf ? buf : small; /* no memory for the big one: slower, still right */
+	step = buf ? DATA_STEP : sizeof(small);
+	while (len) {
+		size_t n = len < step ? (size_t)len : step;
+
+		(void)kvfs_data_read(d, off, b, n);
+		crc = kvfs_crc32c(crc, b, n);
+		off += n;
+		len -= n;
+	}
+	return crc;
+}
+
+uint32_t kvfs_data_crc(const struct kvfs_data *d, uint64_t size)
+{
+	return kvfs_data_crc_range(d, 0, 0, size);
+}
+
+/* ---- views and walks ---- */
+
+int kvfs_data_view_open(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+			uint64_t len, int writable, struct kvfs_data_view *v)
+{
+	uint64_t ps = (uint64_t)page_size(), start = off / ps * ps;
+	void *p;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (len == 0)
+		return -EINVAL;
+	if (writable) {
+		r = kvfs_data_alloc(d, mem, off, len, 0);
+		if (r)
+			return r;
+	} else if (d->fd < 0) {
+		return -ENODATA;
+	}
+	v->maplen = (size_t)(off + len - start);
+	p = mmap(NULL, v->maplen, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+		 MAP_SHARED, d->fd, (off_t)start);
+	if (p == MAP_FAILED)
+		return -errno;
+	v->map = p;
+	v->base = (char *)p + (off - start);
+	v->off = off;
+	v->len = len;
+	return 0;
+}
+
+void kvfs_data_view_close(struct kvfs_data_view *v)
+{
+	if (v->map)
+		munmap(v->map, v->maplen);
+	memset(v, 0, sizeof(*v));
+}
+
+void kvfs_data_walk_init(struct kvfs_data_walk *w, const struct kvfs_data *d,
+			 const struct kvfs_data_view *v, uint64_t off, uint64_t len)
+{
+	w->d = d;
+	w->v = v;
+	w->pos = off;
+	w->end = off + len;
+	w->data_end = 0;
+}
+
+int kvfs_data_walk_next(struct kvfs_data_walk *w, char **p, uint64_t *len)
+{
+	off_t data, hole;
+
+	if (w->pos >= w->end)
+		return 0;
+	if (w->pos < w->data_end) { /* inside a data run found before */
+		*p = w->v->base + (w->pos - w->v->off);
+		*len = (w->data_end < w->end ? w->data_end : w->end) - w->pos;
+		w->pos += *len;
+		return 1;
+	}
+	data = w->d->fd >= 0 ? lseek(w->d->fd, (off_t)w->pos, SEEK_DATA) : -1;
+	if (data < 0 || (uint64_t)data >= w->end) { /* hole to the end */
+		*p = KVFS_DATA_HOLE;
+		*len = w->end - w->pos;
+		w->pos = w->end;
+		return 1;
+	}
+	if ((uint64_t)data > w->pos) {
+		*p = KVFS_DATA_HOLE;
+		*len = (uint64_t)data - w->pos;
+		w->pos = (uint64_t)data;
+		return 1;
+	}
+	hole = lseek(w->d->fd, (off_t)w->pos, SEEK_HOLE);
+	w->data_end = hole < 0 ? w->end : (uint64_t)hole;
+	if (w->data_end <= w->pos) /* cannot be: data at pos */
+		w->data_end = w->end;
+	return kvfs_data_walk_next(w, p, len);
+}
+
+int kvfs_data_check(const struct kvfs_data *d, uint64_t size)
+{
+	struct stat st;
+
+	if (d->fd < 0)
+		return d->bytes == 0 ? 0 : -EUCLEAN;
+	if (fstat(d->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return -EUCLEAN;
+	(void)size; /* the kernel may have grown it on a passthrough open */
+	return 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * backing.h - the memory tier: one backing file per memory-resident kvfs
+ * file, in a tmpfs of the daemon's own.
+ *
+ * A kvfs file's bytes in memory are the bytes of its backing file, at the
+ * same offsets.  That is what lets the kernel serve the file itself (FUSE
+ * passthrough binds an open kvfs file to its backing file: read, write and
+ * mmap then never reach the daemon), and what the daemon reads and writes
+ * when it serves the file itself.  Backing files are made with O_TMPFILE and
+ * never have a name: when the daemon dies, for whatever reason, their memory
+ * goes with their last descriptor.
+ *
+ * Where they live (kvfs_mem_open):
+ * - With CAP_SYS_ADMIN, in a tmpfs the daemon mounts for itself and attaches
+ *   nowhere (fsopen/fsmount: no mountpoint, nothing to unmount, invisible to
+ *   every other process), sized to mem= and mounted huge=within_size: files
+ *   of 2 MiB and more get transparent huge pages, smaller ones do not pay a
+ *   huge page each (docs/design.md, "The memory tier").  The tmpfs enforces
+ *   mem= itself, even for the bytes the kernel writes on the daemon's behalf.
+ * - Otherwise in KVFS_MEM_FALLBACK_DIR (a tmpfs every Linux host has);
+ *   mem= is then the daemon's own count of the bytes it allocated.
+ *
+ * Sizes: a backing file is exactly as long as its kvfs file once it exists
+ * (the invariant passthrough needs: the kernel takes EOF from the backing
+ * file); bytes past the size are never allocated.  A file may have a hole
+ * anywhere (demotion punches everything past the head).
+ *
+ * Locking: none inside, except the tier's counters (atomics).  The caller
+ * holds the owning inode's lock: shared for read/seek/crc/walk, exclusive for
+ * everything that changes the file or `bytes`.
+ *
+ * Every function that changes a file is all-or-nothing on error: memory is
+ * allocated first (fallocate), and a failure to get it changes nothing.
+ */
+#ifndef KVFS_BACKING_H
+#define KVFS_BACKING_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Where backing files go when the daemon cannot mount a tmpfs. */
+#define KVFS_MEM_FALLBACK_DIR "/dev/shm"
+
+/* Flags of kvfs_mem_open(). */
+#define KVFS_MEM_WARM    0x1 /* warm the tier's pages now (kvfs_mem_warm_start) */
+#define KVFS_MEM_NOMOUNT 0x2 /* never mount: use KVFS_MEM_FALLBACK_DIR (tests) */
+#define KVFS_MEM_NOHUGE  0x4 /* the tmpfs without huge pages (huge=never) */
+
+/* The memory tier. */
+struct kvfs_mem {
+	int dirfd;             /* where O_TMPFILE makes backing files */
+	int own_tmpfs;         /* dirfd is the root of the daemon's own tmpfs */
+	int huge;              /* that tmpfs has huge=within_size */
+	uint64_t size;         /* mem=: bytes */
+	atomic_uint_fast64_t used;   /* sum of every file's `bytes` */
+	/* Warming: see kvfs_mem_warm_start(). */
+	pthread_t warm_thread;
+	int warm_running;
+	atomic_int warm_stop;
+	atomic_uint_fast64_t warmed; /* bytes warmed so far, up to size */
+};
+
+/* One file's bytes in the memory tier. */
+struct kvfs_data {
+	int fd;          /* the backing file, or -1 while the file has none */
+	uint64_t bytes;  /* its allocated bytes, as last seen (st_blocks) */
+};
+
+/* A walk's piece that is a hole. */
+#define KVFS_DATA_HOLE ((void *)0)
+
+/*
+ * Opens the tier: a tmpfs of `size` bytes of its own where the process may
+ * mount one, else the fallback directory.  Returns 0 or -errno.
+ */
+int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags);
+/* Stops the warming thread and closes the tier; every file's data must have
+ * been released.  Safe on a zeroed struct with dirfd -1 or 0 never opened. */
+void kvfs_mem_close(struct kvfs_mem *mem);
+
+/*
+ * Touches the tier's worth of fresh memory once, from a background thread,
+ * and gives it back: on a VM the first touch of a guest page costs 10-30x a
+ * later one (tmpfs writes 0.4 GB/s cold, 12 GB/s warm here), and the pages
+ * the kernel frees go back on its free lists warm.  The thread's memory is
+ * its own memfd, so it never takes room from the tier; it works in 16 MiB
+ * steps at nice 10 and stops early at close.  No-op if already running.
+ */
+void kvfs_mem_warm_start(struct kvfs_mem *mem);
+
+/* Bytes the tier can still allocate (the tmpfs's free blocks, or mem=
+ * minus `used`), and bytes in use. */
+uint64_t kvfs_mem_free(struct kvfs_mem *mem);
+uint64_t kvfs_mem_used(struct kvfs_mem *mem);
+/* "private tmpfs, huge=within_size" or the fallback directory's path. */
+const char *kvfs_mem_where(const struct kvfs_mem *mem);
+
+void kvfs_data_init(struct kvfs_data *d);
+/* Closes the backing file (its memory is freed once no passthrough open
+ * holds it either) and takes its bytes off the tier's count. */
+void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem);
+/*
+ * The backing file, made (empty, then sized `size`) if the file has none.
+ * Returns the fd, or -errno (-ENOSPC: the tier has no room for an inode).
+ */
+int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size);
+/* Re-reads `bytes` from the backing file (after the kernel wrote to it on a
+ * passthrough open) and fixes the tier's count.  Returns the new value. */
+uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem);
+
+/* Allocates (zeroed) every page of [off, off + len) that has no memory, and
+ * grows the backing file to at least `size`.  Returns 0, -ENOSPC, -EFBIG. */
+int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+		    uint64_t len, uint64_t size);
+/* Copies buf to [off, off + len); the backing file grows to cover it.
+ * Returns len, or -errno (-ENOSPC) with nothing changed. */
+ssize_t kvfs_data_write(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+			const void *buf, size_t len);
+/* Copies [off, off + len) to buf, holes and bytes past the backing file's
+ * end as zeros.  Returns 0 or -EIO. */
+int kvfs_data_read(const struct kvfs_data *d, uint64_t off, void *buf, size_t len);
+/* Sets the backing file's size (ftruncate: bytes past it are freed, the
+ * gap of a growth is a hole).  Returns 0 or -errno. */
+int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size);
+/* Frees [off, off + len), zeroing partial pages (PUNCH_HOLE; the size
+ * stays).  Returns 0 or -errno. */
+int kvfs_data_punch(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+		    uint64_t len);
+/* lseek SEEK_DATA / SEEK_HOLE in a file of `size` bytes; -ENXIO at or past
+ * the size, or when no data is left. */
+int64_t kvfs_data_seek(const struct kvfs_data *d, uint64_t off, int whence,
+		       uint64_t size);
+/* CRC-32C of [0, size), and continued from `crc` over [off, off + len);
+ * holes as zeros. */
+uint32_t kvfs_data_crc(const struct kvfs_data *d, uint64_t size);
+uint32_t kvfs_data_crc_range(const struct kvfs_data *d, uint32_t crc,
+			     uint64_t off, uint64_t len);
+
+/*
+ * A view: [off, off + len) of the backing file mapped shared (writable or
+ * not), for the SSD tier's transfers, which need addresses (O_DIRECT from
+ * and into these pages, no copy).  A writable view allocates the range
+ * first.  Views must not be touched where the file has holes unless
+ * writable (kvfs_data_walk tells them apart).  Returns 0 or -errno.
+ */
+struct kvfs_data_view {
+	char *base;     /* the byte at `off` */
+	void *map;      /* what to munmap */
+	size_t maplen;
+	uint64_t off, len;
+};
+int kvfs_data_view_open(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+			uint64_t len, int writable, struct kvfs_data_view *v);
+void kvfs_data_view_close(struct kvfs_data_view *v);
+
+/*
+ * Walks [off, off + len) of a view in file order, one piece per call: 1 with
+ * the piece's address in the view (KVFS_DATA_HOLE in a hole) and length, 0
+ * when done.  Holes come from SEEK_HOLE/SEEK_DATA (no allocation).
+ */
+struct kvfs_data_walk {
+	const struct kvfs_data *d;
+	const struct kvfs_data_view *v;
+	uint64_t pos, end;
+	uint64_t data_end;  /* end of the data run pos is in, or 0: ask again */
+};
+void kvfs_data_walk_init(struct kvfs_data_walk *w, const struct kvfs_data *d,
+			 const struct kvfs_data_view *v, uint64_t off, uint64_t len);
+int kvfs_data_walk_next(struct kvfs_data_walk *w, char **p, uint64_t *len);
+
+/* Validates fd and bytes against the backing file; 0 or -EUCLEAN. */
+int kvfs_data_check(const struct kvfs_data *d, uint64_t size);
+
+#endif

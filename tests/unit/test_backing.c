@@ -1,0 +1,252 @@
+/*
+ * test_backing.c - unit tests of the memory tier (fs/backing.c) on a real
+ * tmpfs: the daemon's own (a private mount, as root) and the fallback
+ * directory.
+ *
+ * Every test checks what the backing file holds against a reference buffer
+ * kept by the test, and the tier's byte count against what fstat says.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backing.h"
+#include "crc32c.h"
+
+#define MiB (1ull << 20)
+
+static void fill(char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)(seed + i * 131 + (i >> 12));
+}
+
+/* Reads [off, off + len) back and compares it with want. */
+static void expect(const struct kvfs_data *d, uint64_t off, const char *want,
+		   size_t len)
+{
+	char *got = malloc(len);
+
+	assert_non_null(got);
+	assert_int_equal(kvfs_data_read(d, off, got, len), 0);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+static int open_tier(struct kvfs_mem *mem, uint64_t size, unsigned flags)
+{
+	int r = kvfs_mem_open(mem, size, flags);
+
+	assert_int_equal(r, 0);
+	return mem->own_tmpfs;
+}
+
+static void test_write_read_truncate(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data d;
+	size_t len = 3 * MiB + 123;
+	char *want = calloc(1, 5 * MiB);
+	struct stat st;
+
+	(void)state;
+	open_tier(&mem, 64 * MiB, 0);
+	kvfs_data_init(&d);
+	assert_int_equal(d.fd, -1);
+	/* no backing file: reads as zeros, seeks as one hole */
+	expect(&d, 0, want, 4096);
+	assert_int_equal(kvfs_data_seek(&d, 0, SEEK_DATA, 100), -ENXIO);
+	assert_int_equal(kvfs_data_seek(&d, 10, SEEK_HOLE, 100), 10);
+
+	fill(want + 100, len, 7);
+	assert_int_equal(kvfs_data_write(&d, &mem, 100, want + 100, len), (ssize_t)len);
+	assert_true(d.fd >= 0);
+	assert_int_equal(fstat(d.fd, &st), 0);
+	assert_int_equal(st.st_size, 100 + len); /* the size follows the write */
+	expect(&d, 0, want, 100 + len);
+	assert_int_equal(d.bytes, (uint64_t)st.st_blocks * 512);
+	assert_true(kvfs_mem_used(&mem) >= d.bytes);
+	/* past the backing file's end: zeros */
+	expect(&d, 100 + len, want + 100 + len, 4096);
+
+	/* shrink: bytes past the size are gone, and come back as zeros */
+	assert_int_equal(kvfs_data_truncate(&d, &mem, 2 * MiB + 5), 0);
+	assert_int_equal(fstat(d.fd, &st), 0);
+	assert_int_equal(st.st_size, 2 * MiB + 5);
+	memset(want + 2 * MiB + 5, 0, 5 * MiB - (2 * MiB + 5));
+	assert_int_equal(kvfs_data_truncate(&d, &mem, 4 * MiB), 0);
+	expect(&d, 0, want, 4 * MiB);
+	/* the growth is a hole */
+	assert_int_equal(kvfs_data_seek(&d, 3 * MiB, SEEK_DATA, 4 * MiB), -ENXIO);
+	assert_int_equal(kvfs_data_check(&d, 4 * MiB), 0);
+
+	kvfs_data_release(&d, &mem);
+	assert_int_equal(d.fd, -1);
+	assert_int_equal(d.bytes, 0);
+	assert_int_equal(atomic_load(&mem.used), 0);
+	kvfs_mem_close(&mem);
+	free(want);
+}
+
+static void test_punch_seek_crc(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data d;
+	size_t len = 8 * MiB;
+	char *want = malloc(len);
+	uint64_t before;
+
+	(void)state;
+	open_tier(&mem, 64 * MiB, 0);
+	kvfs_data_init(&d);
+	fill(want, len, 3);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, len), (ssize_t)len);
+	assert_int_equal(kvfs_data_crc(&d, len), kvfs_crc32c(0, want, len));
+	before = d.bytes;
+	/* demotion's punch: everything past the head, the size stays */
+	assert_int_equal(kvfs_data_punch(&d, &mem, 4096, len - 4096), 0);
+	memset(want + 4096, 0, len - 4096);
+	expect(&d, 0, want, len);
+	assert_true(d.bytes < before);
+	assert_true(d.bytes <= 2 * MiB); /* at most the huge page of the head */
+	assert_int_equal(kvfs_data_seek(&d, 0, SEEK_HOLE, len) <= 2 * (int64_t)MiB, 1);
+	assert_int_equal(kvfs_data_seek(&d, 4096, SEEK_DATA, len) < 0 ||
+			 kvfs_data_seek(&d, 4096, SEEK_DATA, len) < 2 * (int64_t)MiB, 1);
+	assert_int_equal(kvfs_data_crc(&d, len), kvfs_crc32c(0, want, len));
+	assert_int_equal(kvfs_data_crc_range(&d, kvfs_crc32c(0, want, 10), 10, 5000),
+			 kvfs_crc32c(0, want, 5010));
+	/* a partial page punch zeroes just those bytes */
+	fill(want + 3 * MiB, 8192, 9);
+	assert_int_equal(kvfs_data_write(&d, &mem, 3 * MiB, want + 3 * MiB, 8192), 8192);
+	assert_int_equal(kvfs_data_punch(&d, &mem, 3 * MiB + 100, 50), 0);
+	memset(want + 3 * MiB + 100, 0, 50);
+	expect(&d, 3 * MiB, want + 3 * MiB, 8192);
+	kvfs_data_release(&d, &mem);
+	kvfs_mem_close(&mem);
+	free(want);
+}
+
+/* A full tier: a write that does not fit fails whole, nothing changes. */
+static void test_full_all_or_nothing(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data a, b;
+	char *buf = malloc(8 * MiB), *want = malloc(8 * MiB);
+	struct stat st;
+
+	(void)state;
+	if (!open_tier(&mem, 8 * MiB, 0)) {
+		kvfs_mem_close(&mem);
+		free(buf);
+		free(want);
+		skip(); /* needs its own tmpfs to be full at 8 MiB */
+	}
+	kvfs_data_init(&a);
+	kvfs_data_init(&b);
+	fill(want, 6 * MiB, 1);
+	assert_int_equal(kvfs_data_write(&a, &mem, 0, want, 6 * MiB), (ssize_t)(6 * MiB));
+	fill(buf, 4 * MiB, 2);
+	assert_int_equal(kvfs_data_write(&b, &mem, 0, buf, 4 * MiB), -ENOSPC);
+	assert_int_equal(fstat(b.fd, &st), 0);
+	assert_int_equal(st.st_size, 0);      /* nothing written */
+	assert_int_equal(st.st_blocks, 0);
+	/* an overwrite inside a's allocated pages always fits */
+	fill(want + MiB, MiB, 5);
+	assert_int_equal(kvfs_data_write(&a, &mem, MiB, want + MiB, MiB), (ssize_t)MiB);
+	expect(&a, 0, want, 6 * MiB);
+	assert_true(kvfs_mem_free(&mem) < 2 * MiB + 4096);
+	kvfs_data_release(&a, &mem);
+	assert_true(kvfs_mem_free(&mem) >= 6 * MiB);
+	assert_int_equal(kvfs_data_write(&b, &mem, 0, buf, 4 * MiB), (ssize_t)(4 * MiB));
+	kvfs_data_release(&b, &mem);
+	kvfs_mem_close(&mem);
+	free(buf);
+	free(want);
+}
+
+/* The fallback directory counts mem= itself. */
+static void test_fallback_counts(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data d;
+	char *buf = malloc(4 * MiB);
+
+	(void)state;
+	assert_int_equal(open_tier(&mem, 3 * MiB, KVFS_MEM_NOMOUNT), 0);
+	assert_string_equal(kvfs_mem_where(&mem), KVFS_MEM_FALLBACK_DIR);
+	kvfs_data_init(&d);
+	fill(buf, 4 * MiB, 4);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, buf, 4 * MiB), -ENOSPC);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, buf, 2 * MiB), (ssize_t)(2 * MiB));
+	assert_int_equal(kvfs_mem_used(&mem), d.bytes);
+	assert_true(kvfs_mem_free(&mem) <= MiB);
+	expect(&d, 0, buf, 2 * MiB);
+	kvfs_data_release(&d, &mem);
+	assert_int_equal(kvfs_mem_used(&mem), 0);
+	kvfs_mem_close(&mem);
+	free(buf);
+}
+
+/* Views give addresses of the file's pages; walks tell holes from data. */
+static void test_view_walk(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data d;
+	struct kvfs_data_view v;
+	struct kvfs_data_walk w;
+	char *want = calloc(1, 6 * MiB), *p;
+	uint64_t seg, pos = 0, data = 0;
+
+	(void)state;
+	open_tier(&mem, 64 * MiB, KVFS_MEM_NOHUGE);
+	kvfs_data_init(&d);
+	assert_int_equal(kvfs_data_view_open(&d, &mem, 0, 4096, 0, &v), -ENODATA);
+	fill(want, MiB, 1);
+	fill(want + 4 * MiB, MiB, 2);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_write(&d, &mem, 4 * MiB, want + 4 * MiB, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_view_open(&d, &mem, 0, 5 * MiB, 0, &v), 0);
+	kvfs_data_walk_init(&w, &d, &v, 0, 5 * MiB);
+	while (kvfs_data_walk_next(&w, &p, &seg)) {
+		if (p != KVFS_DATA_HOLE) {
+			assert_memory_equal(p, want + pos, seg);
+			data += seg;
+		} else {
+			assert_true(pos >= MiB && pos + seg <= 4 * MiB);
+		}
+		pos += seg;
+	}
+	assert_int_equal(pos, 5 * MiB);
+	assert_int_equal(data, 2 * MiB);
+	kvfs_data_view_close(&v);
+	/* a writable view allocates, and what is stored through it is read */
+	assert_int_equal(kvfs_data_view_open(&d, &mem, 2 * MiB, MiB, 1, &v), 0);
+	fill(v.base, MiB, 3);
+	fill(want + 2 * MiB, MiB, 3);
+	kvfs_data_view_close(&v);
+	expect(&d, 0, want, 5 * MiB);
+	kvfs_data_release(&d, &mem);
+	kvfs_mem_close(&mem);
+	free(want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_write_read_truncate),
+		cmocka_unit_test(test_punch_seek_crc),
+		cmocka_unit_test(test_full_all_or_nothing),
+		cmocka_unit_test(test_fallback_counts),
+		cmocka_unit_test(test_view_walk),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
