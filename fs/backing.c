@@ -51,6 +51,14 @@ static long page_size(void)
 /* ---- the tier ---- */
 
 /* A tmpfs of `size` bytes attached nowhere; its root's fd, or -errno. */
+/* The tmpfs holds mem= and this much more: room for what bound writers
+ * write (the kernel's writes, which the daemon cannot hold back) between
+ * the daemon's reclaims.  A quarter of mem=, and at least 16 MiB. */
+static uint64_t headroom(uint64_t size)
+{
+	return size / 4 > (16ull << 20) ? size / 4 : 16ull << 20;
+}
+
 static int mount_private_tmpfs(uint64_t size, int huge)
 {
 	char sz[32];
@@ -59,7 +67,7 @@ static int mount_private_tmpfs(uint64_t size, int huge)
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return -errno;
-	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)(size + headroom(size)));
 	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
 	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
 	    fsconfig(fs, FSCONFIG_SET_STRING, "huge", huge ? MEM_HUGE : "never", 0) < 0 ||
@@ -183,6 +191,7 @@ void kvfs_data_init(struct kvfs_data *d)
 {
 	d->fd = -1;
 	d->bytes = 0;
+	d->bound = 0;
 }
 
 static void set_bytes(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t b)
@@ -206,6 +215,9 @@ uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem)
 void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem)
 {
 	set_bytes(d, mem, 0);
+	if (d->bound > 0 && mem->unbind)
+		mem->unbind(mem->unbind_arg, d->bound);
+	d->bound = 0;
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
@@ -230,29 +242,51 @@ int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 	return fd;
 }
 
-/* Room in the tier for `len` more bytes, where the daemon keeps the count. */
-static int counted_room(struct kvfs_mem *mem, uint64_t len)
+/* Bytes of [off, end) that have memory (SEEK_DATA/SEEK_HOLE: by page),
+ * in a file of `size` bytes; pages past the size count as holes. */
+static uint64_t data_in(int fd, uint64_t off, uint64_t end, uint64_t size)
 {
-	return mem->own_tmpfs || atomic_load(&mem->used) + len <= mem->size;
+	uint64_t sum = 0, pos = off;
+
+	if (end > size)
+		end = size;
+	while (pos < end) {
+		off_t d = lseek(fd, (off_t)pos, SEEK_DATA), h;
+
+		if (d < 0 || (uint64_t)d >= end)
+			break;
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > end)
+			h = (off_t)end;
+		sum += (uint64_t)(h - d);
+		pos = (uint64_t)h;
+	}
+	return sum;
 }
 
 int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		    uint64_t len, uint64_t size)
 {
+	uint64_t end = off + len, need;
 	struct stat st;
 	int fd;
 
 	if (off > INT64_MAX || len > INT64_MAX - off || size > INT64_MAX)
 		return -EFBIG;
-	if (!counted_room(mem, len))
-		return -ENOSPC;
 	fd = kvfs_data_fd(d, mem, 0);
 	if (fd < 0)
 		return fd;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	/* The daemon's own allocations stay inside mem= (the tmpfs's
+	 * headroom is for the kernel's): the pages of the range that have
+	 * no memory yet must fit. */
+	need = len - data_in(fd, off, end, (uint64_t)st.st_size);
+	if (need && kvfs_mem_free(mem) < need)
+		return -ENOSPC;
 	if (len && fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size &&
-	    ftruncate(fd, (off_t)size) < 0)
+	if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0)
 		return -errno;
 	kvfs_data_refresh(d, mem);
 	return 0;
@@ -384,18 +418,19 @@ int kvfs_data_view_open(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 {
 	uint64_t ps = (uint64_t)page_size(), start = off / ps * ps;
 	void *p;
-	int r;
 
 	memset(v, 0, sizeof(*v));
 	if (len == 0)
 		return -EINVAL;
-	if (writable) {
-		r = kvfs_data_alloc(d, mem, off, len, 0);
-		if (r)
-			return r;
-	} else if (d->fd < 0) {
+	(void)mem;
+	if (d->fd < 0)
 		return -ENODATA;
-	}
+	/* The caller allocated a writable view's range (kvfs_data_alloc,
+	 * which keeps mem=); this only makes sure no page of it can be
+	 * missing when the SSD's DMA lands (a tmpfs page that cannot be
+	 * allocated then is EFAULT, and SIGBUS for the daemon). */
+	if (writable && fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+		return -errno;
 	v->maplen = (size_t)(off + len - start);
 	p = mmap(NULL, v->maplen, writable ? PROT_READ | PROT_WRITE : PROT_READ,
 		 MAP_SHARED, d->fd, (off_t)start);

@@ -13,10 +13,12 @@
  * Where they live (kvfs_mem_open):
  * - With CAP_SYS_ADMIN, in a tmpfs the daemon mounts for itself and attaches
  *   nowhere (fsopen/fsmount: no mountpoint, nothing to unmount, invisible to
- *   every other process), sized to mem= and mounted huge=within_size: files
- *   of 2 MiB and more get transparent huge pages, smaller ones do not pay a
- *   huge page each (docs/design.md, "The memory tier").  The tmpfs enforces
- *   mem= itself, even for the bytes the kernel writes on the daemon's behalf.
+ *   every other process), mounted huge=within_size: files of 2 MiB and more
+ *   get transparent huge pages, smaller ones do not pay a huge page each
+ *   (docs/design.md, "The memory tier").  It is mem= plus a headroom for
+ *   the bytes passthrough writers put there (the kernel's writes: the daemon
+ *   can neither see nor refuse them) until the daemon reclaims; the
+ *   daemon's own allocations stay inside mem=.
  * - Otherwise in KVFS_MEM_FALLBACK_DIR (a tmpfs every Linux host has);
  *   mem= is then the daemon's own count of the bytes it allocated.
  *
@@ -60,12 +62,17 @@ struct kvfs_mem {
 	int warm_running;
 	atomic_int warm_stop;
 	atomic_uint_fast64_t warmed; /* bytes warmed so far, up to size */
+	/* Passthrough: forgets a backing id the FUSE adaptor registered for
+	 * a backing file that is being closed (kconn.c).  Set before use. */
+	void (*unbind)(void *arg, int32_t id);
+	void *unbind_arg;
 };
 
 /* One file's bytes in the memory tier. */
 struct kvfs_data {
 	int fd;          /* the backing file, or -1 while the file has none */
 	uint64_t bytes;  /* its allocated bytes, as last seen (st_blocks) */
+	int32_t bound;   /* its passthrough backing id, 0 for none (kconn.c) */
 };
 
 /* A walk's piece that is a hole. */
@@ -98,8 +105,9 @@ uint64_t kvfs_mem_used(struct kvfs_mem *mem);
 const char *kvfs_mem_where(const struct kvfs_mem *mem);
 
 void kvfs_data_init(struct kvfs_data *d);
-/* Closes the backing file (its memory is freed once no passthrough open
- * holds it either) and takes its bytes off the tier's count. */
+/* Closes the backing file and unbinds its backing id (its memory is freed
+ * once no passthrough open holds it either) and takes its bytes off the
+ * tier's count. */
 void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem);
 /*
  * The backing file, made (empty, then sized `size`) if the file has none.
@@ -141,9 +149,10 @@ uint32_t kvfs_data_crc_range(const struct kvfs_data *d, uint32_t crc,
 /*
  * A view: [off, off + len) of the backing file mapped shared (writable or
  * not), for the SSD tier's transfers, which need addresses (O_DIRECT from
- * and into these pages, no copy).  A writable view allocates the range
- * first.  Views must not be touched where the file has holes unless
- * writable (kvfs_data_walk tells them apart).  Returns 0 or -errno.
+ * and into these pages, no copy).  A writable view's range must have been
+ * allocated with kvfs_data_alloc (which keeps mem=).  Views must not be
+ * touched where the file has holes unless writable (kvfs_data_walk tells
+ * them apart).  Returns 0, -ENODATA (no backing file) or -errno.
  */
 struct kvfs_data_view {
 	char *base;     /* the byte at `off` */

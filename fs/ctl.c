@@ -182,6 +182,10 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->bytes_written = atomic_load(&ns->bytes_written);
 	s->file_hits = atomic_load(&ns->hits);
 	s->enospc = atomic_load(&ns->enospc);
+	s->opens_passthrough = atomic_load(&ns->opens_passthrough);
+	s->opens_served = atomic_load(&ns->opens_served);
+	s->pt_absorbed = atomic_load(&ns->pt_absorbed);
+	s->passthrough = atomic_load(&kv->ns.passthrough);
 	s->crc_pending = atomic_load(&ns->crc_pending);
 	s->crc_passes = atomic_load(&ns->crc_passes);
 	s->crc_patched_writes = atomic_load(&ns->crc_patched_writes);
@@ -416,8 +420,12 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 		PRIu64 ", \"published\": %" PRIu64 "},\n", s->files, s->dirs,
 		s->published);
 	fprintf(f, "  \"io\": {\"read_bytes\": %" PRIu64 ", \"written_bytes\": %"
-		PRIu64 ", \"file_hits\": %" PRIu64 ", \"enospc\": %" PRIu64 "},\n",
-		s->bytes_read, s->bytes_written, s->file_hits, s->enospc);
+		PRIu64 ", \"file_hits\": %" PRIu64 ", \"enospc\": %" PRIu64
+		", \"passthrough\": %s, \"opens_passthrough\": %" PRIu64
+		", \"opens_served\": %" PRIu64 ", \"passthrough_changes\": %" PRIu64 "},\n",
+		s->bytes_read, s->bytes_written, s->file_hits, s->enospc,
+		s->passthrough ? "true" : "false", s->opens_passthrough,
+		s->opens_served, s->pt_absorbed);
 	fprintf(f, "  \"checksums\": {\"pending\": %" PRIu64 ", \"passes\": %"
 		PRIu64 ", \"patched_writes\": %" PRIu64 "},\n", s->crc_pending,
 		s->crc_passes, s->crc_patched_writes);
@@ -572,6 +580,12 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 		 "Opens of published files that read from them.", s->file_hits);
 	prom_one(f, "kvfs_write_enospc_total", "counter",
 		 "Writes refused because the memory tier was full.", s->enospc);
+	prom_one(f, "kvfs_opens_passthrough_total", "counter",
+		 "Opens the kernel serves from the file's backing file (FUSE passthrough).",
+		 s->opens_passthrough);
+	prom_one(f, "kvfs_opens_served_total", "counter",
+		 "Opens of regular files whose reads and writes the daemon serves.",
+		 s->opens_served);
 	prom_head(f, "kvfs_lookups_total", "counter",
 		  "Name lookups that reached the daemon, by result.");
 	fprintf(f, "kvfs_lookups_total{result=\"found\"} %" PRIu64 "\n", s->lookup_hits);
@@ -631,12 +645,14 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 		kvfs_kproto_granted((struct kvfs_kproto *)&kv->kproto) &
 		KVFS_FUSE_DIRECT_IO_ALLOW_MMAP ? "allowed" :
 		"refused (ENODEV: kernel before 6.6; use io=cached to mmap)");
-	/* Every read and write is served by the daemon today; FUSE passthrough
-	 * (the kernel moving the bytes) needs the kernel's offer and
-	 * CAP_SYS_ADMIN for its backing files (docs/design.md, "Toward
-	 * kernel-served files"). */
-	fprintf(f, "# io mode: daemon-served; FUSE passthrough: kernel %s, "
-		"CAP_SYS_ADMIN %s\n",
+	/* How opens are served (file.c, "Passthrough"): by the kernel from
+	 * backing files where it granted passthrough, else by the daemon. */
+	fprintf(f, "passthrough=%s\n", o->passthrough == KVFS_PT_AUTO ? "auto" :
+		o->passthrough == KVFS_PT_ON ? "1" : "0");
+	fprintf(f, "# io mode: %s; FUSE passthrough: kernel %s, CAP_SYS_ADMIN %s\n",
+		atomic_load(&kv->ns.passthrough) ?
+		"passthrough (the kernel serves files memory holds whole)" :
+		"daemon-served",
 		atomic_load(&((struct kvfs_kproto *)&kv->kproto)->offered) &
 		KVFS_FUSE_PASSTHROUGH ? "offers it" : "does not offer it (6.9+)",
 		kvfs_kproto_can_back() ? "held" : "not held");

@@ -52,6 +52,8 @@ struct kvfs_ctl_snap {
 	const char *mem_where;           /* kvfs_mem_where() */
 	uint64_t files, dirs, published;
 	uint64_t bytes_read, bytes_written, file_hits, enospc;
+	uint64_t opens_passthrough, opens_served, pt_absorbed;
+	int passthrough;                 /* the mount binds opens (file.c) */
 	uint64_t crc_pending, crc_passes, crc_patched_writes;
 	uint64_t lookup_hits, lookup_misses;
 	uint64_t evictions, evicted_bytes, evict_refused, promotions;

@@ -140,7 +140,10 @@ static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	uint64_t before = ino->data.bytes, end;
 
-	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD)
+	/* A bound file must stay whole: the kernel reads its backing file
+	 * directly (file.c, "Passthrough"). */
+	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD ||
+	    ino->npassthrough)
 		return 0;
 	end = ino->size;
 	if (kvfs_data_punch(&ino->data, st->ns->mem, KVFS_HEAD, end - KVFS_HEAD))

@@ -22,7 +22,24 @@
  *      closes (by the hasher), or when someone asks for user.kvfs.crc32c;
  *   4. while the hasher's pass runs over a stale CRC (a file just
  *      published), an overwrite as in 2 patches the pass's delta instead
- *      of waiting for the pass (hash_note_write, hasher.c).
+ *      of waiting for the pass (hash_note_write, hasher.c);
+ *   5. a passthrough writer's bytes never pass through here.  At its
+ *      flush the backing file's size and mtime tell whether write(2) or
+ *      a first store into a mapped page changed it (pt_absorb); at its
+ *      release and at fsync, where they do not, the CRC is computed again
+ *      and compared (pt_verify: a store into a page already written moves
+ *      no mtime).  A change counts the whole file as changed: CRC stale,
+ *      every chunk to be stored again.
+ *
+ * Passthrough.  Where the kernel granted it (ns->passthrough), an open of
+ * a file whose bytes memory holds whole is bound to the file's backing file
+ * (pt_bind): the kernel then serves its read, write and mmap itself.  The
+ * kernel requires every open of an inode to be bound while one is, so a
+ * bound inode stays whole in memory (no demotion: evict.c) until its last
+ * bound handle is released.  Opens of files the SSD holds (a header scan
+ * reads 52 bytes; promoting would read the whole file) and writable opens
+ * while memory is short (the daemon's writes make room; the kernel's
+ * cannot) are served by the daemon.
  *
  * Opens.  A read-only open takes ns->lock shared (its open count is atomic,
  * ns.h), so opens and header reads of published files never queue behind
@@ -234,6 +251,17 @@ static int open_shared(struct kvfs_ns *ns, struct kvfs_inode *ino,
 /* An open for writing: counts a writer and may truncate (O_TRUNC), under
  * ns->lock exclusive.  `lost` are the set-id bits a truncating open takes
  * (setid_lost_now()); *dropped says whether it took any. */
+static int pt_absorb(struct kvfs_ns *ns, struct kvfs_inode *ino, int changed);
+static void count_read(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
+		       size_t size);
+
+/* Before the daemon acts on the size: what bound writers did to it. */
+static void pt_size(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (atomic_load(&ino->npt_writers))
+		(void)pt_absorb(ns, ino, 0);
+}
+
 static int open_writer(struct kvfs_ns *ns, struct kvfs_inode *ino,
 		       struct kvfs_handle *h, uint32_t lost, int *dropped)
 {
@@ -254,6 +282,7 @@ again:
 		kvfs_store_wait_ready(ns->store, ino, UINT64_MAX);
 		goto again;
 	}
+	pt_size(ns, ino);
 	if ((flags & O_TRUNC) && ino->size) {
 		r = kvfs_data_truncate(&ino->data, ns->mem, 0);
 		if (r == 0) {
@@ -282,6 +311,137 @@ out:
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&ns->lock);
 	return r;
+}
+
+/* Memory is short when less than this part of the tier is free: new
+ * writable opens are then served by the daemon (see "Passthrough"). */
+#define PT_SHORT_DIV 16
+
+void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	struct kvfs_inode *ino = h->ino;
+	int fd;
+
+	if (!atomic_load(&ns->passthrough) || !ns->hooks.bind) {
+		atomic_fetch_add(&ns->stats.opens_served, 1);
+		return;
+	}
+	pthread_rwlock_wrlock(&ino->lock);
+	if (ino->npassthrough == 0) {
+		if (!ino->t.resident || atomic_load(&ino->t.promoting) || ino->gone)
+			goto out;
+		/* A write must clear set-id bits (issue 11's rule, file.c's
+		 * write path); the kernel's own writes would not tell us. */
+		if (h->writer && (ino->mode & (S_ISUID | S_ISGID)))
+			goto out;
+		if (h->writer && ns->store &&
+		    kvfs_mem_free(ns->mem) < ns->mem->size / PT_SHORT_DIV)
+			goto out;
+	}
+	fd = kvfs_data_fd(&ino->data, ns->mem, ino->size);
+	if (fd < 0)
+		goto out;
+	if (ino->data.bound <= 0) {
+		int32_t id = ns->hooks.bind(ns->hooks.arg, fd);
+
+		if (id <= 0)
+			goto out; /* logged by the hook */
+		ino->data.bound = id;
+	}
+	if (ino->npassthrough == 0) { /* the baseline pt_absorb compares with */
+		struct stat st;
+
+		if (fstat(fd, &st) == 0)
+			ino->pt_mtime = st.st_mtim;
+	}
+	h->passthrough = 1;
+	ino->npassthrough++;
+	/* The kernel serves the reads, from memory: the hits count at open
+	 * (the file's, and the tier's memory hit). */
+	if ((h->flags & O_ACCMODE) != O_WRONLY) {
+		count_read(ns, h, 0, 0);
+		if (ns->store)
+			atomic_fetch_add(&ns->store->stats.mem_hits, 1);
+	}
+	if (h->writer) {
+		h->pt_writer = 1;
+		atomic_fetch_add(&ino->npt_writers, 1);
+	}
+out:
+	pthread_rwlock_unlock(&ino->lock);
+	atomic_fetch_add(h->passthrough ? &ns->stats.opens_passthrough :
+			 &ns->stats.opens_served, 1);
+	/* A bound writer fills memory the daemon cannot refuse: reclaim
+	 * early, not at the flusher's next second. */
+	if (h->pt_writer && kvfs_mem_free(ns->mem) < ns->mem->size / (PT_SHORT_DIV / 2))
+		kvfs_store_kick(ns->store);
+}
+
+/*
+ * Takes in what passthrough writers did to the backing file (rule 5).  The
+ * backing file's size and mtime say what write(2) and the first store to
+ * each mapped page did: they move the size, the times and the bytes
+ * written.  `force` (a bound writer's release, fsync) counts the bytes as
+ * changed whatever they say: a store through a mapping into a page already
+ * written leaves no trace.  Returns whether anything was taken as changed.
+ * Caller holds ino->lock for writing.
+ */
+static int pt_absorb(struct kvfs_ns *ns, struct kvfs_inode *ino, int force)
+{
+	struct stat st;
+	int moved;
+
+	if (ino->data.fd < 0 || fstat(ino->data.fd, &st) != 0)
+		return 0;
+	moved = (uint64_t)st.st_size != ino->size ||
+		st.st_mtim.tv_sec != ino->pt_mtime.tv_sec ||
+		st.st_mtim.tv_nsec != ino->pt_mtime.tv_nsec;
+	if (!moved && !force)
+		return 0;
+	if (moved) {
+		if ((uint64_t)st.st_size > ino->size)
+			atomic_fetch_add(&ns->stats.bytes_written,
+					 (uint64_t)st.st_size - ino->size);
+		ino->size = (uint64_t)st.st_size;
+		ino->pt_mtime = st.st_mtim;
+		ino->mtime = st.st_mtim;
+		ino->ctime = st.st_mtim;
+	}
+	kvfs_data_refresh(&ino->data, ns->mem);
+	kvfs_tier_changed(ino, 0, UINT64_MAX);
+	ino->crc_valid = 0;
+	ino->dirty = 1;
+	atomic_fetch_add(&ns->stats.pt_absorbed, 1);
+	return 1;
+}
+
+/*
+ * The end of a bound writer (release, fsync): pt_absorb, and where the
+ * size and mtime say nothing moved, whether stores through a mapping did
+ * (they leave no trace once a page was written: rule 5).  A file whose
+ * CRC is known is hashed again and compared (a writable open that wrote
+ * nothing, the usual write-fsync-close: nothing changes, the stored copy
+ * stays current); one whose CRC is being computed counts as changed,
+ * which restarts that pass over the bytes as they are now.  Returns
+ * whether anything was taken as changed.  Caller holds ino->lock for
+ * writing.
+ */
+static int pt_verify(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (pt_absorb(ns, ino, 0))
+		return 1;
+	if (ino->crc_valid && kvfs_data_crc(&ino->data, ino->size) == ino->crc)
+		return 0;
+	return pt_absorb(ns, ino, 1);
+}
+
+void kvfs_file_pt_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	if (atomic_load(&ino->npt_writers) == 0)
+		return;
+	pthread_rwlock_wrlock(&ino->lock);
+	(void)pt_absorb(ns, ino, 0);
+	pthread_rwlock_unlock(&ino->lock);
 }
 
 int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
@@ -320,6 +480,13 @@ int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	if (dropped) {
 		h->setid_dropped = 1; /* ops.c waits for the notice to go */
 		setid_notify(ns, ino);
+	}
+	kvfs_file_bind(ns, h);
+	if (h->passthrough && h->cached) {
+		h->cached = 0; /* the kernel's page cache is the backing file's */
+		pthread_rwlock_wrlock(&ino->lock);
+		ino->ncached--;
+		pthread_rwlock_unlock(&ino->lock);
 	}
 	*fh = h;
 	return 0;
@@ -722,6 +889,13 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	struct kvfs_inode *ino = h->ino;
 	int creator_done = 0;
 
+	if (h->pt_writer) {
+		pthread_rwlock_wrlock(&ino->lock);
+		(void)pt_absorb(ns, ino, 0);
+		pthread_rwlock_unlock(&ino->lock);
+		if (kvfs_mem_free(ns->mem) < ns->mem->size / (PT_SHORT_DIV / 2))
+			kvfs_store_kick(ns->store);
+	}
 	if (!h->writer)
 		return 0;
 	if (!ino->published && kvfs_ctx_tgid(ctx) == ino->owner_tgid)
@@ -739,16 +913,34 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	return 0;
 }
 
+/* A published file a passthrough writer changed after its last flush:
+ * what writer_done does for a last writer (rule 3's hasher pass, the row,
+ * the SSD).  Caller holds ns->lock. */
+static void pt_settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	int queue;
+
+	pthread_rwlock_wrlock(&ino->lock);
+	if (!ino->crc_valid && kvfs_hasher_queue(ns, ino) != 0)
+		crc_refresh(ns, ino);
+	if (ino->dirty && ino->nlink > 0)
+		kvfs_ns_record(ns, ino, 0);
+	queue = ino->t.resident && !kvfs_inode_stored(ino) && ino->nlink > 0;
+	pthread_rwlock_unlock(&ino->lock);
+	if (queue)
+		kvfs_store_queue(ns->store, ino);
+}
+
 void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
-	int shared;
+	int shared, pt_settled = 0;
 
 	/* A reader's close of a named file frees nothing, so ns->lock shared
 	 * is enough (ns.h); a writer's (it may publish) or the close of an
 	 * unlinked file (it may free the inode) takes it exclusive. */
 	pthread_rwlock_rdlock(&ns->lock);
-	shared = !h->writer && ino->nlink > 0;
+	shared = !h->writer && !h->pt_writer && ino->nlink > 0;
 	if (!shared) {
 		pthread_rwlock_unlock(&ns->lock);
 		pthread_rwlock_wrlock(&ns->lock);
@@ -758,6 +950,17 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	pthread_rwlock_wrlock(&ino->lock);
 	if (h->cached)
 		ino->ncached--;
+	if (h->passthrough) {
+		KVFS_ASSERT(ino->npassthrough > 0);
+		ino->npassthrough--;
+	}
+	if (h->pt_writer) {
+		atomic_fetch_sub(&ino->npt_writers, 1);
+		/* Writes through a mapping may outlive the last flush (mmap,
+		 * close, store, munmap): the release is their end. */
+		if (pt_verify(ns, ino) && ino->published && ino->nwriters == 0)
+			pt_settled = 1;
+	}
 	/* Hits and access times change on reads; record them at close, alone
 	 * unless something else of the row changed too (a header scan closes
 	 * thousands of files a second: rewriting each row and its chunk map
@@ -774,6 +977,8 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	} else {
 		kvfs_ns_put_open(ns, ino);
 	}
+	if (pt_settled)
+		pt_settle(ns, ino);
 	pthread_rwlock_unlock(&ns->lock);
 	free(h->ctl_buf);
 	free(h);
@@ -785,6 +990,11 @@ int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync)
 	int record;
 
 	(void)datasync;
+	if (h->pt_writer) {
+		pthread_rwlock_wrlock(&ino->lock);
+		(void)pt_verify(ns, ino);
+		pthread_rwlock_unlock(&ino->lock);
+	}
 	if (ns->store && ns->store->ssd) {
 		if (h->writer && !ino->published)
 			h->sync_publish = 1; /* kvfs_file_flush syncs it */
@@ -808,11 +1018,11 @@ int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,
 	struct kvfs_inode *ino = h->ino;
 	int64_t r;
 
-	(void)ns;
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
 	if (off < 0)
 		return -ENXIO;
+	kvfs_file_pt_refresh(ns, ino);
 	pthread_rwlock_rdlock(&ino->lock);
 	if (ino->t.resident)
 		r = kvfs_data_seek(&ino->data, (uint64_t)off, whence, ino->size);
@@ -843,6 +1053,7 @@ again:
 	r = kvfs_file_lock_resident(ns, ino);
 	if (r)
 		return r;
+	pt_size(ns, ino);
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t end = off + len < ino->size ? off + len : ino->size;
 
@@ -876,6 +1087,7 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 {
 	int r;
 
+	pt_size(ns, ino);
 	if (size > KVFS_MAX_FILESIZE)
 		return -EFBIG;
 	if (size == ino->size)

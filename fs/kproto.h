@@ -3,11 +3,14 @@
  * libfuse.  libfuse 3.14 speaks protocol 7.38 and knows nothing of the
  * kernel's later INIT flags; kvfs reads every request and patches replies
  * on their way (fs/kconn.c installs the hooks through libfuse's custom I/O).
- * Today: the INIT reply gains FUSE_DIRECT_IO_ALLOW_MMAP (kernel 6.6+), so
- * a file opened with direct I/O can still be mapped shared (numpy.memmap,
+ * The INIT reply gains FUSE_DIRECT_IO_ALLOW_MMAP (kernel 6.6+), so a file
+ * opened with direct I/O can still be mapped shared (numpy.memmap,
  * torch.load(mmap=True)); the kernel serves the mapping from its page cache
- * and sends its dirty pages as WRITE requests.  FUSE passthrough's INIT
- * and OPEN bits come next (docs/design.md, "The kernel protocol").
+ * and sends its dirty pages as WRITE requests.  Where asked, it gains
+ * FUSE_PASSTHROUGH with max_stack_depth 1, and OPEN and CREATE replies of
+ * handles the daemon bound to their backing file gain FOPEN_PASSTHROUGH
+ * and the backing id: the kernel then serves read, write and mmap of that
+ * open from the backing file (docs/design.md, "The kernel protocol").
  *
  * FUSE-free: linux/fuse.h is the kernel's ABI, not libfuse.  Threads: FUSE
  * workers call both verbs; the kernel sends INIT first and nothing else
@@ -26,6 +29,17 @@
 #define KVFS_FUSE_DIRECT_IO_ALLOW_MMAP (1ull << 36) /* kernel 6.6+ */
 #define KVFS_FUSE_PASSTHROUGH          (1ull << 37) /* kernel 6.9+ */
 
+/* OPEN and CREATE requests whose replies may still be patched: their
+ * uniques, noted as read, taken back when replied to.  Slots are few: the
+ * kernel has at most max_background + one synchronous request per calling
+ * thread in flight.  A unique that finds no slot is counted and its reply
+ * goes out unpatched: that open is daemon-served (see kproto.c for why
+ * that is safe). */
+#define KVFS_KPROTO_SLOTS 1024
+
+/* Open-reply flags from the kernel's ABI past Debian 12's linux/fuse.h. */
+#define KVFS_FOPEN_PASSTHROUGH (1u << 7) /* kernel 6.9+ */
+
 struct kvfs_kproto {
 	uint64_t want;                  /* INIT flags to ask for (set before mount) */
 	atomic_uint_fast64_t init_unique; /* the INIT request's unique, 0 before */
@@ -33,22 +47,38 @@ struct kvfs_kproto {
 	atomic_uint_fast64_t granted;   /* the flags kvfs added to the INIT reply */
 	atomic_int init_seen;           /* an INIT request was read */
 	atomic_int init_patched;        /* its reply was patched (or needed nothing) */
+	/* Passthrough: the backing id of an open's handle (fuse_open_out.fh),
+	 * 0 to leave the reply alone.  Set before mount. */
+	int32_t (*backing_of)(void *arg, uint64_t fh);
+	void *backing_arg;
+	atomic_uint_fast64_t opens[KVFS_KPROTO_SLOTS]; /* unique << 1 | is_create */
+	atomic_int pending;             /* entries in opens[] */
+	atomic_uint_fast32_t probe;     /* the farthest an entry sits from its slot */
+	atomic_uint_fast64_t opens_patched; /* replies given FOPEN_PASSTHROUGH */
+	atomic_uint_fast64_t opens_missed;  /* OPEN/CREATE with no free slot */
 };
 
 /* Asks for `want` (KVFS_FUSE_* bits) in the INIT reply, where offered. */
 void kvfs_kproto_init(struct kvfs_kproto *kp, uint64_t want);
 
-/* A request of `len` bytes as read from /dev/fuse: notes INIT. */
+/* A request of `len` bytes as read from /dev/fuse: notes INIT, OPEN and
+ * CREATE. */
 void kvfs_kproto_request(struct kvfs_kproto *kp, const void *buf, size_t len);
 
 /* A reply about to be written (iov[0] the fuse_out_header): patches the
- * INIT reply in place.  Anything else passes unchanged. */
+ * INIT reply, and OPEN and CREATE replies whose handle has a backing id
+ * (FOPEN_PASSTHROUGH), in place.  Anything else passes unchanged. */
 void kvfs_kproto_reply(struct kvfs_kproto *kp, struct iovec *iov, int count);
 
 /* Whether this process holds CAP_SYS_ADMIN, which the kernel requires of
  * whoever registers passthrough backing files (FUSE_DEV_IOC_BACKING_OPEN). */
 int kvfs_kproto_can_back(void);
 
+/* Whether the kernel granted passthrough (after INIT). */
+static inline int kvfs_kproto_passthrough(struct kvfs_kproto *kp)
+{
+	return (atomic_load(&kp->granted) & KVFS_FUSE_PASSTHROUGH) != 0;
+}
 /* The flags the kernel accepted from kvfs (0 before INIT). */
 static inline uint64_t kvfs_kproto_granted(struct kvfs_kproto *kp)
 {

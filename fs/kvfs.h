@@ -23,6 +23,11 @@
 
 enum kvfs_io { KVFS_IO_AUTO, KVFS_IO_DIRECT, KVFS_IO_CACHED };
 
+/* passthrough=: the kernel serves opens from backing files where it and
+ * the daemon's privileges allow (auto), never (off: io= decides), or it
+ * must be possible (on: the daemon refuses to start without CAP_SYS_ADMIN). */
+enum kvfs_pt { KVFS_PT_AUTO, KVFS_PT_OFF, KVFS_PT_ON };
+
 struct kvfs_opts {
 	char *state;          /* state directory (owned) */
 	char *mountpoint;     /* first non-option argument, as given (owned) */
@@ -38,6 +43,8 @@ struct kvfs_opts {
 	enum kvfs_evict_policy evict_policy;
 	/* Raw strings from the command line, validated by kvfs_opts_check(). */
 	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
+	char *passthrough_str;
+	enum kvfs_pt passthrough;
 	char *arena_group_str;
 	char *ssd_size_str, *write_policy_str, *evict_policy_str;
 };
@@ -72,6 +79,7 @@ struct kvfs {
 	int64_t start_ns;           /* CLOCK_REALTIME at mount (ctl.c) */
 	struct kvfs_opstats opstats; /* per-request counters (optimer.c) */
 	struct kvfs_kproto kproto;  /* INIT flags past libfuse's (kproto.c) */
+	int dev_fd;                 /* the session's /dev/fuse fd (kconn.c) */
 };
 
 #endif

@@ -42,6 +42,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("state", state),
 	OPT("mem", mem_str),
 	OPT("io", io_str),
+	OPT("passthrough", passthrough_str),
 	OPT("prefault", prefault_str),
 	OPT("hugepages", hugepages_str),
 	OPT("threads", threads_str),
@@ -75,6 +76,10 @@ static void usage(const char *prog)
 	       "    -o io=MODE         auto (default): direct I/O for files >= 1 MiB or opened\n"
 	       "                       for writing; direct: always; cached: never\n"
 	       "                       (mmap works in every mode on kernel 6.6+)\n"
+	       "    -o passthrough=M   auto (default): the kernel serves reads, writes and\n"
+	       "                       mmap of files memory holds whole (FUSE passthrough,\n"
+	       "                       kernel 6.9+, needs CAP_SYS_ADMIN), else io= applies;\n"
+	       "                       0: never; 1: refuse to start without CAP_SYS_ADMIN\n"
 	       "    -o prefault=0|1    warm mem= of fresh memory once, in the background (default 1)\n"
 	       "    -o hugepages=0|1   huge pages for files of 2 MiB and more (tmpfs huge=within_size;\n"
 	       "                       default 1)\n"
@@ -405,6 +410,10 @@ static int open_store(struct kvfs *kv)
 	unsigned flags = kv->opts.hugepages ? 0 : KVFS_MEM_NOHUGE;
 	int r;
 
+	if (kv->opts.passthrough == KVFS_PT_ON && !kvfs_kproto_can_back()) {
+		kvfs_err("kvfs: passthrough=1 needs CAP_SYS_ADMIN (the kernel's rule for backing files); run as root or use passthrough=auto");
+		return -EPERM;
+	}
 	r = open_mem(kv, flags);
 	if (r)
 		return r; /* open_mem said why */
@@ -599,6 +608,7 @@ int main(int argc, char **argv)
 	kv.clean_exit = r == 0; /* unmounted or SIGTERM: write memory out */
 	kvfs_notify_stop(&kv);
 out_unmount:
+	kvfs_kconn_detach(&kv);
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

@@ -301,6 +301,20 @@ void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
 			 !ino->t.resident ? KVFS_BLKSIZE_SSD : KVFS_BLKSIZE_READ;
 	st->st_blocks = (ino->t.resident ? ino->data.bytes :
 			 kvfs_tier_ssd_bytes(&ino->t)) / 512;
+	/* Bound writers change the backing file behind the daemon's back
+	 * (file.c, "Passthrough"): every attribute reply says what it holds,
+	 * or the kernel would take the old size from it. */
+	if (!ino->is_dir && atomic_load(&ino->npt_writers) && ino->data.fd >= 0) {
+		struct stat b;
+
+		if (fstat(ino->data.fd, &b) == 0) {
+			st->st_size = b.st_size;
+			st->st_blocks = b.st_blocks;
+			if (b.st_mtim.tv_sec != ino->pt_mtime.tv_sec ||
+			    b.st_mtim.tv_nsec != ino->pt_mtime.tv_nsec)
+				st->st_mtim = st->st_ctim = b.st_mtim; /* written */
+		}
+	}
 	st->st_atim = ino->atime;
 	st->st_mtim = ino->mtime;
 	st->st_ctim = ino->ctime;
@@ -658,7 +672,8 @@ void kvfs_ns_forget(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t n)
 
 int kvfs_ns_getattr(struct kvfs_ns *ns, struct kvfs_inode *ino, struct stat *st)
 {
-	(void)ns;
+	if (!ino->is_dir)
+		kvfs_file_pt_refresh(ns, ino);
 	pthread_rwlock_rdlock(&ino->lock);
 	kvfs_inode_stat(ino, st);
 	pthread_rwlock_unlock(&ino->lock);
@@ -821,6 +836,7 @@ int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	h->writer = 1;
 	entry_fill(ino, out);
 	pthread_rwlock_unlock(&ns->lock);
+	kvfs_file_bind(ns, h);
 	*fh = h;
 	return 0;
 fail:

@@ -165,6 +165,12 @@ struct kvfs_inode {
 	uint64_t data_gen;              /* bumped by every data change */
 	uint64_t cached_gen;            /* data_gen when last opened cached */
 	uint32_t ncached;               /* open handles using the page cache */
+	uint32_t npassthrough;          /* open handles bound to the backing file:
+					   while > 0 every open must be, the
+					   memory stays whole (file.c) */
+	atomic_uint npt_writers;        /* of those, open for writing */
+	struct timespec pt_mtime;       /* the backing file's mtime when last
+					   taken in (file.c, pt_absorb) */
 	int dirty;                      /* row changed since last queued */
 	struct kvfs_tier t;             /* tier state (store.h) */
 	int gone;                       /* evicted with no opens: its data is
@@ -196,6 +202,9 @@ struct kvfs_ns_hooks {
 	void (*delete_entry)(void *arg, struct kvfs_inode *parent,
 			     struct kvfs_inode *ino, const char *name);
 	ssize_t (*ctl_fill)(void *arg, int kind, char **buf);
+	/* Registers a backing file for passthrough opens: its id (> 0), or
+	 * -errno (kconn.c).  NULL: no passthrough. */
+	int32_t (*bind)(void *arg, int fd);
 	void *arg;
 };
 
@@ -208,6 +217,10 @@ struct kvfs_ns_stats {
 	/* The hasher (hasher.c): files queued and not yet done, passes that
 	 * set a CRC, and in-place writes patched into a running pass. */
 	atomic_uint_fast64_t crc_pending, crc_passes, crc_patched_writes;
+	/* Opens of regular files the kernel serves from the backing file,
+	 * and those the daemon serves (file.c, "Passthrough"). */
+	atomic_uint_fast64_t opens_passthrough, opens_served;
+	atomic_uint_fast64_t pt_absorbed;  /* passthrough writers' changes taken in */
 };
 
 struct kvfs_ns {
@@ -223,6 +236,8 @@ struct kvfs_ns {
 					   then memory only, ENOSPC when full */
 	struct kvfs_inode *files;       /* list of regular files (fnext) */
 	atomic_uint_fast64_t next_id;
+	atomic_int passthrough;         /* the kernel granted passthrough and the
+					   options allow it: opens may be bound */
 	struct kvfs_ns_stats stats;
 	uid_t root_uid;
 	gid_t root_gid;
@@ -245,10 +260,11 @@ struct kvfs_handle {
 	int setid_dropped;  /* its O_TRUNC open took set-id bits away and
 			       queued the kernel's notice (file.c) */
 	int passthrough;    /* the kernel serves this open's read, write and mmap
-			       from the file's memory pages (FUSE passthrough);
+			       from the file's backing file (FUSE passthrough);
 			       set at open, constant after; INFO reports it
-			       (fastpath.c).  Always 0 until passthrough opens
-			       exist. */
+			       (fastpath.c) */
+	int pt_writer;      /* passthrough and open for writing: counted in
+			       ino->npt_writers until released */
 	char *ctl_buf;      /* control files: the content generated at open */
 	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */
@@ -372,6 +388,13 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 			     int max_iov, int *niov, void **bounce);
 /* bounce: what read_begin returned in *bounce (bytes read from the SSD
  * into a buffer of the read's own, or the thread's buffer for memory). */
+/* Binds a new handle to its file's backing file where the kernel may
+ * serve it (file.c, "Passthrough"): sets h->passthrough.  Caller holds no
+ * lock. */
+void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h);
+/* Takes the size passthrough writers gave the backing file in (getattr of
+ * a file open for writing through the kernel).  Cheap when none is. */
+void kvfs_file_pt_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino);
 void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h,
 			 void *bounce);
 ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,

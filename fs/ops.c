@@ -287,7 +287,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t n)
 /* Page cache or direct I/O for this open (see KVFS_DIRECT_MIN). */
 static int use_cache(struct kvfs *kv, struct kvfs_inode *ino, int flags)
 {
-	if (flags & O_DIRECT)
+	/* With passthrough, an open the kernel caches would make every
+	 * passthrough open of the inode fail (EIO) while it lasts. */
+	if ((flags & O_DIRECT) || atomic_load(&kv->ns.passthrough))
 		return 0;
 	switch (kv->opts.io) {
 	case KVFS_IO_DIRECT:
@@ -326,7 +328,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -r);
 		return;
 	}
-	h->cached = kv->opts.io == KVFS_IO_CACHED && !(fi->flags & O_DIRECT);
+	h->cached = kv->opts.io == KVFS_IO_CACHED && !(fi->flags & O_DIRECT) &&
+		    !h->passthrough && !atomic_load(&kv->ns.passthrough);
 	if (h->cached) {
 		pthread_rwlock_wrlock(&e.ino->lock);
 		e.ino->ncached++;

@@ -161,6 +161,17 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 		else
 			FAIL("kvfs: io=%s is not one of auto, direct, cached", o->io_str);
 	}
+	o->passthrough = KVFS_PT_AUTO;
+	if (o->passthrough_str) {
+		if (strcmp(o->passthrough_str, "auto") == 0)
+			o->passthrough = KVFS_PT_AUTO;
+		else if (strcmp(o->passthrough_str, "0") == 0)
+			o->passthrough = KVFS_PT_OFF;
+		else if (strcmp(o->passthrough_str, "1") == 0)
+			o->passthrough = KVFS_PT_ON;
+		else
+			FAIL("kvfs: passthrough=%s is not one of auto, 0, 1", o->passthrough_str);
+	}
 	o->prefault = 1;
 	if (o->prefault_str && parse_bool(o->prefault_str, &o->prefault) != 0)
 		FAIL("kvfs: prefault=%s must be 0 or 1", o->prefault_str);
@@ -194,6 +205,7 @@ void kvfs_opts_release(struct kvfs_opts *o)
 	free(o->mountpoint);
 	free(o->mem_str);
 	free(o->io_str);
+	free(o->passthrough_str);
 	free(o->prefault_str);
 	free(o->hugepages_str);
 	free(o->threads_str);

@@ -339,6 +339,16 @@ void kvfs_store_queue(struct kvfs_store *st, struct kvfs_inode *ino)
 	pthread_mutex_unlock(&st->lock);
 }
 
+void kvfs_store_kick(struct kvfs_store *st)
+{
+	if (!st || !st->ssd)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->kicked = 1;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
 /* Pops up to max queued inodes (their references come along). */
 static int queue_pop(struct kvfs_store *st, struct kvfs_inode **out, int max)
 {
@@ -744,9 +754,10 @@ static void *flusher_main(void *arg)
 		/* Wakes for work, or once a second for the watermark. */
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
-		while (!st->qhead && !st->stop &&
+		while (!st->qhead && !st->stop && !st->kicked &&
 		       pthread_cond_timedwait(&st->wake, &st->lock, &until) == 0)
 			;
+		st->kicked = 0;
 		if (st->stop)
 			break;
 		n = queue_pop(st, batch, FLUSH_BATCH_FILES);

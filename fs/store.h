@@ -89,6 +89,7 @@ struct kvfs_store {
 
 	pthread_mutex_t lock;            /* the flush queue and thread state */
 	pthread_cond_t wake;             /* queue grew, room needed, or stop */
+	int kicked;                      /* kvfs_store_kick() since the last wake */
 	struct kvfs_inode *qhead, *qtail;
 	int stop;
 	int running;
@@ -179,6 +180,9 @@ int kvfs_store_ssd_room(struct kvfs_store *st, uint64_t want,
 /* The flusher's periodic duty (evict.c): keeps free memory above the low
  * watermark by demoting cold stored files.  No lock held. */
 void kvfs_store_keep_room(struct kvfs_store *st);
+/* Wakes the flusher for a kvfs_store_keep_room() now, not at its next
+ * second: memory filled behind the daemon's back (passthrough writers). */
+void kvfs_store_kick(struct kvfs_store *st);
 
 /*
  * Writes files[0..n) to the SSD as one batch (each write, one sync, each

@@ -5,7 +5,9 @@
 #
 # Unit tests are the binaries $BUILD/tests/unit/test_*; integration tests are
 # the scripts tests/integration/test_*.sh; they are named unit/test_x and
-# integration/test_y.  Each runs under a timeout with its output in
+# integration/test_y, and, where kvfs runs with FUSE passthrough by default
+# (root, kernel 6.9+), each again as integration-served/test_y with
+# KVFS_TEST_PASSTHROUGH=0 (lib.sh mounts with passthrough=0).  Each runs under a timeout with its output in
 # $BUILD/tests/logs/NAME.log.  Exit status 0 is a pass, 77 a skip
 # (the test says why on a line "SKIP: reason"), anything else a failure, whose
 # log tail is printed.  NAME arguments restrict the run to tests whose name
@@ -139,6 +141,15 @@ if [[ $MODE == all || $MODE == unit ]]; then
 	done
 fi
 
+# Whether kvfs here runs in the passthrough mode by default (file.c): root
+# (CAP_SYS_ADMIN) on a kernel with FUSE passthrough (6.9+).
+passthrough_here() {
+	local v
+	[[ $(id -u) == 0 ]] || return 1
+	v=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+	((v >= 6009))
+}
+
 if [[ $MODE == all || $MODE == integration ]]; then
 	for script in tests/integration/test_*.sh; do
 		[[ -f $script ]] || continue
@@ -146,6 +157,20 @@ if [[ $MODE == all || $MODE == integration ]]; then
 		selected "$name" || continue
 		run_one "$name" bash "$script"
 	done
+	# Every test again in the daemon-served mode (passthrough=0), where
+	# the first round ran with passthrough; tests of no mount's I/O are
+	# not repeated.
+	if passthrough_here && [[ -z ${KVFS_TEST_PASSTHROUGH:-} ]]; then
+		for script in tests/integration/test_*.sh; do
+			[[ -f $script ]] || continue
+			case $(basename "$script" .sh) in
+			test_build_split | test_man | test_bench_chart | test_options) continue ;;
+			esac
+			name=integration-served/$(basename "$script" .sh)
+			selected "$name" || continue
+			KVFS_TEST_PASSTHROUGH=0 run_one "$name" bash "$script"
+		done
+	fi
 fi
 
 # Each test's leftover mounts failed it (run_one); a last look catches any

@@ -118,6 +118,10 @@ kvfs_mount() {
 	t_is_mounted "$mnt" && t_fail "kvfs_mount: $mnt is already a mount point"
 	opts="state=$state"
 	[[ ,$extra, == *,mem=* ]] || opts+=",mem=256M"
+	# KVFS_TEST_PASSTHROUGH=0: the whole suite in the daemon-served mode
+	# (tests/run.sh runs it both ways); a test's own passthrough= wins.
+	[[ -n ${KVFS_TEST_PASSTHROUGH:-} && ,$extra, != *,passthrough=* ]] &&
+		opts+=",passthrough=$KVFS_TEST_PASSTHROUGH"
 	[[ -n $extra ]] && opts+=",$extra"
 	T_NDAEMON=$((T_NDAEMON + 1))
 	T_LOG[$mnt]=$T_DIR/kvfs.$T_NDAEMON.log
