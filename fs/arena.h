@@ -1,12 +1,10 @@
 /*
- * arena.h - the memory tier's one shared arena.
+ * arena.h - the memory tier's one arena.
  *
- * The arena is a file of `size` bytes mapped once, read-write and shared, at
- * `base`.  Every byte of file data that lives in memory lives here, at offsets
- * handed out by the extent allocator (alloc.h).  The daemon's arena is a file
- * in KVFS_ARENA_DIR (a tmpfs) that the GPU library opens and maps too, so an
- * arena offset means the same bytes in both processes (docs/gpu.md); tests
- * and tools use an anonymous sealed memfd instead.
+ * The arena is a private memfd of `size` bytes mapped once, read-write and
+ * shared, at `base`.  Every byte of file data that lives in memory lives
+ * here, at offsets handed out by the extent allocator (alloc.h).  No other
+ * process maps it (the GPU library maps kvfs files instead: docs/gpu.md).
  *
  * Fresh-page faults are slow on small VMs (tmpfs writes 0.3-0.7 GB/s against
  * 15 GB/s memcpy), so kvfs_arena_open() can start a background thread that
@@ -32,9 +30,6 @@ struct kvfs_arena {
 	char *base;          /* shared mapping of all `size` bytes */
 	uint64_t size;       /* bytes, a multiple of KVFS_ALLOC_UNIT */
 	unsigned flags;
-	char *path;          /* the shared file clients map; NULL for a memfd */
-	uint64_t id;         /* random, new at every open (kvfs_ioc_info.arena_id) */
-	uint64_t dev, ino;   /* st_dev and st_ino of fd, for clients to check */
 	pthread_t prefault_thread;
 	int prefault_running;          /* thread was started and not yet joined */
 	atomic_int prefault_stop;      /* set by close to stop the thread early */
@@ -49,46 +44,11 @@ struct kvfs_arena {
  */
 int kvfs_arena_open(struct kvfs_arena *a, uint64_t size, unsigned flags);
 
-/* The directory of shared arena files: a tmpfs every host has. */
-#define KVFS_ARENA_DIR "/dev/shm"
-
-/*
- * Like kvfs_arena_open(), but the arena is the file `path` (in
- * KVFS_ARENA_DIR), which fast-path clients open and map.  Its mode is 0600,
- * or 0660 owned by group `gid` unless gid is (gid_t)-1.  The file appears
- * under its name complete (size, mode, owner) and flock()ed for as long as
- * the arena is open, which is how kvfs_arena_gc() tells a live daemon's
- * arena from a dead one's.  A file already at `path` that no live daemon
- * holds is replaced.  Errors: -EEXIST (a file at path owned by another user,
- * or not a regular file), -EBUSY (a live daemon holds it), -ENOSPC (the
- * directory's filesystem has less than `size` bytes free), -EPERM (cannot
- * give it to gid), or another -errno from the system calls.
- */
-int kvfs_arena_open_file(struct kvfs_arena *a, const char *path, uint64_t size,
-			 unsigned flags, gid_t gid);
-
-/*
- * Names the shared arena file of the daemon whose state directory is
- * `state` (an absolute path), run by `uid`: KVFS_ARENA_DIR/
- * kvfs-<uid>-<16 hex digits of a hash of state>.arena, so a daemon restarted
- * on the same state directory replaces the file its predecessor left.
- * Returns 0, or -ENAMETOOLONG if it does not fit in buf.
- */
-int kvfs_arena_path(char *buf, size_t n, const char *state, uid_t uid);
-
-/*
- * Removes the arena files of user `uid` in `dir` that no daemon holds any
- * more (their daemon was killed: a clean exit removes its own).  Returns how
- * many it removed.
- */
-int kvfs_arena_gc(const char *dir, uid_t uid);
-
 /* Starts the prefault thread now (for an arena opened without
  * KVFS_ARENA_PREFAULT: the daemon starts it once the index is loaded, so
  * the two do not compete for the CPU at start).  No-op if running. */
 void kvfs_arena_prefault_start(struct kvfs_arena *a);
-/* Stops the prefault thread, unmaps and closes; a shared arena's file is
- * removed (if its name still refers to it).  Safe on a zeroed struct. */
+/* Stops the prefault thread, unmaps and closes.  Safe on a zeroed struct. */
 void kvfs_arena_close(struct kvfs_arena *a);
 
 /*

@@ -174,7 +174,6 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	snap_store(kv, s);
 	s->prefaulted_bytes = atomic_load(&kv->mem.arena.faulted);
 	s->unbacked_bytes = atomic_load(&kv->mem.arena.unbacked);
-	s->arena_path = kv->mem.arena.path;
 
 	s->files = atomic_load(&ns->files);
 	s->dirs = atomic_load(&ns->dirs);
@@ -296,11 +295,7 @@ static void stats_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "memory arena faulted in: %s of %s\n",
 		human_bytes(s->prefaulted_bytes, p, sizeof(p)),
 		human_bytes(s->tier[0].capacity_bytes, c, sizeof(c)));
-	if (s->arena_path)
-		fprintf(f, "gpu fast path: arena shared as %s, %" PRIu64 " ioctls\n",
-			s->arena_path, s->op[KVFS_OP_IOCTL].count);
-	else
-		fprintf(f, "gpu fast path: off (the arena is not shared)\n");
+	fprintf(f, "gpu library: %" PRIu64 " INFO ioctls\n", s->op[KVFS_OP_IOCTL].count);
 }
 
 static void stats_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -381,13 +376,7 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "\n  },\n  \"memory_prefaulted_bytes\": %" PRIu64 ",\n",
 		s->prefaulted_bytes);
 	fprintf(f, "  \"memory_unbacked_bytes\": %" PRIu64 ",\n", s->unbacked_bytes);
-	fprintf(f, "  \"gpu_fast_path\": {\"arena_shared\": %s, \"arena_path\": ",
-		s->arena_path ? "true" : "false");
-	if (s->arena_path)
-		kvfs_ctl_json_str(f, s->arena_path);
-	else
-		fprintf(f, "null");
-	fprintf(f, ", \"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
+	fprintf(f, "  \"gpu\": {\"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
 }
 
 static void json_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -572,9 +561,8 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 	prom_one(f, "kvfs_memory_unbacked_bytes_total", "counter",
 		 "Bytes of arena pages its file system had no room for (kept unused).",
 		 s->unbacked_bytes);
-	prom_one(f, "kvfs_gpu_arena_shared", "gauge",
-		 "Whether the arena is shared with GPU fast-path clients (1) or private (0).",
-		 s->arena_path != NULL);
+	prom_one(f, "kvfs_gpu_ioctls_total", "counter",
+		 "INFO ioctls answered to the GPU library.", s->op[KVFS_OP_IOCTL].count);
 	prom_one(f, "kvfs_files", "gauge", "Regular files in the namespace.", s->files);
 	prom_one(f, "kvfs_directories", "gauge", "Directories in the namespace.", s->dirs);
 	prom_one(f, "kvfs_published_total", "counter",
@@ -629,9 +617,9 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 	fprintf(f, "prefault=%d\n", o->prefault);
 	fprintf(f, "hugepages=%d\n", o->hugepages);
 	fprintf(f, "threads=%u\n", o->threads);
-	fprintf(f, "arena_group=%s\n", o->arena_group_str ? o->arena_group_str : "");
-	if (kv->mem.arena.path)
-		fprintf(f, "# the arena is shared as %s\n", kv->mem.arena.path);
+	if (o->arena_group_str)
+		fprintf(f, "# arena_group=%s was given: obsolete, it does nothing\n",
+			o->arena_group_str);
 	if (o->ssd) {
 		fprintf(f, "ssd=%s\n", o->ssd);
 		if (kv->ssd)

@@ -50,8 +50,6 @@ struct kvfs_ctl_snap {
 	struct kvfs_ctl_tier tier[KVFS_CTL_NTIER];
 	uint64_t prefaulted_bytes;       /* of the memory arena */
 	uint64_t unbacked_bytes;         /* arena pages its file system refused */
-	const char *arena_path;          /* the arena file GPU clients map, or
-					    NULL: private, no GPU fast path */
 	uint64_t files, dirs, published;
 	uint64_t bytes_read, bytes_written, file_hits, enospc;
 	uint64_t crc_pending, crc_passes, crc_patched_writes;

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "fastpath.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -134,14 +133,13 @@ static int cmp_score(const void *a, const void *b)
 
 /* ---- demotion ---- */
 
-/* Drops ino's memory but its head if it is BOTH and not leased.  Caller
+/* Drops ino's memory but its head if it is BOTH.  Caller
  * holds ino->lock for writing.  Returns the bytes freed. */
 static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	uint64_t before = ino->data.bytes, end;
 
-	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD ||
-	    kvfs_fastpath_busy(ino, 0, UINT64_MAX))
+	if (!ino->t.resident || !kvfs_inode_stored(ino) || ino->size <= KVFS_HEAD)
 		return 0;
 	end = (ino->size + KVFS_ALLOC_UNIT - 1) / KVFS_ALLOC_UNIT * KVFS_ALLOC_UNIT;
 	if (kvfs_extmap_punch(&ino->data, st->ns->mem, KVFS_HEAD, end - KVFS_HEAD))

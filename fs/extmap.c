@@ -187,14 +187,6 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned arena_flags)
 	return mem_add_alloc(mem, kvfs_arena_open(&mem->arena, size, arena_flags));
 }
 
-int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
-		       unsigned arena_flags, gid_t gid)
-{
-	memset(mem, 0, sizeof(*mem));
-	return mem_add_alloc(mem, kvfs_arena_open_file(&mem->arena, path, size,
-						       arena_flags, gid));
-}
-
 int64_t kvfs_mem_take(struct kvfs_mem *mem, uint64_t want, uint64_t near,
 		      struct kvfs_run *runs, int max_runs, int *nruns)
 {

@@ -48,9 +48,6 @@ struct kvfs_extmap {
 
 /* Opens the memory tier: arena of `size` bytes plus its allocator. */
 int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned arena_flags);
-/* The same over a shared arena file at `path` (kvfs_arena_open_file()). */
-int kvfs_mem_open_file(struct kvfs_mem *mem, const char *path, uint64_t size,
-		       unsigned arena_flags, gid_t gid);
 void kvfs_mem_close(struct kvfs_mem *mem);
 
 /*

@@ -39,7 +39,6 @@
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "fastpath.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -254,9 +253,7 @@ again:
 		goto again;
 	}
 	if ((flags & O_TRUNC) && ino->size) {
-		r = kvfs_fastpath_busy(ino, 0, UINT64_MAX);
-		if (r == 0)
-			r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
+		r = kvfs_extmap_truncate(&ino->data, ns->mem, 0);
 		if (r == 0) {
 			/* nothing left to be elsewhere */
 			kvfs_store_set_resident(ns->store, ino, 1);
@@ -714,9 +711,6 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	struct kvfs_inode *ino = h->ino;
 	int shared;
 
-	/* First: a fast-path reservation never committed must not be
-	 * published with the file (fastpath.c). */
-	kvfs_fastpath_release(ns, h);
 	/* A reader's close of a named file frees nothing, so ns->lock shared
 	 * is enough (ns.h); a writer's (it may publish) or the close of an
 	 * unlinked file (it may free the inode) takes it exclusive. */
@@ -819,9 +813,7 @@ again:
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		uint64_t end = off + len < ino->size ? off + len : ino->size;
 
-		r = off < end ? kvfs_fastpath_busy(ino, off, end - off) : 0;
-		if (r == 0 && off < end)
-			r = kvfs_extmap_punch(&ino->data, ns->mem, off, end - off);
+		r = off < end ? kvfs_extmap_punch(&ino->data, ns->mem, off, end - off) : 0;
 		if (r == 0 && off < end)
 			ino->crc_valid = 0;
 	} else {
@@ -857,9 +849,7 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 	if (!ino->t.resident && size)
 		return -EAGAIN; /* demoted since the caller promoted it */
 	if (size < ino->size) {
-		r = kvfs_fastpath_busy(ino, size, UINT64_MAX);
-		if (r == 0)
-			r = kvfs_extmap_truncate(&ino->data, ns->mem, size);
+		r = kvfs_extmap_truncate(&ino->data, ns->mem, size);
 		if (r)
 			return r;
 		ino->crc_valid = size == 0 ? 1 : 0;

@@ -32,7 +32,6 @@
 #include "kconn.h"
 #include "ssd.h"
 #include "kvfs.h"
-#include "kvfs_abi.h"
 #include "log.h"
 #include "ops.h"
 
@@ -78,9 +77,7 @@ static void usage(const char *prog)
 	       "    -o prefault=0|1    fault the arena in from a background thread (default 1)\n"
 	       "    -o hugepages=0|1   ask for transparent huge pages on the arena (default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
-	       "    -o arena_group=G   group (name or number) whose processes may map the\n"
-	       "                       arena for the GPU fast path (default: none, only the\n"
-	       "                       daemon's user); they can read every cached byte\n"
+	       "    -o arena_group=G   obsolete: accepted with a warning, does nothing\n"
 	       "    -o ssd=DIR         SSD tier: slab files in DIR (default: none; memory\n"
 	       "                       only, and files are evicted when memory is full)\n"
 	       "    -o ssd_size=SIZE   bytes of slabs in DIR (default: what DIR's slabs hold\n"
@@ -213,44 +210,18 @@ static void detach(int report)
 }
 
 /*
- * The memory arena: a file in /dev/shm that GPU fast-path clients map
- * (docs/gpu.md), named after the state directory.  Where that cannot be
- * made, a private memfd, with a warning: POSIX I/O works the same, only the
- * fast path is off.  With arena_group= the shared file is required.
+ * The memory arena: a private memfd (the GPU library maps kvfs files
+ * themselves, docs/gpu.md).  arena_group= named the group that could map
+ * the old shared arena file; it is accepted so fstab lines keep mounting.
  */
 static int open_arena(struct kvfs *kv, unsigned flags)
 {
-	char path[sizeof(((struct kvfs_ioc_info *)0)->arena_path)];
 	const char *mem = kv->opts.mem_str ? kv->opts.mem_str : "(default)";
-	char *state = realpath(kv->opts.state, NULL);
-	int r, n;
+	int r;
 
-	n = kvfs_arena_gc(KVFS_ARENA_DIR, geteuid());
-	if (n > 0)
-		kvfs_info("kvfs: removed %d arena file(s) of killed kvfs daemons from %s",
-			  n, KVFS_ARENA_DIR);
-	r = state ? kvfs_arena_path(path, sizeof(path), state, geteuid()) : -errno;
-	free(state);
-	if (r == 0)
-		r = kvfs_mem_open_file(&kv->mem, path, kv->opts.mem, flags, kv->opts.arena_gid);
-	if (r == 0)
-		return 0;
-	if (r == -EPERM && kv->opts.arena_group_str) {
-		kvfs_err("kvfs: cannot give the arena %s to arena_group=%s: %s (the daemon's user must be root or a member of the group)",
-			 path, kv->opts.arena_group_str, strerror(-r));
-		return r;
-	}
-	if (r == -ENOSPC)
-		kvfs_warn("kvfs: %s has less than mem=%s free, so the arena cannot be shared; the GPU fast path is off (enlarge %s or choose a smaller mem=)",
-			  KVFS_ARENA_DIR, mem, KVFS_ARENA_DIR);
-	else
-		kvfs_warn("kvfs: cannot share the arena as %s: %s; the GPU fast path is off",
-			  path, strerror(-r));
-	if (kv->opts.arena_group_str) {
-		kvfs_err("kvfs: arena_group=%s needs a shared arena; not starting",
-			 kv->opts.arena_group_str);
-		return r;
-	}
+	if (kv->opts.arena_group_str)
+		kvfs_warn("kvfs: arena_group=%s no longer does anything (the GPU library maps kvfs files, which their permissions govern: docs/gpu.md); remove it",
+			  kv->opts.arena_group_str);
 	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
 	if (r)
 		kvfs_err("kvfs: cannot create a memory arena of mem=%s: %s", mem,

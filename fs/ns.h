@@ -55,7 +55,6 @@
 #include "store.h"
 
 struct kvfs_index;
-struct kvfs_lease;
 
 #define KVFS_NAME_MAX     255
 #define KVFS_XATTR_MAX    65536          /* per value, as XATTR_SIZE_MAX */
@@ -167,8 +166,6 @@ struct kvfs_inode {
 	uint64_t cached_gen;            /* data_gen when last opened cached */
 	uint32_t ncached;               /* open handles using the page cache */
 	int dirty;                      /* row changed since last queued */
-	struct kvfs_lease *leases;      /* fast-path reservations and pins of
-					   all handles (fastpath.c) */
 	struct kvfs_tier t;             /* tier state (store.h) */
 	int gone;                       /* evicted with no opens: its data is
 					   freed, it can never be opened again */
@@ -247,8 +244,11 @@ struct kvfs_handle {
 	int sync_publish;   /* fsync came before publish: sync when published */
 	int setid_dropped;  /* its O_TRUNC open took set-id bits away and
 			       queued the kernel's notice (file.c) */
-	uint32_t nleases;   /* this handle's leases on ino->leases (under ino->lock) */
-	uint64_t lease_seq; /* last lease id given out (under ino->lock) */
+	int passthrough;    /* the kernel serves this open's read, write and mmap
+			       from the file's memory pages (FUSE passthrough);
+			       set at open, constant after; INFO reports it
+			       (fastpath.c).  Always 0 until passthrough opens
+			       exist. */
 	char *ctl_buf;      /* control files: the content generated at open */
 	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */

@@ -669,15 +669,14 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t n, int mode, off_t off,
 						 (uint64_t)off, (uint64_t)len));
 }
 
-/* The GPU fast path's restricted ioctls (kvfs_abi.h, fastpath.c).  The
- * kernel has copied in_bufsz argument bytes in; the reply is copied back to
- * the caller's struct.  Unrestricted ioctls (retries) are never ours. */
+/* libkvfs-gpu's INFO ioctl (kvfs_abi.h, fastpath.c).  The kernel has
+ * copied in_bufsz argument bytes in; the reply is copied back to the
+ * caller's struct.  Unrestricted ioctls (retries) are never ours. */
 static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		     size_t in_bufsz, size_t out_bufsz)
 {
-	_Alignas(8) char out[KVFS_IOC_MAP_SIZE];
-	struct kvfs_ctx ctx = ctx_of(req);
+	_Alignas(8) char out[sizeof(struct kvfs_ioc_info)];
 	ssize_t r;
 
 	(void)n; (void)arg;
@@ -685,7 +684,7 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
-	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, &ctx, fh_of(fi), cmd, in_buf, in_bufsz,
+	r = kvfs_fastpath_ioctl(&kv_of(req)->ns, fh_of(fi), cmd, in_buf, in_bufsz,
 				out, out_bufsz < sizeof(out) ? out_bufsz : sizeof(out));
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);

@@ -1,14 +1,16 @@
 """kvfs_gpu - libkvfs-gpu from Python, through ctypes (no compiled extension).
 
 Moves GPU memory (a tensor's data pointer) into an open kvfs file and back
-with one DMA per arena extent and no staging file; on a file outside kvfs the
-same calls go through pwrite/pread (counted in stats()["fallback"]).
+with one copy per buffer and no staging file: where the kernel serves the
+open file from its memory pages (FUSE passthrough) the library maps the file
+and copies (counted in stats()["mapped"]); anywhere else the same calls go
+through pwrite/pread (stats()["fallback"]).
 
     import os, torch, kvfs_gpu
 
-    gpu = kvfs_gpu.Context("/mnt/kvfs")          # or Context() to attach lazily
+    gpu = kvfs_gpu.Context("/mnt/kvfs")          # or Context(): no mount check
     pages = [kv_cache[i] for i in block_ids]     # contiguous CUDA tensors
-    fd = os.open("/mnt/kvfs/prefix.kv.tmp", os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = os.open("/mnt/kvfs/prefix.kv.tmp", os.O_RDWR | os.O_CREAT, 0o644)
     gpu.pwritev(fd, pages, 0)                    # gather the pages into the file
     os.close(fd)
     os.rename("/mnt/kvfs/prefix.kv.tmp", "/mnt/kvfs/prefix.kv")
@@ -40,8 +42,9 @@ class _Iovec(ctypes.Structure):
 
 class _Stats(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint64) for name in (
-        "writes", "reads", "bytes_written", "bytes_read", "fast", "fallback",
-        "fallback_bytes", "copies", "ioctls", "arenas", "unregistered", "errors")]
+        "writes", "reads", "bytes_written", "bytes_read", "mapped", "fallback",
+        "fallback_bytes", "copies", "ioctls", "maps", "registrations",
+        "unregistered", "evictions", "errors")]
 
 
 def _load():

@@ -31,7 +31,6 @@
 
 struct t_core_cfg {
 	uint64_t mem;               /* arena bytes */
-	const char *arena_path;     /* the arena as this file; NULL: a memfd */
 	const char *state;          /* the index's directory; NULL: no index */
 	const char *ssd;            /* the SSD store's directory; NULL: none */
 	uint64_t ssd_size;
@@ -46,11 +45,7 @@ static inline void t_core_open(struct kvfs *kv, const struct t_core_cfg *cfg)
 {
 	char msg[256] = "";
 
-	if (cfg->arena_path)
-		assert_int_equal(kvfs_mem_open_file(&kv->mem, cfg->arena_path, cfg->mem, 0,
-						    (gid_t)-1), 0);
-	else
-		assert_int_equal(kvfs_mem_open(&kv->mem, cfg->mem, 0), 0);
+	assert_int_equal(kvfs_mem_open(&kv->mem, cfg->mem, 0), 0);
 	kv->ssd = NULL;
 	if (cfg->ssd && kvfs_ssd_open(&kv->ssd, cfg->ssd, cfg->ssd_size, msg, sizeof(msg)) != 0)
 		fail_msg("kvfs_ssd_open: %s", msg);

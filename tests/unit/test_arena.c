@@ -142,72 +142,6 @@ static void test_close_during_prefault(void **state)
 	assert_int_equal(a.prefault_running, 0);
 }
 
-/* The daemon's arena as a named file: mode, lock, replacement of a dead
- * daemon's file, removal at close, and kvfs_arena_gc(). */
-static void test_shared_file(void **state)
-{
-	char dir[96], path[160], stale[160], name[256];
-	struct kvfs_arena a, b;
-	struct stat st;
-	pid_t pid;
-	int fd, status;
-
-	(void)state;
-	t_tmpdir(dir, sizeof(dir), "arena");
-	snprintf(path, sizeof(path), "%s/kvfs-%u-0000000000000001.arena", dir, (unsigned)geteuid());
-	snprintf(stale, sizeof(stale), "%s/kvfs-%u-0000000000000002.arena", dir, (unsigned)geteuid());
-	assert_int_equal(kvfs_arena_open_file(&a, path, 5000, 0, (gid_t)-1), 0);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(st.st_size, 8192);
-	assert_int_equal((uint64_t)st.st_ino, a.ino);
-	assert_string_equal(a.path, path);
-	assert_true(a.id != 0);
-	/* A live daemon's file is neither replaced nor collected. */
-	assert_int_equal(kvfs_arena_open_file(&b, path, 4096, 0, (gid_t)-1), -EBUSY);
-	assert_int_equal(kvfs_arena_gc(dir, geteuid()), 0);
-	/* A daemon that died (its lock went with it) leaves a stale file. */
-	pid = fork();
-	if (pid == 0) {
-		struct kvfs_arena c;
-
-		_exit(kvfs_arena_open_file(&c, stale, 4096, 0, (gid_t)-1) == 0 ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(status, 0);
-	assert_int_equal(access(stale, F_OK), 0);
-	assert_int_equal(kvfs_arena_gc(dir, geteuid()), 1);
-	assert_int_equal(access(stale, F_OK), -1);
-	assert_int_equal(access(path, F_OK), 0);
-	/* Replaced in place by the next open of the same name. */
-	pid = fork();
-	if (pid == 0) {
-		struct kvfs_arena c;
-
-		_exit(kvfs_arena_open_file(&c, stale, 4096, 0, (gid_t)-1) == 0 ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_int_equal(kvfs_arena_open_file(&b, stale, 4096, 0, (gid_t)-1), 0);
-	kvfs_arena_close(&b);
-	kvfs_arena_close(&a);
-	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(access(stale, F_OK), -1);
-	/* Someone else's non-arena file at the name is not touched. */
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(symlink(path, stale), 0);
-	assert_int_equal(kvfs_arena_open_file(&b, stale, 4096, 0, (gid_t)-1), -EEXIST);
-	unlink(stale);
-	unlink(path);
-	/* Names. */
-	assert_int_equal(kvfs_arena_path(name, sizeof(name), "/var/lib/kvfs", 1000), 0);
-	assert_int_equal(strncmp(name, KVFS_ARENA_DIR "/kvfs-1000-", strlen(KVFS_ARENA_DIR) + 11), 0);
-	assert_int_equal(strlen(name), strlen(KVFS_ARENA_DIR) + 1 + 5 + 5 + 16 + 6);
-	assert_int_equal(kvfs_arena_path(name, 20, "/var/lib/kvfs", 1000), -ENAMETOOLONG);
-	assert_int_equal(rmdir(dir), 0);	/* every file above removed */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,7 +149,6 @@ int main(void)
 		cmocka_unit_test(test_prefault_completes),
 		cmocka_unit_test(test_prefault_keeps_data),
 		cmocka_unit_test(test_close_during_prefault),
-		cmocka_unit_test(test_shared_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
