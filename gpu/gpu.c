@@ -464,22 +464,25 @@ static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
 		n = len - done < BOUNCE_SIZE ? len - done : BOUNCE_SIZE;
 		if (write) {
 			r = g->be->to_host(g->bounce, dev + done, n, stream);
-			if (r == 0)
+			if (r == 0) {	/* issued: counted, even if it fails later */
+				atomic_fetch_add(&g->st.copies, 1);
 				r = g->be->sync(stream, dev + done);
+			}
 			got = r < 0 ? r : pwrite_all(fd, g->bounce, n, off + done);
 		} else {
 			got = pread_full(fd, g->bounce, n, off + done);
 			if (got > 0) {
 				r = g->be->to_device(dev + done, g->bounce, (size_t)got, stream);
-				if (r == 0)
+				if (r == 0) {
+					atomic_fetch_add(&g->st.copies, 1);
 					r = g->be->sync(stream, dev + done);
+				}
 				if (r < 0)
 					got = r;
 			}
 		}
 		if (got < 0)
 			return got;
-		atomic_fetch_add(&g->st.copies, 1);
 		done += (size_t)got;
 		if ((size_t)got < n)
 			break;	/* EOF */
