@@ -30,7 +30,6 @@ struct kvfs_gpu_backend {
 	int (*is_device)(const void *p);
 	int (*to_host)(void *dst, const void *dev, size_t n, void *stream);
 	int (*to_device)(void *dev, const void *src, size_t n, void *stream);
-	int (*zero_device)(void *dev, size_t n, void *stream);
 	int (*sync)(void *stream, const void *dev);
 	/* Page-locked host memory for bounce buffers. */
 	int (*alloc_host)(void **p, size_t n);

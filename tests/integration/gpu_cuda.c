@@ -468,7 +468,7 @@ static void run_fallback_order(struct run *t, int fd)
 	/* Several fills, so that the stream is still busy when the write is
 	 * queued (the stand-in runs each op after a delay). */
 	for (int i = 0; i < 16; i++)
-		CU(cu.cuMemsetD8Async(page, (unsigned char)(i == 15 ? 0x5a : i), PAGE, s));
+		CU(ct.cuMemsetD8Async(page, (unsigned char)(i == 15 ? 0x5a : i), PAGE, s));
 	if (kvfs_gpu_pwrite_async(t->g, fd, (void *)(uintptr_t)page, PAGE, 0, s, &io) != 0 ||
 	    kvfs_gpu_wait(t->g, io) != (ssize_t)PAGE)
 		fail("kvfs_gpu_pwrite_async of a device page to a file outside kvfs");
