@@ -40,7 +40,7 @@
 extern "C" {
 #endif
 
-#define KVFS_GPU_VERSION "0.1.0"
+#define KVFS_GPU_VERSION "0.2.0" /* 0.2: ABI 2, mapped transfers; new stats layout (soname .so.1) */
 
 /* kvfs_gpu_open() flags: the backend.  KVFS_GPU_AUTO reads the environment
  * variable KVFS_GPU_BACKEND (host, cuda or auto); auto means CUDA when

@@ -23,7 +23,7 @@ Buffers may be torch tensors (data_ptr()), objects with
 __cuda_array_interface__ (CuPy, Numba), numpy arrays, ctypes buffers or
 bytearrays, or (pointer, nbytes) pairs.  Errors raise OSError with the errno
 the library returned.  The shared library is found through $KVFS_GPU_LIB,
-then the loader's path (libkvfs_gpu.so.0, libkvfs_gpu.so).
+then the loader's path (libkvfs_gpu.so.1, libkvfs_gpu.so).
 """
 
 import ctypes
@@ -48,7 +48,7 @@ class _Stats(ctypes.Structure):
 
 
 def _load():
-    names = [os.environ.get("KVFS_GPU_LIB"), "libkvfs_gpu.so.0", "libkvfs_gpu.so",
+    names = [os.environ.get("KVFS_GPU_LIB"), "libkvfs_gpu.so.1", "libkvfs_gpu.so",
              ctypes.util.find_library("kvfs_gpu")]
     last = None
     for name in names:
@@ -133,7 +133,7 @@ def _check(r):
 
 
 class Context:
-    """A libkvfs-gpu context; mount=None attaches to kvfs mounts lazily."""
+    """A libkvfs-gpu context; mount, if given, is checked to be a kvfs mount."""
 
     def __init__(self, mount=None, backend=AUTO):
         lib = _api()
