@@ -133,7 +133,7 @@ static void check_malformed(int fd)
 static void check_ctl(const char *mnt)
 {
 	char path[4096];
-	struct dirent *d;
+	struct dirent *d = NULL;
 	DIR *dp;
 	int fd;
 
