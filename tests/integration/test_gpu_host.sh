@@ -116,6 +116,35 @@ with kvfs_gpu.Context(mnt) as g:
 print("python ok")
 PY
 	done
+	# A context that keeps a file mapped across closes: a rewrite in place
+	# through the cached mapping, on a new descriptor, is the file's content
+	# and checksum as soon as that descriptor is closed, not only when the
+	# mapping goes (kvfs_gpu_close).
+	LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 KVFS_GPU_MAP=1 \
+	KVFS_GPU_LIB=$BUILD/libkvfs_gpu.so PYTHONPATH=$(dirname "$0")/../../gpu/python \
+	KVFS_GPU_BACKEND=host python3 - "$M" "$IT/crc32c" <<'PY' || t_fail "a rewrite through a cached mapping"
+import os, subprocess, sys, kvfs_gpu
+mnt, crc32c = sys.argv[1], sys.argv[2]
+path = mnt + "/cached.kv"
+def xattr():
+    return subprocess.run(["getfattr", "--only-values", "-n", "user.kvfs.crc32c", path],
+                          capture_output=True, text=True, check=True).stdout.strip()
+def want(data):
+    return subprocess.run([crc32c, "/dev/stdin"], input=data, capture_output=True,
+                          check=True).stdout.decode().strip()
+with kvfs_gpu.Context(mnt) as g:
+    for rnd in range(3):
+        data = bytearray(os.urandom((3 << 20) + 5))
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        assert g.pwrite(fd, data, 0) == len(data)
+        os.close(fd)
+        with open(path, "rb") as f:
+            assert f.read() == data, "round %d: content" % rnd
+        assert xattr() == want(bytes(data)), "round %d: checksum %s" % (rnd, xattr())
+    s = g.stats()
+    assert s["maps"] == 1 and s["mapped"] == 3, s
+print("cached mapping ok")
+PY
 else
 	t_log "python3 missing: the Python module was not tested"
 fi
