@@ -160,6 +160,7 @@ KVFS_GPU_API void kvfs_gpu_get_stats(const struct kvfs_gpu *g, struct kvfs_gpu_s
 	s->registrations = atomic_load(&m->maps.registrations);
 	s->unregistered = atomic_load(&m->maps.unregistered);
 	s->evictions = atomic_load(&m->maps.evictions);
+	s->unlinked = atomic_load(&m->maps.unlinked);
 	s->errors = atomic_load(&m->st.errors);
 }
 

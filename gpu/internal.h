@@ -47,7 +47,8 @@ const struct kvfs_gpu_backend *kvfs_gpu_cuda_backend(int *err);
  * The mappings of one context (maps.c): kvfs files mapped whole, keyed by
  * (st_dev, st_ino), most recently used first, at most KVFS_GPU_MAPS_MAX of
  * them and KVFS_GPU_MAPS_BYTES mapped bytes (the least recently used go
- * first; one in use by a transfer is unmapped when that transfer ends).
+ * first; one in use by a transfer is unmapped when that transfer ends), and
+ * files unlinked meanwhile dropped whenever a new mapping is made.
  * Each mapping is registered with the backend once, when it is made, and
  * unregistered when it is unmapped.  `lock` guards the list and every
  * mapping's `refs`; the counters are atomics.
@@ -78,7 +79,7 @@ struct kvfs_gpu_maps {
 	struct kvfs_gpu_map *head, *tail;  /* under lock */
 	unsigned n;                         /* under lock */
 	uint64_t bytes;                     /* under lock: sum of len */
-	atomic_uint_fast64_t maps, registrations, unregistered, evictions;
+	atomic_uint_fast64_t maps, registrations, unregistered, evictions, unlinked;
 };
 
 void kvfs_gpu_maps_init(struct kvfs_gpu_maps *c, const struct kvfs_gpu_backend *be);

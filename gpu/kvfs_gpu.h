@@ -66,6 +66,8 @@ struct kvfs_gpu_stats {
 	uint64_t unregistered;           /* mappings CUDA could not register (slower) */
 	uint64_t evictions;              /* mappings dropped to stay within the
 					    cache's bounds (64 files, 64 GiB) */
+	uint64_t unlinked;               /* mappings dropped because their file
+					    was unlinked (so its memory can go) */
 	uint64_t errors;                 /* transfers that returned an error */
 };
 

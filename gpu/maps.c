@@ -13,16 +13,22 @@
  * Bounds: KVFS_GPU_MAPS_MAX mappings and KVFS_GPU_MAPS_BYTES mapped bytes
  * per context, least recently used dropped first; kvfs_gpu_close() drops
  * all.  A mapping keeps its file open (the daemon cannot free an unlinked
- * file's memory until it is dropped), which is what the bounds limit.
+ * file's memory until it is dropped), which is what the bounds limit; and
+ * each new mapping first drops those of files unlinked meanwhile (a statx
+ * per mapping, answered by the kernel's cached attributes: no request to
+ * the daemon; see unlinked()).
  *
  * Threads: any; `lock` guards the list and the refs, never held across
  * mmap, munmap or a registration.  gpu.c's locks are never taken here.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -49,6 +55,25 @@ static void unmap(struct kvfs_gpu_maps *c, struct kvfs_gpu_map *m)
 		c->be->host_unregister(m->base);
 	munmap(m->base, m->len);
 	free(m);
+}
+
+/*
+ * Whether m's file has been unlinked, as this kernel knows without asking
+ * the daemon: statx of the mapping's /proc/self/map_files entry with
+ * AT_STATX_DONT_SYNC (unlinks through this kernel drop the link count at
+ * once).  Not through a descriptor: kvfs publishes a file at its creator's
+ * close only once the creator holds no descriptor of it.  map_files needs
+ * CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE); without it this says 0.
+ */
+static int unlinked(const struct kvfs_gpu_map *m)
+{
+	struct statx sx;
+	char path[80];
+
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m->base,
+		 (unsigned long)(m->base + m->len));
+	return statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_NLINK, &sx) == 0 &&
+	       (sx.stx_mask & STATX_NLINK) && sx.stx_nlink == 0;
 }
 
 /* Takes m off the list and drops the cache's reference; returns m if that
@@ -167,7 +192,7 @@ int kvfs_gpu_maps_new(struct kvfs_gpu_maps *c, int fd, uint64_t dev, uint64_t in
 		      struct kvfs_gpu_map **out)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), cover;
-	struct kvfs_gpu_map *m, *drop[KVFS_GPU_MAPS_MAX + 2];
+	struct kvfs_gpu_map *m, *drop[2 * KVFS_GPU_MAPS_MAX + 2];
 	int prot = PROT_READ | PROT_WRITE, nd = 0;
 	void *p;
 
@@ -208,10 +233,19 @@ int kvfs_gpu_maps_new(struct kvfs_gpu_maps *c, int fd, uint64_t dev, uint64_t in
 	m->refs = 2;		/* the cache's and the caller's */
 	m->cached = 1;
 	pthread_mutex_lock(&c->lock);
-	struct kvfs_gpu_map *old = find_locked(c, dev, ino);
-
-	if (old && (drop[nd] = uncache(c, old)) != NULL)
-		nd++;
+	/* A mapping keeps its file, and so its memory, alive: the files
+	 * unlinked since go now, as does an older mapping of this one. */
+	for (struct kvfs_gpu_map *o = c->head, *next; o; o = next) {
+		next = o->next;
+		if (o->dev == dev && o->ino == ino) {
+			if ((drop[nd] = uncache(c, o)) != NULL)
+				nd++;
+		} else if (unlinked(o)) {
+			atomic_fetch_add(&c->unlinked, 1);
+			if ((drop[nd] = uncache(c, o)) != NULL)
+				nd++;
+		}
+	}
 	push_front(c, m);
 	c->n++;
 	c->bytes += m->len;

@@ -44,7 +44,7 @@ class _Stats(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint64) for name in (
         "writes", "reads", "bytes_written", "bytes_read", "mapped", "fallback",
         "fallback_bytes", "copies", "ioctls", "maps", "registrations",
-        "unregistered", "evictions", "errors")]
+        "unregistered", "evictions", "unlinked", "errors")]
 
 
 def _load():

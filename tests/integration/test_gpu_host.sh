@@ -119,7 +119,8 @@ PY
 	# A context that keeps a file mapped across closes: a rewrite in place
 	# through the cached mapping, on a new descriptor, is the file's content
 	# and checksum as soon as that descriptor is closed, not only when the
-	# mapping goes (kvfs_gpu_close).
+	# mapping goes (kvfs_gpu_close); once the file is unlinked, the next new
+	# mapping drops its mapping and its memory is free again.
 	LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 KVFS_GPU_MAP=1 \
 	KVFS_GPU_LIB=$BUILD/libkvfs_gpu.so PYTHONPATH=$(dirname "$0")/../../gpu/python \
 	KVFS_GPU_BACKEND=host python3 - "$M" "$IT/crc32c" <<'PY' || t_fail "a rewrite through a cached mapping"
@@ -143,6 +144,22 @@ with kvfs_gpu.Context(mnt) as g:
         assert xattr() == want(bytes(data)), "round %d: checksum %s" % (rnd, xattr())
     s = g.stats()
     assert s["maps"] == 1 and s["mapped"] == 3, s
+    # Unlinked, it is still mapped; the next new mapping drops it, and its
+    # memory comes back while the context lives on (where the library may
+    # read /proc/self/map_files: root here; else it waits for the bounds).
+    can = os.geteuid() == 0
+    os.unlink(path)
+    st = os.statvfs(mnt)
+    free0 = st.f_bfree
+    fd = os.open(mnt + "/other.kv", os.O_CREAT | os.O_RDWR, 0o644)
+    assert g.pwrite(fd, bytearray(4096), 0) == 4096
+    os.close(fd)
+    st = os.statvfs(mnt)
+    assert not can or st.f_bfree * st.f_frsize >= free0 * st.f_frsize + (3 << 20) - 4096, \
+        (free0, st.f_bfree, st.f_frsize)
+    s = g.stats()
+    assert s["unlinked"] == (1 if can else 0) and s["maps"] == 2, s
+    os.unlink(mnt + "/other.kv")
 print("cached mapping ok")
 PY
 else
