@@ -222,8 +222,8 @@ uninstall:
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DATADIR    ?= $(PREFIX)/share
-GPU_VERSION := 0.1.0
-GPU_SONAME  := libkvfs_gpu.so.0
+GPU_VERSION := 0.2.0
+GPU_SONAME  := libkvfs_gpu.so.1
 GPU_SRCS := $(wildcard gpu/*.c)
 GPU_OBJS := $(GPU_SRCS:%.c=$(BUILD)/%.o)
 GPU_A    := $(BUILD)/libkvfs_gpu.a

@@ -53,10 +53,11 @@ static long page_size(void)
 /* A tmpfs of `size` bytes attached nowhere; its root's fd, or -errno. */
 /* The tmpfs holds mem= and this much more: room for what bound writers
  * write (the kernel's writes, which the daemon cannot hold back) between
- * the daemon's reclaims.  A quarter of mem=, and at least 16 MiB. */
+ * the daemon's reclaims.  Half of mem=, and at least 16 MiB; a tmpfs's
+ * size costs nothing until its pages are used. */
 static uint64_t headroom(uint64_t size)
 {
-	return size / 4 > (16ull << 20) ? size / 4 : 16ull << 20;
+	return size / 2 > (16ull << 20) ? size / 2 : 16ull << 20;
 }
 
 static int mount_private_tmpfs(uint64_t size, int huge)

@@ -15,7 +15,7 @@
  *   nowhere (fsopen/fsmount: no mountpoint, nothing to unmount, invisible to
  *   every other process), mounted huge=within_size: files of 2 MiB and more
  *   get transparent huge pages, smaller ones do not pay a huge page each
- *   (docs/design.md, "The memory tier").  It is mem= plus a headroom for
+ *   (docs/design.md, "The memory tier").  It is mem= plus half as much again for
  *   the bytes passthrough writers put there (the kernel's writes: the daemon
  *   can neither see nor refuse them) until the daemon reclaims; the
  *   daemon's own allocations stay inside mem=.

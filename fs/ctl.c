@@ -299,7 +299,7 @@ static void stats_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "memory tier: %s; fresh memory warmed: %s of %s\n", s->mem_where,
 		human_bytes(s->warmed_bytes, p, sizeof(p)),
 		human_bytes(s->tier[0].capacity_bytes, c, sizeof(c)));
-	fprintf(f, "gpu fast path: %" PRIu64 " ioctls\n", s->op[KVFS_OP_IOCTL].count);
+	fprintf(f, "gpu library: %" PRIu64 " INFO ioctls\n", s->op[KVFS_OP_IOCTL].count);
 }
 
 static void stats_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -381,8 +381,7 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 		s->warmed_bytes);
 	fprintf(f, "  \"memory_tier\": ");
 	kvfs_ctl_json_str(f, s->mem_where);
-	fprintf(f, ",\n  \"gpu_fast_path\": {\"ioctls\": %" PRIu64 "},\n",
-		s->op[KVFS_OP_IOCTL].count);
+	fprintf(f, ",\n  \"gpu\": {\"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
 }
 
 static void json_ops(FILE *f, const struct kvfs_ctl_snap *s)
@@ -568,6 +567,8 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 	prom_tiers(f, s);
 	prom_one(f, "kvfs_memory_warmed_bytes", "gauge",
 		 "Bytes of fresh memory warmed so far (prefault=1).", s->warmed_bytes);
+	prom_one(f, "kvfs_gpu_ioctls_total", "counter",
+		 "INFO ioctls answered to the GPU library.", s->op[KVFS_OP_IOCTL].count);
 	prom_one(f, "kvfs_files", "gauge", "Regular files in the namespace.", s->files);
 	prom_one(f, "kvfs_directories", "gauge", "Directories in the namespace.", s->dirs);
 	prom_one(f, "kvfs_published_total", "counter",
@@ -628,7 +629,9 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 	fprintf(f, "prefault=%d\n", o->prefault);
 	fprintf(f, "hugepages=%d\n", o->hugepages);
 	fprintf(f, "threads=%u\n", o->threads);
-	fprintf(f, "arena_group=%s\n", o->arena_group_str ? o->arena_group_str : "");
+	if (o->arena_group_str)
+		fprintf(f, "# arena_group=%s was given: obsolete, it does nothing\n",
+			o->arena_group_str);
 	fprintf(f, "# memory tier: %s\n", kvfs_mem_where(&kv->mem));
 	if (o->ssd) {
 		fprintf(f, "ssd=%s\n", o->ssd);

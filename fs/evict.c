@@ -25,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "fastpath.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -402,15 +401,21 @@ int kvfs_store_ssd_room(struct kvfs_store *st, uint64_t want,
 
 void kvfs_store_keep_room(struct kvfs_store *st)
 {
-	uint64_t cap = st->ns->mem->size;
+	uint64_t cap = st->ns->mem->size, low = cap / 16, target = cap / 8;
 
-	/* Low watermark 1/16 of the tier: below it, free up to 1/8. */
-	if (!st->ssd || mem_free(st) >= cap / 16)
+	/* Low watermark 1/16 of the tier: below it, free up to 1/8.  With
+	 * passthrough, 1/8 and 1/4: bound writers fill memory with no handler
+	 * to make room (file.c, "Passthrough"), so room is made ahead. */
+	if (atomic_load(&st->ns->passthrough)) {
+		low = cap / 8;
+		target = cap / 4;
+	}
+	if (!st->ssd || mem_free(st) >= low)
 		return;
 	pthread_mutex_lock(&st->room_lock);
-	if (demote(st, cap / 8, NULL) == 0 && st->write_policy == KVFS_WRITE_BACK) {
-		flush_cold(st, cap / 8, NULL);
-		demote(st, cap / 8, NULL);
+	if (demote(st, target, NULL) == 0 && st->write_policy == KVFS_WRITE_BACK) {
+		flush_cold(st, target, NULL);
+		demote(st, target, NULL);
 	}
 	pthread_mutex_unlock(&st->room_lock);
 }

@@ -25,7 +25,8 @@ static int all_zero(const uint64_t *v, size_t n)
 	return 1;
 }
 
-static void do_info(struct kvfs_handle *h, struct kvfs_ioc_info *r)
+static void do_info(struct kvfs_ns *ns, struct kvfs_handle *h,
+		    struct kvfs_ioc_info *r)
 {
 	struct kvfs_inode *ino = h->ino;
 
@@ -38,6 +39,7 @@ static void do_info(struct kvfs_handle *h, struct kvfs_ioc_info *r)
 	}
 	if (h->passthrough)
 		r->out_flags |= KVFS_INFO_PASSTHROUGH;
+	kvfs_file_pt_refresh(ns, ino); /* the size bound writers gave it */
 	pthread_rwlock_rdlock(&ino->lock);
 	r->file_size = ino->size;
 	pthread_rwlock_unlock(&ino->lock);
@@ -49,16 +51,17 @@ ssize_t kvfs_fastpath_ioctl(struct kvfs_ns *ns, struct kvfs_handle *h,
 {
 	struct kvfs_ioc_info a;
 
-	(void)ns;
-	if (cmd != KVFS_IOC_INFO || h->ino->ctl)
-		return -ENOTTY;
-	if (!in || in_size != sizeof(a) || out_size < sizeof(a))
+	if (_IOC_TYPE(cmd) != KVFS_IOC_TYPE || _IOC_NR(cmd) != _IOC_NR(KVFS_IOC_INFO) ||
+	    h->ino->ctl)
+		return -ENOTTY;	/* not ours, or version 1's other commands */
+	/* INFO's number with another size or direction: a mismatched header. */
+	if (cmd != KVFS_IOC_INFO || !in || in_size != sizeof(a) || out_size < sizeof(a))
 		return -EINVAL;
 	memcpy(&a, in, sizeof(a));	/* the kernel's buffer need not be aligned */
 	if (a.version != KVFS_ABI_VERSION || a.flags != 0 ||
 	    !all_zero(a.reserved, sizeof(a.reserved) / sizeof(a.reserved[0])))
 		return -EINVAL;
-	do_info(h, &a);
+	do_info(ns, h, &a);
 	memcpy(out, &a, sizeof(a));
 	return (ssize_t)sizeof(a);
 }

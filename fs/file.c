@@ -56,7 +56,6 @@
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "fastpath.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -314,8 +313,10 @@ out:
 }
 
 /* Memory is short when less than this part of the tier is free: new
- * writable opens are then served by the daemon (see "Passthrough"). */
-#define PT_SHORT_DIV 16
+ * writable opens are then served by the daemon (see "Passthrough"), and a
+ * bound writer wakes the reclaimer (kvfs_store_keep_room keeps twice this
+ * free while passthrough is on). */
+#define PT_SHORT_DIV 8
 
 void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 {

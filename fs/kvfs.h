@@ -36,7 +36,6 @@ struct kvfs_opts {
 	int prefault;
 	int hugepages;
 	unsigned threads;     /* max FUSE worker threads */
-	gid_t arena_gid;      /* group that may map the arena; (gid_t)-1: none */
 	char *ssd;            /* SSD tier directory, or NULL: memory only */
 	uint64_t ssd_size;    /* 0: default (decided at open, main.c) */
 	enum kvfs_write_policy write_policy;
@@ -45,7 +44,7 @@ struct kvfs_opts {
 	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
 	char *passthrough_str;
 	enum kvfs_pt passthrough;
-	char *arena_group_str;
+	char *arena_group_str; /* obsolete (ABI 2): accepted, warned about, unused */
 	char *ssd_size_str, *write_policy_str, *evict_policy_str;
 };
 

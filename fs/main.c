@@ -32,7 +32,6 @@
 #include "kconn.h"
 #include "ssd.h"
 #include "kvfs.h"
-#include "kvfs_abi.h"
 #include "log.h"
 #include "ops.h"
 
@@ -84,9 +83,7 @@ static void usage(const char *prog)
 	       "    -o hugepages=0|1   huge pages for files of 2 MiB and more (tmpfs huge=within_size;\n"
 	       "                       default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
-	       "    -o arena_group=G   group (name or number) whose processes may map the\n"
-	       "                       arena for the GPU fast path (default: none, only the\n"
-	       "                       daemon's user); they can read every cached byte\n"
+	       "    -o arena_group=G   obsolete: accepted with a warning, does nothing\n"
 	       "    -o ssd=DIR         SSD tier: slab files in DIR (default: none; memory\n"
 	       "                       only, and files are evicted when memory is full)\n"
 	       "    -o ssd_size=SIZE   bytes of slabs in DIR (default: what DIR's slabs hold\n"
@@ -225,8 +222,12 @@ static void detach(int report)
 static int open_mem(struct kvfs *kv, unsigned flags)
 {
 	const char *mem = kv->opts.mem_str ? kv->opts.mem_str : "(default)";
-	int r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
+	int r;
 
+	if (kv->opts.arena_group_str)
+		kvfs_warn("kvfs: arena_group=%s no longer does anything (the GPU library maps kvfs files, which their permissions govern: docs/gpu.md); remove it",
+			  kv->opts.arena_group_str);
+	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
 	if (r)
 		kvfs_err("kvfs: cannot open a memory tier of mem=%s: %s", mem,
 			 strerror(-r));

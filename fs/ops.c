@@ -666,9 +666,9 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t n, int mode, off_t off,
 						 (uint64_t)off, (uint64_t)len));
 }
 
-/* The GPU fast path's restricted ioctls (kvfs_abi.h, fastpath.c).  The
- * kernel has copied in_bufsz argument bytes in; the reply is copied back to
- * the caller's struct.  Unrestricted ioctls (retries) are never ours. */
+/* libkvfs-gpu's INFO ioctl (kvfs_abi.h, fastpath.c).  The kernel has
+ * copied in_bufsz argument bytes in; the reply is copied back to the
+ * caller's struct.  Unrestricted ioctls (retries) are never ours. */
 static void op_ioctl(fuse_req_t req, fuse_ino_t n, unsigned int cmd, void *arg,
 		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		     size_t in_bufsz, size_t out_bufsz)

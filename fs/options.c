@@ -6,7 +6,6 @@
  * the option and what to do, which main() prints before exiting 1.
  */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,30 +73,6 @@ char *kvfs_default_state_dir(void)
 	if (asprintf(&p, "%s/.local/state/kvfs", home && *home ? home : ".") < 0)
 		return NULL;
 	return p;
-}
-
-/* A group name or number; NULL means none ((gid_t)-1).  0 or -EINVAL. */
-static int parse_group(const char *s, gid_t *out)
-{
-	struct group gr, *res = NULL;
-	char buf[4096], *end;
-	unsigned long v;
-
-	*out = (gid_t)-1;
-	if (!s)
-		return 0;
-	if (*s >= '0' && *s <= '9') {
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno || *end || v >= (gid_t)-1)
-			return -EINVAL;
-		*out = (gid_t)v;
-		return 0;
-	}
-	if (!*s || getgrnam_r(s, &gr, buf, sizeof(buf), &res) != 0 || !res)
-		return -EINVAL;
-	*out = res->gr_gid;
-	return 0;
 }
 
 #define FAIL(...) do { snprintf(msg, msgsz, __VA_ARGS__); return -EINVAL; } while (0)
@@ -187,9 +162,8 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 			FAIL("kvfs: threads=%s must be a number from 1 to 256", o->threads_str);
 		o->threads = (unsigned)t;
 	}
-	if (parse_group(o->arena_group_str, &o->arena_gid) != 0)
-		FAIL("kvfs: arena_group=%s is not a group on this system (see getent group)",
-		     o->arena_group_str);
+	/* arena_group_str: obsolete, accepted so fstab lines keep mounting;
+	 * main() warns that it does nothing. */
 	if (check_tiers(o, msg, msgsz) != 0)
 		return -EINVAL;
 	if (!o->state && !(o->state = kvfs_default_state_dir()))

@@ -204,17 +204,6 @@ static int cuda_to_device(void *dev, const void *src, size_t n, void *stream)
 	return r;
 }
 
-static int cuda_zero_device(void *dev, size_t n, void *stream)
-{
-	int r = ctx_enter(stream, dev);
-
-	if (r)
-		return r;
-	r = cu_errno(cu.cuMemsetD8Async((kcu_deviceptr)(uintptr_t)dev, 0, n, (kcu_stream)stream));
-	ctx_leave();
-	return r;
-}
-
 static int cuda_sync(void *stream, const void *dev)
 {
 	int r = ctx_enter(stream, dev);
@@ -252,7 +241,6 @@ static const struct kvfs_gpu_backend cuda_backend = {
 	.is_device = cuda_is_device,
 	.to_host = cuda_to_host,
 	.to_device = cuda_to_device,
-	.zero_device = cuda_zero_device,
 	.sync = cuda_sync,
 	.alloc_host = cuda_alloc_host,
 	.free_host = cuda_free_host,

@@ -77,9 +77,7 @@ typedef struct CUstream_st *kcu_stream;
 	X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2",                              \
 	  (void *dst, kcu_deviceptr src, size_t n, kcu_stream s))                 \
 	X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2",                              \
-	  (kcu_deviceptr dst, const void *src, size_t n, kcu_stream s))           \
-	X(cuMemsetD8Async, "cuMemsetD8Async",                                     \
-	  (kcu_deviceptr dst, unsigned char c, size_t n, kcu_stream s))
+	  (kcu_deviceptr dst, const void *src, size_t n, kcu_stream s))
 
 /* What the device tests call besides (tests/integration/gpu_cuda.c). */
 #define KCU_TEST_ENTRIES(X)                                                       \
@@ -90,7 +88,9 @@ typedef struct CUstream_st *kcu_stream;
 	X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", (kcu_deviceptr dst, const void *src, size_t n)) \
 	X(cuMemcpyDtoH, "cuMemcpyDtoH_v2", (void *dst, kcu_deviceptr src, size_t n)) \
 	X(cuStreamCreate, "cuStreamCreate", (kcu_stream *s, unsigned int flags))  \
-	X(cuStreamDestroy, "cuStreamDestroy_v2", (kcu_stream s))
+	X(cuStreamDestroy, "cuStreamDestroy_v2", (kcu_stream s))                  \
+	X(cuMemsetD8Async, "cuMemsetD8Async",                                     \
+	  (kcu_deviceptr dst, unsigned char c, size_t n, kcu_stream s))
 
 #define KCU_FIELD(name, sym, params) kcu_result (*name) params;
 

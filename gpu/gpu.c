@@ -1,23 +1,25 @@
 /*
  * gpu.c - libkvfs-gpu's contexts and transfers (kvfs_gpu.h).
  *
- * Owns struct kvfs_gpu (backend, the arenas this context holds references
- * on, a bounce buffer, counters) and struct kvfs_gpu_io.  A transfer is:
- *   write: RESERVE the file range (more replies while extents remain), copy
- *          the caller's buffers into the listed arena extents, wait for the
- *          copies, COMMIT;
- *   read:  PIN the range (clamped to EOF), copy the extents (or zeros for
- *          holes) into the caller's buffers, wait, UNPIN.
- * Any failure after RESERVE or PIN ends the lease (UNPIN) before returning,
- * so nothing half-copied is ever committed.  An fd the daemon does not serve
- * (ENOTTY, EOPNOTSUPP, an ABI it does not speak, an arena this process may
- * not map) takes the fallback path: pwrite/pread through a bounce buffer.
+ * Owns struct kvfs_gpu (backend, its mapping cache, a bounce buffer,
+ * counters) and struct kvfs_gpu_io.  A transfer on a kvfs file whose open
+ * the kernel serves from the file's memory pages (INFO says
+ * KVFS_INFO_PASSTHROUGH; or any kvfs file with KVFS_GPU_MAP=1) is "mapped":
+ *   write: fallocate(fd, 0, off, len), so the file covers the range (its
+ *          size only ever grows) with memory behind every page (a full
+ *          tmpfs is -ENOSPC here, not SIGBUS in a copy); copy into the
+ *          cached MAP_SHARED mapping of the file (maps.c); wait for the
+ *          copies; msync the range if the open is daemon-served;
+ *   read:  fstat, clamp to EOF, copy out of the mapping, wait.
+ * Every other fd takes the fallback path: pwrite/pread, through a bounce
+ * buffer for device memory (host memory directly).  A mapping that cannot
+ * be made (an O_WRONLY fd, a kernel that refuses to map the file) falls
+ * back too, for that transfer.
  *
- * Threads: any number may share a context.  `lock` guards the context's
- * arena list, `bounce_lock` the bounce buffer; counters are atomics.  The
- * process-wide arena table lives in arenas.c.  Lock order: `lock` before
- * arenas.c's `arenas_lock`; `bounce_lock` alone (docs/design.md, "Lock
- * order").
+ * Threads: any number may share a context.  The mapping cache has its own
+ * lock (maps.c); `bounce_lock` guards the bounce buffer; `grow_lock`
+ * serializes growing a file with ftruncate where fallocate is not
+ * supported; counters are atomics.  No two of these are held at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -37,29 +41,28 @@
 
 struct kvfs_gpu {
 	const struct kvfs_gpu_backend *be;
-	pthread_mutex_t lock;
-	struct kvfs_gpu_arena **arenas;    /* guarded by lock: references held */
-	uint64_t *refused;                 /* guarded by lock: arena ids we may
-					      not map; their fds fall back */
-	unsigned narenas, nrefused;
+	struct kvfs_gpu_maps maps;
+	int map_env;                       /* KVFS_GPU_MAP: 1 maps every kvfs
+					      file, 0 none, -1 (unset) the
+					      passthrough opens */
+	pthread_mutex_t grow_lock;
 	pthread_mutex_t bounce_lock;
 	void *bounce;                      /* guarded by bounce_lock */
 	struct {
 		atomic_uint_fast64_t writes, reads, bytes_written, bytes_read;
-		atomic_uint_fast64_t fast, fallback, fallback_bytes, copies;
-		atomic_uint_fast64_t ioctls, arenas, unregistered, errors;
+		atomic_uint_fast64_t mapped, fallback, fallback_bytes, copies;
+		atomic_uint_fast64_t ioctls, errors;
 	} st;
 };
-
-enum { IO_DONE, IO_COMMIT, IO_UNPIN };
 
 struct kvfs_gpu_io {
 	int fd;
 	int write;
-	int state;           /* IO_DONE: result is final; else wait finishes */
+	int done;            /* result is final; else finish() waits */
 	int fellback;        /* went through the fallback path */
 	ssize_t result;
-	uint64_t lease, off, len;
+	struct kvfs_gpu_map *map;  /* a reference, until finish() */
+	uint64_t off, len;
 	void *stream;
 	const void *dev;     /* a device buffer of the transfer, or NULL */
 };
@@ -85,95 +88,54 @@ static const struct kvfs_gpu_backend *pick_backend(unsigned flags, int *err)
 	return &kvfs_gpu_host_backend;
 }
 
-/* Adds a reference the caller holds to the context's list (or drops it if
- * another thread added the same arena meanwhile).  Caller holds g->lock. */
-static int ctx_keep(struct kvfs_gpu *g, struct kvfs_gpu_arena *a)
-{
-	struct kvfs_gpu_arena **v;
-
-	for (unsigned i = 0; i < g->narenas; i++)
-		if (g->arenas[i] == a) {
-			kvfs_gpu_arena_put(a);
-			return 0;
-		}
-	v = realloc(g->arenas, (g->narenas + 1) * sizeof(*v));
-	if (!v) {
-		kvfs_gpu_arena_put(a);
-		return -ENOMEM;
-	}
-	g->arenas = v;
-	g->arenas[g->narenas++] = a;
-	atomic_fetch_add(&g->st.arenas, 1);
-	return 0;
-}
-
-/* Maps (or finds) the arena of fd; 0 or -errno.  Caller holds no lock. */
-static int ctx_attach(struct kvfs_gpu *g, int fd, uint64_t id,
-		      struct kvfs_gpu_arena **out)
-{
-	struct kvfs_gpu_arena *a;
-	int r, registered;
-
-	r = kvfs_gpu_arena_get(g->be, fd, id, &a, &registered);
-	atomic_fetch_add(&g->st.ioctls, 1);
-	if (r < 0)
-		return r;
-	if (!registered)
-		atomic_fetch_add(&g->st.unregistered, 1);
-	pthread_mutex_lock(&g->lock);
-	r = ctx_keep(g, a);
-	pthread_mutex_unlock(&g->lock);
-	*out = a;
-	return r;
-}
-
 KVFS_GPU_API int kvfs_gpu_open(struct kvfs_gpu **out, const char *mount, unsigned flags)
 {
-	struct kvfs_gpu_arena *a;
+	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
+	const char *env = getenv("KVFS_GPU_MAP");
 	struct kvfs_gpu *g;
-	int r, fd;
+	int r = 0, fd;
 
 	*out = NULL;
 	if (flags & ~(unsigned)(KVFS_GPU_HOST | KVFS_GPU_CUDA) ||
 	    flags == (KVFS_GPU_HOST | KVFS_GPU_CUDA))
 		return -EINVAL;
+	if (mount) {	/* only: is it a kvfs this library speaks to? */
+		fd = open(mount, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		r = kvfs_gpu_ioctl(fd, KVFS_IOC_INFO, &info);
+		close(fd);
+		if (r == -EINVAL)	/* an older kvfs, or not kvfs at all */
+			r = -ENOTTY;
+		if (r < 0)
+			return r;
+	}
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_mutex_init(&g->bounce_lock, NULL);
 	g->be = pick_backend(flags, &r);
-	if (!g->be)
-		goto fail;
-	if (mount) {
-		fd = open(mount, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			r = -errno;
-			goto fail;
-		}
-		r = ctx_attach(g, fd, 0, &a);
-		close(fd);
-		if (r < 0)
-			goto fail;
+	if (!g->be) {
+		free(g);
+		return r;
 	}
+	kvfs_gpu_maps_init(&g->maps, g->be);
+	pthread_mutex_init(&g->grow_lock, NULL);
+	pthread_mutex_init(&g->bounce_lock, NULL);
+	g->map_env = !env || !*env ? -1 : strcmp(env, "1") == 0 ? 1 : 0;
+	if (mount)
+		atomic_fetch_add(&g->st.ioctls, 1);
 	*out = g;
 	return 0;
-fail:
-	kvfs_gpu_close(g);
-	return r;
 }
 
 KVFS_GPU_API void kvfs_gpu_close(struct kvfs_gpu *g)
 {
 	if (!g)
 		return;
-	for (unsigned i = 0; i < g->narenas; i++)
-		kvfs_gpu_arena_put(g->arenas[i]);
+	kvfs_gpu_maps_release(&g->maps);
 	if (g->bounce)
 		g->be->free_host(g->bounce);
-	free(g->arenas);
-	free(g->refused);
-	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->grow_lock);
 	pthread_mutex_destroy(&g->bounce_lock);
 	free(g);
 }
@@ -185,52 +147,23 @@ KVFS_GPU_API const char *kvfs_gpu_backend(const struct kvfs_gpu *g)
 
 KVFS_GPU_API void kvfs_gpu_get_stats(const struct kvfs_gpu *g, struct kvfs_gpu_stats *s)
 {
-	s->writes = atomic_load(&g->st.writes);
-	s->reads = atomic_load(&g->st.reads);
-	s->bytes_written = atomic_load(&g->st.bytes_written);
-	s->bytes_read = atomic_load(&g->st.bytes_read);
-	s->fast = atomic_load(&g->st.fast);
-	s->fallback = atomic_load(&g->st.fallback);
-	s->fallback_bytes = atomic_load(&g->st.fallback_bytes);
-	s->copies = atomic_load(&g->st.copies);
-	s->ioctls = atomic_load(&g->st.ioctls);
-	s->arenas = atomic_load(&g->st.arenas);
-	s->unregistered = atomic_load(&g->st.unregistered);
-	s->errors = atomic_load(&g->st.errors);
-}
+	struct kvfs_gpu *m = (struct kvfs_gpu *)g;	/* atomics, read only */
 
-/* The context's arena `id`, attaching it through fd the first time.  -errno
- * if this process cannot map it (remembered: later calls fall back). */
-static int ctx_arena(struct kvfs_gpu *g, int fd, uint64_t id,
-		     struct kvfs_gpu_arena **out)
-{
-	uint64_t *v;
-	int r;
-
-	pthread_mutex_lock(&g->lock);
-	for (unsigned i = 0; i < g->narenas; i++)
-		if (g->arenas[i]->id == id) {
-			*out = g->arenas[i];
-			pthread_mutex_unlock(&g->lock);
-			return 0;
-		}
-	for (unsigned i = 0; i < g->nrefused; i++)
-		if (g->refused[i] == id) {
-			pthread_mutex_unlock(&g->lock);
-			return -EACCES;
-		}
-	pthread_mutex_unlock(&g->lock);
-	r = ctx_attach(g, fd, id, out);
-	if (r < 0 && r != -ENOMEM) {
-		pthread_mutex_lock(&g->lock);
-		v = realloc(g->refused, (g->nrefused + 1) * sizeof(*v));
-		if (v) {
-			g->refused = v;
-			g->refused[g->nrefused++] = id;
-		}
-		pthread_mutex_unlock(&g->lock);
-	}
-	return r;
+	s->writes = atomic_load(&m->st.writes);
+	s->reads = atomic_load(&m->st.reads);
+	s->bytes_written = atomic_load(&m->st.bytes_written);
+	s->bytes_read = atomic_load(&m->st.bytes_read);
+	s->mapped = atomic_load(&m->st.mapped);
+	s->fallback = atomic_load(&m->st.fallback);
+	s->fallback_bytes = atomic_load(&m->st.fallback_bytes);
+	s->copies = atomic_load(&m->st.copies);
+	s->ioctls = atomic_load(&m->st.ioctls);
+	s->maps = atomic_load(&m->maps.maps);
+	s->registrations = atomic_load(&m->maps.registrations);
+	s->unregistered = atomic_load(&m->maps.unregistered);
+	s->evictions = atomic_load(&m->maps.evictions);
+	s->unlinked = atomic_load(&m->maps.unlinked);
+	s->errors = atomic_load(&m->st.errors);
 }
 
 /* ---- the caller's buffers ---- */
@@ -257,18 +190,18 @@ static int64_t iov_total(const struct iovec *iov, int n)
 }
 
 /*
- * Copies n bytes between the arena at `arena` and the cursor's buffers:
- * into the arena for a write, out of it for a read (arena NULL: a hole,
- * zeros).  Device buffers go through the backend on `stream`; *dev
- * remembers one for the sync.
+ * Copies n bytes between the file mapping at `map` and the cursor's
+ * buffers: into the mapping for a write, out of it for a read.  Device
+ * buffers go through the backend on `stream`; *dev remembers one for the
+ * sync.
  */
-static int copy_range(struct kvfs_gpu *g, struct cursor *c, char *arena, size_t n,
+static int copy_range(struct kvfs_gpu *g, struct cursor *c, char *map, size_t n,
 		      int write, void *stream, const void **dev)
 {
 	const struct kvfs_gpu_backend *be = g->be;
 	size_t room, take;
 	char *buf;
-	int r = 0;
+	int r;
 
 	while (n && c->i < c->n) {
 		room = c->iov[c->i].iov_len - c->at;
@@ -281,192 +214,201 @@ static int copy_range(struct kvfs_gpu *g, struct cursor *c, char *arena, size_t 
 		buf = (char *)c->iov[c->i].iov_base + c->at;
 		if (be->is_device(buf)) {
 			*dev = buf;
-			if (write)
-				r = be->to_host(arena, buf, take, stream);
-			else if (arena)
-				r = be->to_device(buf, arena, take, stream);
-			else
-				r = be->zero_device(buf, take, stream);
+			r = write ? be->to_host(map, buf, take, stream)
+				  : be->to_device(buf, map, take, stream);
 			if (r)
 				return r;
 		} else if (write) {
-			memcpy(arena, buf, take);
-		} else if (arena) {
-			memcpy(buf, arena, take);
+			memcpy(map, buf, take);
 		} else {
-			memset(buf, 0, take);
+			memcpy(buf, map, take);
 		}
 		atomic_fetch_add(&g->st.copies, 1);
-		if (arena)
-			arena += take;
+		map += take;
 		n -= take;
 		c->at += take;
 	}
 	return n ? -EIO : 0;
 }
 
-/* ---- the fast path ---- */
-
-static int lease_end(struct kvfs_gpu *g, int fd, uint64_t lease)
-{
-	struct kvfs_ioc_lease q = { .version = KVFS_ABI_VERSION, .lease = lease };
-
-	atomic_fetch_add(&g->st.ioctls, 1);
-	return kvfs_gpu_ioctl(fd, KVFS_IOC_UNPIN, &q);
-}
+/* ---- the mapped path ---- */
 
 /*
- * Whether an error of RESERVE or PIN means "this fd is not served by a
- * kvfs fast path" (fall back) rather than a real error: not kvfs (ENOTTY,
- * ENOSYS), a kvfs without a shared arena (EOPNOTSUPP), or one whose arena
- * this process may not map (EPERM).  EINVAL is ambiguous (an old driver's
- * unknown ioctl, or a kvfs of another ABI version, or a bad range): INFO
- * settles it.
+ * Whether fd is to be mapped: 1 (*sync set for a daemon-served open that
+ * KVFS_GPU_MAP=1 maps anyway), 0 for the fallback path (not kvfs, an older
+ * kvfs, a daemon-served open), or -errno.  *align gets the alignment.
  */
-static int not_served(struct kvfs_gpu *g, int fd, int err)
+static int want_map(struct kvfs_gpu *g, int fd, int *sync, uint32_t *align)
 {
 	struct kvfs_ioc_info info;
 	int r;
 
-	if (err == -ENOTTY || err == -EOPNOTSUPP || err == -ENOSYS || err == -EPERM)
-		return 1;
-	if (err != -EINVAL)
-		return 0;
 	memset(&info, 0, sizeof(info));
 	info.version = KVFS_ABI_VERSION;
 	atomic_fetch_add(&g->st.ioctls, 1);
 	r = kvfs_gpu_ioctl(fd, KVFS_IOC_INFO, &info);
-	return r == -ENOTTY || r == -EINVAL || r == -EOPNOTSUPP;
+	if (r == -ENOTTY || r == -EINVAL || r == -ENOSYS || r == -EOPNOTSUPP || r == -EBADF)
+		return 0;	/* not kvfs, or not one of this ABI: fall back */
+	if (r < 0)
+		return r;
+	if (info.out_flags & KVFS_INFO_DIR)
+		return 0;	/* pread/pwrite give the caller EISDIR */
+	*align = info.map_align;
+	*sync = !(info.out_flags & KVFS_INFO_PASSTHROUGH);
+	if (g->map_env == 0)
+		return 0;	/* KVFS_GPU_MAP=0: the fallback path only */
+	return !*sync || g->map_env == 1;
 }
 
-/* Checks that reply m lists [start, m->next) inside the arena (and no
- * holes for a write: a reservation has none). */
-static int reply_ok(const struct kvfs_ioc_map *m, uint64_t start,
-		    const struct kvfs_gpu_arena *a, int write)
+/* Makes the file cover [off, end): its size grows, never shrinks. */
+static int cover(struct kvfs_gpu *g, int fd, uint64_t off, uint64_t end)
 {
-	uint64_t sum = 0;
+	struct stat st;
+	int r = 0;
 
-	if (m->count > KVFS_IOC_MAP_EXTENTS || m->next <= start || m->next > m->end)
-		return 0;
-	for (uint32_t i = 0; i < m->count; i++) {
-		const struct kvfs_ioc_extent *e = &m->ext[i];
-
-		if (e->len == 0 || e->len > m->next - start - sum)
-			return 0;
-		if (e->aoff == KVFS_IOC_HOLE ? write
-		    : e->aoff > a->size || e->len > a->size - e->aoff)
-			return 0;
-		sum += e->len;
+	while (fallocate(fd, 0, (off_t)off, (off_t)(end - off)) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EOPNOTSUPP)
+			return -errno;
+		/* No fallocate: grow with ftruncate, one thread at a time (a
+		 * process outside this context can still race it). */
+		pthread_mutex_lock(&g->grow_lock);
+		if (fstat(fd, &st) != 0)
+			r = -errno;
+		else if ((uint64_t)st.st_size < end && ftruncate(fd, (off_t)end) != 0)
+			r = -errno;
+		pthread_mutex_unlock(&g->grow_lock);
+		return r;
 	}
-	return sum == m->next - start;
-}
-
-/* Waits for the copies of io, then commits (write) or unpins (read).
- * Returns the transfer's byte count or -errno. */
-static ssize_t finish(struct kvfs_gpu *g, struct kvfs_gpu_io *io)
-{
-	struct kvfs_ioc_commit c = { .version = KVFS_ABI_VERSION };
-	int r = 0, r2;
-
-	if (io->state == IO_DONE)
-		return io->result;
-	if (io->dev)
-		r = g->be->sync(io->stream, io->dev);
-	if (io->state == IO_COMMIT && r == 0) {
-		c.lease = io->lease;
-		c.off = io->off;
-		c.len = io->len;
-		atomic_fetch_add(&g->st.ioctls, 1);
-		r = kvfs_gpu_ioctl(io->fd, KVFS_IOC_COMMIT, &c);
-		if (r == 0)
-			return (ssize_t)io->len;
-	}
-	/* A read's pin ends either way; a write that failed gives up its
-	 * reservation, so nothing half-copied is committed. */
-	r2 = lease_end(g, io->fd, io->lease);
-	if (r == 0 && r2 < 0 && io->state == IO_COMMIT)
-		r = r2;
-	return r < 0 ? r : (ssize_t)io->len;
+	return 0;
 }
 
 /*
- * Moves the range through the arena up to the copies: RESERVE or PIN, then
- * the copies queued on `stream`; *io says what finish() must do.  Returns 0
- * or -errno (the lease already ended); *fallback set means "not served
- * here, nothing done".
+ * Sets io->map to a mapping of fd's file (status st) usable for [off, end),
+ * after making the file cover that range for a write (before any mapping
+ * of it is registered: pages past EOF cannot be).  Returns 0 with no map
+ * for the fallback path, or -errno.
  */
-static int fast(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt,
-		uint64_t off, uint64_t total, int write, void *stream,
-		struct kvfs_gpu_io *io, int *fallback)
+static int get_map(struct kvfs_gpu *g, int fd, const struct stat *st, uint64_t off,
+		   uint64_t end, int write, struct kvfs_gpu_io *io)
 {
-	unsigned long cmd = write ? KVFS_IOC_RESERVE : KVFS_IOC_PIN;
+	uint64_t dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
+	uint64_t size = (uint64_t)st->st_size;
+	uint32_t align = KVFS_MAP_ALIGN;
+	struct kvfs_gpu_map *known;
+	int sync = 0, r;
+
+	/* A cached mapping says the file is mapped; else the daemon does. */
+	known = kvfs_gpu_maps_find(&g->maps, dev, ino, 0, 0, 0);
+	if (known) {
+		sync = known->sync;
+		kvfs_gpu_maps_put(&g->maps, known);
+	} else {
+		r = want_map(g, fd, &sync, &align);
+		if (r <= 0)
+			return r;
+	}
+	if (write) {
+		r = cover(g, fd, off, end);
+		if (r < 0)
+			return r;
+		size = size > end ? size : end;
+	}
+	io->map = kvfs_gpu_maps_find(&g->maps, dev, ino, size, end, write);
+	r = 0;
+	if (!io->map) {
+		r = kvfs_gpu_maps_new(&g->maps, fd, dev, ino, size, end, align, write, sync,
+				      &io->map);
+		/* The kernel would not map it (an O_WRONLY fd, a file system
+		 * that cannot): this transfer falls back. */
+		if (r == -EACCES || r == -ENODEV || r == -EINVAL || r == -EPERM)
+			r = 0;
+	}
+	return r;
+}
+
+/* Waits for io's copies, makes a daemon-served write visible to reads
+ * (msync: they bypass the page cache), and drops the mapping.  Returns
+ * the transfer's byte count or -errno. */
+static ssize_t finish(struct kvfs_gpu *g, struct kvfs_gpu_io *io)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), a;
+	int r = 0;
+
+	if (io->done)
+		return io->result;
+	if (io->dev)
+		r = g->be->sync(io->stream, io->dev);
+	if (r == 0 && io->write && io->map->sync && io->len) {
+		a = io->off & ~(page - 1);
+		if (msync(io->map->base + a, io->off + io->len - a, MS_SYNC) != 0)
+			r = -errno;
+	}
+	kvfs_gpu_maps_put(&g->maps, io->map);
+	io->map = NULL;
+	io->done = 1;
+	io->result = r < 0 ? r : (ssize_t)io->len;
+	return io->result;
+}
+
+/*
+ * Starts a mapped transfer: the copies are queued on `stream` and io says
+ * what finish() must do.  Returns 0, or -errno (nothing left in flight);
+ * *fallback set means "not mapped here, nothing done".
+ */
+static int mapped(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt,
+		  uint64_t off, uint64_t total, int write, void *stream,
+		  struct kvfs_gpu_io *io, int *fallback)
+{
 	struct cursor c = { iov, iovcnt, 0, 0 };
-	struct kvfs_gpu_arena *a = NULL;
-	struct kvfs_ioc_map *m;
 	const void *dev = NULL;
-	uint64_t lease, pos = off, end;
-	int r;
+	struct stat st;
+	int r, fl;
 
 	*fallback = 0;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->version = KVFS_ABI_VERSION;
-	m->off = off;
-	m->len = total;
-	atomic_fetch_add(&g->st.ioctls, 1);
-	r = kvfs_gpu_ioctl(fd, cmd, m);
-	if (r < 0) {
-		*fallback = not_served(g, fd, r);
-		free(m);
-		return r;
-	}
-	lease = m->lease;
-	end = m->end;
-	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .state = IO_DONE };
-	if (lease == 0) {	/* PIN at or past EOF: nothing to read */
-		free(m);
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		*fallback = 1;
 		return 0;
 	}
-	r = ctx_arena(g, fd, m->arena_id, &a);
-	if (r < 0) {
-		lease_end(g, fd, lease);
-		free(m);
+	if (write) {
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0)
+			return -errno;
+		if ((fl & O_ACCMODE) == O_RDONLY)
+			return -EBADF;	/* as pwrite(2) */
+	} else if ((uint64_t)st.st_size <= off) {
+		/* At or past EOF: nothing to read.  Mapped if the file is. */
+		io->map = kvfs_gpu_maps_find(&g->maps, (uint64_t)st.st_dev,
+					     (uint64_t)st.st_ino, 0, 0, 0);
+		*fallback = io->map == NULL;
+		io->len = 0;
+		return 0;
+	} else if ((uint64_t)st.st_size - off < total) {
+		total = (uint64_t)st.st_size - off;
+	}
+	r = get_map(g, fd, &st, off, off + total, write, io);
+	if (r < 0)
+		return r;
+	if (!io->map) {
 		*fallback = 1;
-		return r;
+		return 0;
 	}
-	for (;;) {
-		if (!reply_ok(m, pos, a, write) || m->end != end || m->arena_id != a->id) {
-			r = -EIO;
-			break;
-		}
-		for (uint32_t i = 0; r == 0 && i < m->count; i++) {
-			char *p = m->ext[i].aoff == KVFS_IOC_HOLE ? NULL : a->base + m->ext[i].aoff;
-
-			r = copy_range(g, &c, p, m->ext[i].len, write, stream, &dev);
-		}
-		pos = m->next;
-		if (r < 0 || pos == end)
-			break;
-		m->flags = KVFS_MAP_MORE;
-		m->lease = lease;
-		m->next = pos;
-		atomic_fetch_add(&g->st.ioctls, 1);
-		r = kvfs_gpu_ioctl(fd, cmd, m);
-		if (r < 0)
-			break;
-	}
-	free(m);
+	if (r == 0 && total)
+		r = copy_range(g, &c, io->map->base + off, total, write, stream, &dev);
+	io->off = off;
+	io->len = total;
+	io->stream = stream;
+	io->dev = dev;
 	if (r < 0) {
-		if (dev)	/* no copy may still run into the lease's units */
+		if (dev)	/* no copy may still run into the mapping */
 			(void)g->be->sync(stream, dev);
-		lease_end(g, fd, lease);
+		kvfs_gpu_maps_put(&g->maps, io->map);
+		io->map = NULL;
 		return r;
 	}
-	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write,
-				    .state = write ? IO_COMMIT : IO_UNPIN,
-				    .lease = lease, .off = off, .len = end - off,
-				    .stream = stream, .dev = dev };
 	return 0;
 }
 
@@ -527,22 +469,25 @@ static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
 		n = len - done < BOUNCE_SIZE ? len - done : BOUNCE_SIZE;
 		if (write) {
 			r = g->be->to_host(g->bounce, dev + done, n, stream);
-			if (r == 0)
+			if (r == 0) {	/* issued: counted, even if it fails later */
+				atomic_fetch_add(&g->st.copies, 1);
 				r = g->be->sync(stream, dev + done);
+			}
 			got = r < 0 ? r : pwrite_all(fd, g->bounce, n, off + done);
 		} else {
 			got = pread_full(fd, g->bounce, n, off + done);
 			if (got > 0) {
 				r = g->be->to_device(dev + done, g->bounce, (size_t)got, stream);
-				if (r == 0)
+				if (r == 0) {
+					atomic_fetch_add(&g->st.copies, 1);
 					r = g->be->sync(stream, dev + done);
+				}
 				if (r < 0)
 					got = r;
 			}
 		}
 		if (got < 0)
 			return got;
-		atomic_fetch_add(&g->st.copies, 1);
 		done += (size_t)got;
 		if ((size_t)got < n)
 			break;	/* EOF */
@@ -595,7 +540,7 @@ static ssize_t account(struct kvfs_gpu *g, const struct kvfs_gpu_io *io, ssize_t
 		atomic_fetch_add(&g->st.fallback, 1);
 		atomic_fetch_add(&g->st.fallback_bytes, (uint64_t)r);
 	} else {
-		atomic_fetch_add(&g->st.fast, 1);
+		atomic_fetch_add(&g->st.mapped, 1);
 	}
 	return r;
 }
@@ -608,18 +553,20 @@ static int start(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt
 	int fellback = 0, r;
 	ssize_t n;
 
-	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .state = IO_DONE };
+	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .done = 1 };
 	if (total < 0 || off > (uint64_t)INT64_MAX || (uint64_t)total > (uint64_t)INT64_MAX - off)
 		return -EINVAL;
 	if (total == 0)
 		return 0;
-	r = fast(g, fd, iov, iovcnt, off, (uint64_t)total, write, stream, io, &fellback);
-	if (!fellback)
+	r = mapped(g, fd, iov, iovcnt, off, (uint64_t)total, write, stream, io, &fellback);
+	if (!fellback) {
+		io->done = r < 0;
 		return r;
+	}
 	n = slow(g, fd, iov, iovcnt, off, write, stream);
 	if (n < 0)
 		return (int)n;
-	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .state = IO_DONE,
+	*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .done = 1,
 				    .fellback = 1, .result = n };
 	return 0;
 }

@@ -44,13 +44,6 @@ static int host_to_device(void *dev, const void *src, size_t n, void *stream)
 	return 0;
 }
 
-static int host_zero_device(void *dev, size_t n, void *stream)
-{
-	(void)stream;
-	memset(dev, 0, n);
-	return 0;
-}
-
 static int host_sync(void *stream, const void *dev)
 {
 	(void)stream; (void)dev;
@@ -75,7 +68,6 @@ const struct kvfs_gpu_backend kvfs_gpu_host_backend = {
 	.is_device = host_is_device,
 	.to_host = host_to_host,
 	.to_device = host_to_device,
-	.zero_device = host_zero_device,
 	.sync = host_sync,
 	.alloc_host = host_alloc,
 	.free_host = host_free,

@@ -1,11 +1,13 @@
 /*
  * internal.h - what the files of libkvfs-gpu share and the library does not
- * export: the backend interface (host.c, cuda.c) and the process-wide table
- * of mapped arenas (arenas.c).  gpu.c drives both.
+ * export: the backend interface (host.c, cuda.c) and a context's cache of
+ * file mappings (maps.c).  gpu.c drives both.
  */
 #ifndef KVFS_GPU_INTERNAL_H
 #define KVFS_GPU_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,14 +23,13 @@
  */
 struct kvfs_gpu_backend {
 	const char *name;
-	/* Makes [p, p + n) (an arena mapping) a DMA target.  An error only
+	/* Makes [p, p + n) (a file mapping) a DMA target.  An error only
 	 * makes copies slower. */
 	int (*host_register)(void *p, size_t n);
 	void (*host_unregister)(void *p);
 	int (*is_device)(const void *p);
 	int (*to_host)(void *dst, const void *dev, size_t n, void *stream);
 	int (*to_device)(void *dev, const void *src, size_t n, void *stream);
-	int (*zero_device)(void *dev, size_t n, void *stream);
 	int (*sync)(void *stream, const void *dev);
 	/* Page-locked host memory for bounce buffers. */
 	int (*alloc_host)(void **p, size_t n);
@@ -42,26 +43,70 @@ extern const struct kvfs_gpu_backend kvfs_gpu_host_backend;
  * symbol missing, -ENODEV no device, or the translated CUDA error. */
 const struct kvfs_gpu_backend *kvfs_gpu_cuda_backend(int *err);
 
-/* One daemon's arena, mapped once per process and shared by contexts. */
-struct kvfs_gpu_arena {
-	struct kvfs_gpu_arena *next;   /* process-wide list (arenas.c) */
-	uint64_t id;                   /* kvfs_ioc_info.arena_id */
-	uint64_t size;
+/*
+ * The mappings of one context (maps.c): kvfs files mapped whole, keyed by
+ * (st_dev, st_ino), most recently used first, at most KVFS_GPU_MAPS_MAX of
+ * them and KVFS_GPU_MAPS_BYTES mapped bytes (the least recently used go
+ * first; one in use by a transfer is unmapped when that transfer ends), and
+ * files unlinked meanwhile dropped whenever a new mapping is made.
+ * Each mapping is registered with the backend once, when it is made, and
+ * unregistered when it is unmapped.  `lock` guards the list and every
+ * mapping's `refs`; the counters are atomics.
+ */
+#define KVFS_GPU_MAPS_MAX   64
+#define KVFS_GPU_MAPS_BYTES (64ull << 30)
+
+struct kvfs_gpu_map {
+	struct kvfs_gpu_map *next, *prev; /* the cache's list (under lock) */
+	uint64_t dev, ino;
 	char *base;
-	const struct kvfs_gpu_backend *be; /* registered with this one, or NULL */
-	unsigned refs;                 /* contexts holding it */
+	size_t len;          /* bytes mapped, a multiple of the alignment; past
+			        EOF (room to grow) nothing is touched */
+	uint64_t cover;      /* [0, cover) is registered and usable: file bytes,
+			        rounded up to a page (registering pages past
+			        EOF fails) */
+	int writable;        /* mapped PROT_WRITE too */
+	int sync;            /* daemon-served open (KVFS_GPU_MAP=1): a write
+			        must msync before it returns */
+	int registered;      /* host_register succeeded */
+	int cached;          /* on the list (else unmapped at refs 0) */
+	unsigned refs;       /* the cache's one while cached, plus transfers' */
 };
 
+struct kvfs_gpu_maps {
+	const struct kvfs_gpu_backend *be;
+	pthread_mutex_t lock;
+	struct kvfs_gpu_map *head, *tail;  /* under lock */
+	unsigned n;                         /* under lock */
+	uint64_t bytes;                     /* under lock: sum of len */
+	atomic_uint_fast64_t maps, registrations, unregistered, evictions, unlinked;
+};
+
+void kvfs_gpu_maps_init(struct kvfs_gpu_maps *c, const struct kvfs_gpu_backend *be);
+/* Unmaps everything; no transfer may be in flight. */
+void kvfs_gpu_maps_release(struct kvfs_gpu_maps *c);
+
+/* The cached mapping of (dev, ino), now `size` bytes, usable for [0, need)
+ * (writable if `write`), with a reference taken, or NULL.  A mapping whose
+ * registration is short of `need` has it redone in place, when no other
+ * transfer uses it. */
+struct kvfs_gpu_map *kvfs_gpu_maps_find(struct kvfs_gpu_maps *c, uint64_t dev,
+					uint64_t ino, uint64_t size, uint64_t need,
+					int write);
+
 /*
- * The arena `id` that the kvfs file (or directory) fd belongs to: taken from
- * the table, or mapped now (INFO on fd, open, check identity, mmap, register
- * with be).  A reference is taken; kvfs_gpu_arena_put() gives it back.
- * id 0 means "whatever fd's daemon says".  Errors: -errno of INFO, open or
- * mmap; -ESTALE if the daemon's arena is no longer `id` (it restarted).
+ * Maps fd (whose file is (dev, ino), `size` bytes now) for [0, need) at
+ * least, registers the mapping, and caches it in place of any older one of
+ * the same file.  A reference is taken.  `align` is the mapping alignment
+ * (a power of two), `sync` goes into the mapping.  Returns 0 or -errno of
+ * mmap (-EACCES: fd is not open for reading, or for writing when `write`).
  */
-int kvfs_gpu_arena_get(const struct kvfs_gpu_backend *be, int fd, uint64_t id,
-		       struct kvfs_gpu_arena **out, int *registered);
-void kvfs_gpu_arena_put(struct kvfs_gpu_arena *a);
+int kvfs_gpu_maps_new(struct kvfs_gpu_maps *c, int fd, uint64_t dev, uint64_t ino,
+		      uint64_t size, uint64_t need, uint32_t align, int write, int sync,
+		      struct kvfs_gpu_map **out);
+
+/* Gives back a reference; the last one of an uncached mapping unmaps it. */
+void kvfs_gpu_maps_put(struct kvfs_gpu_maps *c, struct kvfs_gpu_map *m);
 
 /* ioctl(2) that returns 0 or -errno, retrying EINTR. */
 int kvfs_gpu_ioctl(int fd, unsigned long cmd, void *arg);

@@ -1,14 +1,18 @@
 /*
  * kvfs_gpu.h - libkvfs-gpu: moves GPU memory into open kvfs files and back
- * with one DMA per extent and no staging file (DESIGN.md 4, docs/gpu.md).
+ * with one copy per buffer and no staging file (DESIGN.md 4, docs/gpu.md).
  *
- * For an fd open on a kvfs file the library asks the daemon (ioctl on that
- * fd) for the arena extents of the byte range, copies straight between the
- * device and the daemon's shared memory arena (mapped once per process and,
- * with CUDA, registered for DMA), then commits the range; reads pin the
- * range, copy and unpin.  Any other fd (a file elsewhere, a kvfs whose
- * arena this process may not map) works too, through a bounce buffer and
- * pwrite/pread, like cuFile's compatibility mode; the statistics count it.
+ * Where the kernel serves an open kvfs file from the file's memory pages
+ * (FUSE passthrough; the daemon says so through one ioctl, KVFS_IOC_INFO),
+ * the library maps the fd (mmap MAP_SHARED), keeps the mapping cached per
+ * file and, with CUDA, registers it for DMA once per mapping; a transfer is
+ * then one copy between the device and the file's pages.  Any other fd (a
+ * daemon-served kvfs open, a file elsewhere) works too, through pwrite/pread
+ * (with a bounce buffer for device memory, like cuFile's compatibility
+ * mode); the statistics say which path each transfer took.  KVFS_GPU_MAP=1
+ * in the environment maps daemon-served kvfs opens too (through the page
+ * cache; each write is msync()ed before it returns): for tests and
+ * measurements, not faster.
  *
  * Backends: CUDA through the driver API, loaded at run time (dlopen of
  * libcuda.so.1: no link-time dependency), or "host", where the "device"
@@ -17,11 +21,12 @@
  * managed or host pointers; the kind is detected per buffer.
  *
  * Conventions: every function returns 0 (or a byte count) or -errno.
- * Writes transfer everything or fail; reads return fewer bytes only at EOF.
- * A context may be used from several threads at once.  Linking: pkg-config
+ * Reads return fewer bytes only at EOF.  A context may be used from
+ * several threads at once.  Mapped writes need an fd open O_RDWR (mmap
+ * needs read access; an O_WRONLY fd falls back).  Linking: pkg-config
  * --cflags --libs kvfs-gpu (or -lkvfs_gpu -ldl -pthread with the static
- * library).  Trust: a process that maps the arena can read and write every
- * byte kvfs caches; see the README.
+ * library).  Trust: nothing beyond the file's permissions; whoever can
+ * open a kvfs file can map it.
  */
 #ifndef KVFS_GPU_H
 #define KVFS_GPU_H
@@ -35,7 +40,7 @@
 extern "C" {
 #endif
 
-#define KVFS_GPU_VERSION "0.1.0"
+#define KVFS_GPU_VERSION "0.2.0" /* 0.2: ABI 2, mapped transfers; new stats layout (soname .so.1) */
 
 /* kvfs_gpu_open() flags: the backend.  KVFS_GPU_AUTO reads the environment
  * variable KVFS_GPU_BACKEND (host, cuda or auto); auto means CUDA when
@@ -50,28 +55,32 @@ struct kvfs_gpu_io;  /* an asynchronous transfer, until kvfs_gpu_wait() */
 struct kvfs_gpu_stats {
 	uint64_t writes, reads;          /* transfers (sync and async) */
 	uint64_t bytes_written, bytes_read;
-	uint64_t fast;                   /* transfers through the arena */
+	uint64_t mapped;                 /* transfers through a file mapping */
 	uint64_t fallback;               /* transfers through pwrite/pread */
 	uint64_t fallback_bytes;
 	uint64_t copies;                 /* copies issued (one DMA each with CUDA) */
-	uint64_t ioctls;                 /* requests to the daemon */
-	uint64_t arenas;                 /* arenas mapped by this context */
-	uint64_t unregistered;           /* arenas CUDA could not register (slower) */
+	uint64_t ioctls;                 /* INFO requests to the daemon */
+	uint64_t maps;                   /* files mapped (new or grown mappings) */
+	uint64_t registrations;          /* mappings registered for DMA: one per
+					    mapping, never per transfer */
+	uint64_t unregistered;           /* mappings CUDA could not register (slower) */
+	uint64_t evictions;              /* mappings dropped to stay within the
+					    cache's bounds (64 files, 64 GiB) */
+	uint64_t unlinked;               /* mappings dropped because their file
+					    was unlinked (so its memory can go) */
 	uint64_t errors;                 /* transfers that returned an error */
 };
 
 /*
  * Creates a context.  `mount` is a kvfs mountpoint (or any directory or file
- * in one) whose arena is mapped now, or NULL to map arenas lazily, the first
- * time an fd on each is used.  Errors: -ENOENT (no libcuda.so.1), -ENODEV
- * (no CUDA device) when KVFS_GPU_CUDA was asked for; -ENOTTY when `mount` is
- * not in a kvfs; -EOPNOTSUPP when that kvfs shares no arena; -EACCES when
- * this process may not map it (see arena_group= in the README).
+ * in one) to check now, or NULL.  Errors: -ENOENT (no libcuda.so.1),
+ * -ENODEV (no CUDA device) when KVFS_GPU_CUDA was asked for; -ENOTTY when
+ * `mount` is not in a kvfs that speaks this library's ABI.
  */
 int kvfs_gpu_open(struct kvfs_gpu **g, const char *mount, unsigned flags);
 
 /* Frees the context; transfers still in flight must be waited for first.
- * Arena mappings no other context uses are unmapped. */
+ * Its file mappings are unregistered and unmapped. */
 void kvfs_gpu_close(struct kvfs_gpu *g);
 
 /* "cuda" or "host". */
@@ -81,10 +90,12 @@ const char *kvfs_gpu_backend(const struct kvfs_gpu *g);
  * Writes len bytes from buf (a device pointer with CUDA) to fd at off.
  * The copies run on the default stream: work queued on a non-blocking
  * stream is not waited for (synchronize it, or use the _async call).
- * Returns len or -errno: -EBADF (fd not open for writing), -ENOSPC (the
- * arena is full), -EBUSY (another writer holds part of the range through
- * the fast path), -EINVAL (a bad range), -EFAULT (the device faulted on a
- * copy: CUDA_ERROR_ILLEGAL_ADDRESS), -EIO (another copy failure).
+ * Returns len or -errno: -EBADF (fd not open for writing), -ENOSPC (no
+ * memory for the range), -EFBIG, -EINVAL (a bad range), -EFAULT (the
+ * device faulted on a copy: CUDA_ERROR_ILLEGAL_ADDRESS), -EIO (another
+ * copy failure).  On the mapped path the file first grows to cover the
+ * range (never shrinks); as with write(2), a failed write may have
+ * changed part of the range.
  */
 ssize_t kvfs_gpu_pwrite(struct kvfs_gpu *g, int fd, const void *buf, size_t len,
 			uint64_t off);
@@ -108,7 +119,8 @@ ssize_t kvfs_gpu_preadv(struct kvfs_gpu *g, int fd, const struct iovec *iov,
 /*
  * Asynchronous variants: the copies are queued on `stream` (a CUstream;
  * NULL for the default stream) and *io is set; kvfs_gpu_wait() waits for
- * them, finishes the transfer (commit or unpin) and returns what the
+ * them, finishes the transfer (msync where needed, the mapping's
+ * reference dropped) and returns what the
  * synchronous call would have.  fd must stay open and the buffers untouched
  * until then.  Returns 0 or -errno (then no io exists).  With the host
  * backend, and for fds that take the fallback path, the copies are done

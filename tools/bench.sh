@@ -343,7 +343,7 @@ if [[ -n $KVFS_PID && -x $ENGINES_BIN ]]; then
 		"${eng_targets[@]}" | tee -a "$OUT_DIR/results.txt"
 fi
 
-# The GPU fast path (libkvfs-gpu, host backend) on the same mount: see the top
+# libkvfs-gpu (host backend) on the same mount: see the top
 # of tools/kvfs-gpu-bench.c and docs/gpu.md.
 if [[ -n $KVFS_PID && -x $BUILD/kvfs-gpu-bench ]]; then
 	"$BUILD/kvfs-gpu-bench" --repeat "$REPEAT" --json "$OUT_DIR/gpu.json" "$MNT" \

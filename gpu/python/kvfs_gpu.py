@@ -1,14 +1,16 @@
 """kvfs_gpu - libkvfs-gpu from Python, through ctypes (no compiled extension).
 
 Moves GPU memory (a tensor's data pointer) into an open kvfs file and back
-with one DMA per arena extent and no staging file; on a file outside kvfs the
-same calls go through pwrite/pread (counted in stats()["fallback"]).
+with one copy per buffer and no staging file: where the kernel serves the
+open file from its memory pages (FUSE passthrough) the library maps the file
+and copies (counted in stats()["mapped"]); anywhere else the same calls go
+through pwrite/pread (stats()["fallback"]).
 
     import os, torch, kvfs_gpu
 
-    gpu = kvfs_gpu.Context("/mnt/kvfs")          # or Context() to attach lazily
+    gpu = kvfs_gpu.Context("/mnt/kvfs")          # or Context(): no mount check
     pages = [kv_cache[i] for i in block_ids]     # contiguous CUDA tensors
-    fd = os.open("/mnt/kvfs/prefix.kv.tmp", os.O_WRONLY | os.O_CREAT, 0o644)
+    fd = os.open("/mnt/kvfs/prefix.kv.tmp", os.O_RDWR | os.O_CREAT, 0o644)
     gpu.pwritev(fd, pages, 0)                    # gather the pages into the file
     os.close(fd)
     os.rename("/mnt/kvfs/prefix.kv.tmp", "/mnt/kvfs/prefix.kv")
@@ -21,7 +23,7 @@ Buffers may be torch tensors (data_ptr()), objects with
 __cuda_array_interface__ (CuPy, Numba), numpy arrays, ctypes buffers or
 bytearrays, or (pointer, nbytes) pairs.  Errors raise OSError with the errno
 the library returned.  The shared library is found through $KVFS_GPU_LIB,
-then the loader's path (libkvfs_gpu.so.0, libkvfs_gpu.so).
+then the loader's path (libkvfs_gpu.so.1, libkvfs_gpu.so).
 """
 
 import ctypes
@@ -40,12 +42,13 @@ class _Iovec(ctypes.Structure):
 
 class _Stats(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint64) for name in (
-        "writes", "reads", "bytes_written", "bytes_read", "fast", "fallback",
-        "fallback_bytes", "copies", "ioctls", "arenas", "unregistered", "errors")]
+        "writes", "reads", "bytes_written", "bytes_read", "mapped", "fallback",
+        "fallback_bytes", "copies", "ioctls", "maps", "registrations",
+        "unregistered", "evictions", "unlinked", "errors")]
 
 
 def _load():
-    names = [os.environ.get("KVFS_GPU_LIB"), "libkvfs_gpu.so.0", "libkvfs_gpu.so",
+    names = [os.environ.get("KVFS_GPU_LIB"), "libkvfs_gpu.so.1", "libkvfs_gpu.so",
              ctypes.util.find_library("kvfs_gpu")]
     last = None
     for name in names:
@@ -130,7 +133,7 @@ def _check(r):
 
 
 class Context:
-    """A libkvfs-gpu context; mount=None attaches to kvfs mounts lazily."""
+    """A libkvfs-gpu context; mount, if given, is checked to be a kvfs mount."""
 
     def __init__(self, mount=None, backend=AUTO):
         lib = _api()

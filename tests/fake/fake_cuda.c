@@ -996,7 +996,7 @@ int fake_cuda_ctx_depth(void)
 	X(kcu_api, cuMemFreeHost, cuMemFreeHost)                         \
 	X(kcu_api, cuMemcpyDtoHAsync, cuMemcpyDtoHAsync_v2)              \
 	X(kcu_api, cuMemcpyHtoDAsync, cuMemcpyHtoDAsync_v2)              \
-	X(kcu_api, cuMemsetD8Async, cuMemsetD8Async)                     \
+	X(kcu_test_api, cuMemsetD8Async, cuMemsetD8Async)                \
 	X(kcu_test_api, cuCtxSetCurrent, cuCtxSetCurrent)                \
 	X(kcu_test_api, cuMemAlloc, cuMemAlloc_v2)                       \
 	X(kcu_test_api, cuMemFree, cuMemFree_v2)                         \

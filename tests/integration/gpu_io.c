@@ -7,19 +7,23 @@
  *   gpu_io write  FILE SEED NPAGES PAGE [BATCH]  NPAGES scattered pages, BATCH per
  *                                                pwritev (default 10), at offset 0
  *   gpu_io read   FILE SEED LEN PAGE             scatter LEN bytes into pages, check
- *   gpu_io mixed  FILE SEED                      fast path and write(2) on one file
+ *   gpu_io mixed  FILE SEED                      library and write(2) on one file
  *   gpu_io async  FILE SEED NPAGES PAGE          several writes, then reads, in flight
+ *   gpu_io grow   FILE SEED                      a file grown by odd-sized writes,
+ *                                                read back after each; reads past EOF
+ *   gpu_io repeat FILE SEED LEN ROUNDS           the same file written and read
+ *                                                ROUNDS times: mapped (and
+ *                                                registered) once
  *   gpu_io fallback FILE SEED LEN                a file outside kvfs: counted fallback
- *   gpu_io attach MOUNT                          a context attached to the mount
- *   gpu_io info   PATH                           print the arena's path, size and mode
  *   gpu_io backend                               print the backend KVFS_GPU_AUTO picks
- *   gpu_io hang   FILE OFF LEN                   RESERVE, scribble, print "reserved",
- *                                                sleep until killed (no COMMIT)
+ *   gpu_io scribble FILE LEN                     write LEN bytes over and over, print
+ *                                                "writing" after the first, until killed
  *
- * FILE may be fd:N, a descriptor the caller opened (for a test run as a user
- * who could not open the path).  Every command but hang, info and backend
- * prints "OK" and the context's counters, and exits 0;
- * a failure prints why and exits 1.
+ * Which path the transfers on kvfs files must take: $GPU_IO_PATH (mapped or
+ * fallback); by default mapped under KVFS_GPU_MAP=1, else fallback.  FILE may
+ * be fd:N, a descriptor the caller opened.  Every command but backend and
+ * scribble prints "OK" and the context's counters, and exits 0; a failure
+ * prints why and exits 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +37,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kvfs_abi.h"
 #include "kvfs_gpu.h"
 #include "t_util.h"
 
@@ -87,24 +90,44 @@ static void report(struct kvfs_gpu *g)
 	struct kvfs_gpu_stats s;
 
 	kvfs_gpu_get_stats(g, &s);
-	printf("OK writes=%llu reads=%llu fast=%llu fallback=%llu fallback_bytes=%llu "
-	       "copies=%llu ioctls=%llu arenas=%llu errors=%llu\n",
+	printf("OK writes=%llu reads=%llu mapped=%llu fallback=%llu fallback_bytes=%llu "
+	       "copies=%llu ioctls=%llu maps=%llu registrations=%llu evictions=%llu "
+	       "errors=%llu\n",
 	       (unsigned long long)s.writes, (unsigned long long)s.reads,
-	       (unsigned long long)s.fast, (unsigned long long)s.fallback,
+	       (unsigned long long)s.mapped, (unsigned long long)s.fallback,
 	       (unsigned long long)s.fallback_bytes, (unsigned long long)s.copies,
-	       (unsigned long long)s.ioctls, (unsigned long long)s.arenas,
+	       (unsigned long long)s.ioctls, (unsigned long long)s.maps,
+	       (unsigned long long)s.registrations, (unsigned long long)s.evictions,
 	       (unsigned long long)s.errors);
 }
 
-static void expect_fast(struct kvfs_gpu *g)
+static int want_mapped(void)
+{
+	const char *p = getenv("GPU_IO_PATH"), *m = getenv("KVFS_GPU_MAP");
+
+	if (p)
+		return strcmp(p, "mapped") == 0;
+	return m && strcmp(m, "1") == 0;
+}
+
+/* Every transfer took the path this run expects; every mapping made was
+ * registered (the host backend's registration cannot fail; a mapping whose
+ * file grew is registered again, so there may be more registrations). */
+static void expect_path(struct kvfs_gpu *g)
 {
 	struct kvfs_gpu_stats s;
+	int mapped = want_mapped();
 
 	kvfs_gpu_get_stats(g, &s);
-	if (s.fallback || !s.fast || s.errors)
-		die("expected the fast path only (fast=%llu fallback=%llu errors=%llu)",
-		    (unsigned long long)s.fast, (unsigned long long)s.fallback,
-		    (unsigned long long)s.errors);
+	if (s.errors || (mapped ? s.fallback || !s.mapped : s.mapped || !s.fallback))
+		die("expected the %s path only (mapped=%llu fallback=%llu errors=%llu)",
+		    mapped ? "mapped" : "fallback", (unsigned long long)s.mapped,
+		    (unsigned long long)s.fallback, (unsigned long long)s.errors);
+	if (s.registrations < s.maps || s.unregistered || (mapped && !s.maps) ||
+	    (!mapped && s.maps))
+		die("maps=%llu registrations=%llu unregistered=%llu",
+		    (unsigned long long)s.maps, (unsigned long long)s.registrations,
+		    (unsigned long long)s.unregistered);
 }
 
 /* npages pages of `page` bytes, placed in a pool twice as large in a
@@ -165,7 +188,7 @@ static int cmd_write(char **av, int ac)
 	uint64_t batch = ac > 4 ? num(av[4]) : 10;
 	struct kvfs_gpu *g = ctx();
 	struct pages p;
-	int fd = open_or_die(av[0], O_CREAT | O_WRONLY | O_TRUNC);
+	int fd = open_or_die(av[0], O_CREAT | O_RDWR | O_TRUNC);
 
 	pages_make(&p, n, page);
 	for (uint64_t i = 0; i < n; i++)
@@ -182,7 +205,7 @@ static int cmd_write(char **av, int ac)
 	}
 	if (close(fd) != 0)
 		die("close: %s", strerror(errno));
-	expect_fast(g);
+	expect_path(g);
 	report(g);
 	kvfs_gpu_close(g);
 	pages_free(&p);
@@ -207,14 +230,14 @@ static int cmd_read(char **av)
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t l = (i + 1) * page <= len ? page : len - i * page;
 
-		check(p.iov[i].iov_base, l, seed, i * page, "fast-path read");
+		check(p.iov[i].iov_base, l, seed, i * page, "library read");
 	}
 	/* Past EOF: nothing. */
 	r = kvfs_gpu_pread(g, fd, p.pool, page, len + page);
 	if (r != 0)
 		die("kvfs_gpu_pread past EOF returned %zd", r);
 	close(fd);
-	expect_fast(g);
+	expect_path(g);
 	report(g);
 	kvfs_gpu_close(g);
 	pages_free(&p);
@@ -245,14 +268,14 @@ static void fast_pwrite(struct kvfs_gpu *g, int fd, uint64_t seed, uint64_t off,
 	free(b);
 }
 
-/* Fast-path and POSIX writes interleaved, overlapping and unaligned, on
+/* Library and POSIX writes interleaved, overlapping and unaligned, on
  * two descriptors of one file; read(2) must see the pattern throughout. */
 static int cmd_mixed(char **av)
 {
 	uint64_t seed = num(av[1]), size = 9u << 20, off;
 	struct kvfs_gpu *g = ctx();
 	int fd = open_or_die(av[0], O_CREAT | O_RDWR | O_TRUNC);
-	int fd2 = open_or_die(av[0], O_WRONLY);
+	int fd2 = open_or_die(av[0], O_RDWR);
 	unsigned char *buf = malloc(size);
 	ssize_t got;
 
@@ -275,15 +298,15 @@ static int cmd_mixed(char **av)
 	check(buf, size, seed, 0, "read(2) after mixed writes");
 	if (pread(fd, buf, 1, (off_t)size) != 0)
 		die("the file is longer than %llu bytes", (unsigned long long)size);
-	/* And the fast path reads what write(2) wrote. */
+	/* And the library reads what write(2) wrote. */
 	memset(buf, 0, size);
 	got = kvfs_gpu_pread(g, fd, buf, size, 0);
 	if (got != (ssize_t)size)
 		die("kvfs_gpu_pread: %s", got < 0 ? strerror((int)-got) : "short");
-	check(buf, size, seed, 0, "fast-path read after mixed writes");
+	check(buf, size, seed, 0, "library read after mixed writes");
 	close(fd2);
 	close(fd);
-	expect_fast(g);
+	expect_path(g);
 	report(g);
 	kvfs_gpu_close(g);
 	free(buf);
@@ -326,7 +349,7 @@ static int cmd_async(char **av)
 	for (uint64_t i = 0; i < n; i++)
 		check(p.iov[i].iov_base, page, seed, i * page, "async read");
 	close(fd);
-	expect_fast(g);
+	expect_path(g);
 	report(g);
 	kvfs_gpu_close(g);
 	pages_free(&p);
@@ -353,9 +376,9 @@ static int cmd_fallback(char **av)
 		die("kvfs_gpu_pread (fallback): %zd", r);
 	check(b, len, seed, 0, "fallback read");
 	kvfs_gpu_get_stats(g, &s);
-	if (s.fallback != 2 || s.fast != 0 || s.fallback_bytes != 2 * len)
-		die("fallback not counted: fallback=%llu fast=%llu bytes=%llu",
-		    (unsigned long long)s.fallback, (unsigned long long)s.fast,
+	if (s.fallback != 2 || s.mapped != 0 || s.maps != 0 || s.fallback_bytes != 2 * len)
+		die("fallback not counted: fallback=%llu mapped=%llu bytes=%llu",
+		    (unsigned long long)s.fallback, (unsigned long long)s.mapped,
 		    (unsigned long long)s.fallback_bytes);
 	close(fd);
 	report(g);
@@ -364,38 +387,117 @@ static int cmd_fallback(char **av)
 	return 0;
 }
 
-static int cmd_attach(char **av)
+/* Reads [off, off + len) of fd with the library and with pread(2); both
+ * must be the pattern, and short exactly at EOF `size`. */
+static void read_both(struct kvfs_gpu *g, int fd, uint64_t seed, uint64_t off, size_t len,
+		      uint64_t size, unsigned char *buf)
 {
-	struct kvfs_gpu *g;
-	struct kvfs_gpu_stats s;
-	int r = kvfs_gpu_open(&g, av[0], KVFS_GPU_HOST);
+	size_t want = off >= size ? 0 : size - off < len ? (size_t)(size - off) : len;
+	ssize_t r;
 
-	if (r < 0) {
-		printf("%s\n", strerror(-r));
-		return 2;
+	memset(buf, 0xee, len);
+	r = kvfs_gpu_pread(g, fd, buf, len, off);
+	if (r != (ssize_t)want)
+		die("kvfs_gpu_pread [%llu, +%zu) of a %llu-byte file: %zd, want %zu",
+		    (unsigned long long)off, len, (unsigned long long)size, r, want);
+	check(buf, want, seed, off, "library read");
+	memset(buf, 0xee, len);
+	r = pread(fd, buf, len, (off_t)off);
+	if (r != (ssize_t)want)
+		die("pread [%llu, +%zu): %zd, want %zu", (unsigned long long)off, len, r, want);
+	check(buf, want, seed, off, "read(2)");
+}
+
+/* Grows a file by writes of sizes that are no multiple of a page, some
+ * leaving a hole that a later write fills; after each, the whole file and
+ * a range across EOF read back right through both paths. */
+static int cmd_grow(char **av)
+{
+	static const struct { uint64_t off, len; } w[] = {
+		{ 0, 4097 }, { 4097, 12345 }, { 16442, 1 }, { 16443, (1u << 20) + 3 },
+		{ (3u << 20) + 5, 777 },		/* past a hole ... */
+		{ (1u << 20) + 16446, (2u << 20) - 16441 },	/* ... filled */
+		{ (3u << 20) + 782, (5u << 20) - 782 },	/* across 2 MiB boundaries */
+		{ 100, 200 },				/* in place, inside */
+	};
+	uint64_t seed = num(av[1]), size = 0, hole_from = 0, hole_to = 0;
+	struct kvfs_gpu *g = ctx();
+	int fd = open_or_die(av[0], O_CREAT | O_RDWR | O_TRUNC);
+	unsigned char *buf = malloc(9u << 20);
+	struct stat st;
+
+	if (!buf)
+		die("out of memory");
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		fast_pwrite(g, fd, seed, w[i].off, w[i].len);
+		if (w[i].off > size) {
+			hole_from = size;
+			hole_to = w[i].off;
+		} else if (w[i].off <= hole_from && w[i].off + w[i].len >= hole_to) {
+			hole_from = hole_to = 0;
+		}
+		if (w[i].off + w[i].len > size)
+			size = w[i].off + w[i].len;
+		if (hole_to > hole_from) {	/* zeros until filled */
+			size_t n = (size_t)(hole_to - hole_from);
+
+			if (kvfs_gpu_pread(g, fd, buf, n, hole_from) != (ssize_t)n)
+				die("kvfs_gpu_pread of the hole");
+			for (size_t k = 0; k < n; k++)
+				if (buf[k])
+					die("hole byte %llu is %u", (unsigned long long)(hole_from + k),
+					    buf[k]);
+			continue;
+		}
+		read_both(g, fd, seed, 0, (size_t)size, size, buf);
+		read_both(g, fd, seed, size - 1000, 5000, size, buf);	/* short at EOF */
+		read_both(g, fd, seed, size, 4096, size, buf);		/* at EOF: 0 */
+		read_both(g, fd, seed, size + 8192, 4096, size, buf);	/* past EOF: 0 */
 	}
-	kvfs_gpu_get_stats(g, &s);
-	if (s.arenas != 1 || strcmp(kvfs_gpu_backend(g), "host") != 0)
-		die("attach: arenas=%llu backend=%s", (unsigned long long)s.arenas,
-		    kvfs_gpu_backend(g));
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != size)
+		die("size %llu, want %llu", (unsigned long long)st.st_size,
+		    (unsigned long long)size);
+	close(fd);
+	expect_path(g);
 	report(g);
 	kvfs_gpu_close(g);
+	free(buf);
 	return 0;
 }
 
-static int cmd_info(char **av)
+/* One file written and read ROUNDS times: mapped once, registered once. */
+static int cmd_repeat(char **av)
 {
-	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
-	int fd = open_or_die(av[0], O_RDONLY);
-	struct stat st;
+	uint64_t seed = num(av[1]), len = num(av[2]), rounds = num(av[3]);
+	struct kvfs_gpu *g = ctx();
+	struct kvfs_gpu_stats s;
+	unsigned char *buf = malloc(len);
+	int fd;
 
-	if (ioctl(fd, KVFS_IOC_INFO, &info) != 0)
-		die("INFO: %s", strerror(errno));
-	if (stat(info.arena_path, &st) != 0)
-		die("stat %s: %s", info.arena_path, strerror(errno));
-	printf("%s %llu %o\n", info.arena_path, (unsigned long long)info.arena_size,
-	       (unsigned)(st.st_mode & 07777));
+	if (!buf)
+		die("out of memory");
+	fd = open_or_die(av[0], O_CREAT | O_RDWR | O_TRUNC);
+	if (ftruncate(fd, (off_t)len) != 0)	/* sized first: one mapping */
+		die("ftruncate: %s", strerror(errno));
 	close(fd);
+	for (uint64_t i = 0; i < rounds; i++) {
+		fd = open_or_die(av[0], O_RDWR);	/* a new descriptor each round */
+		fast_pwrite(g, fd, seed + i, 0, len);
+		memset(buf, 0, len);
+		if (kvfs_gpu_pread(g, fd, buf, len, 0) != (ssize_t)len)
+			die("kvfs_gpu_pread, round %llu", (unsigned long long)i);
+		check(buf, len, seed + i, 0, "repeated read");
+		close(fd);
+	}
+	expect_path(g);
+	kvfs_gpu_get_stats(g, &s);
+	if (want_mapped() && (s.maps != 1 || s.registrations != 1))
+		die("%llu rounds made %llu mappings and %llu registrations, want 1 each",
+		    (unsigned long long)rounds, (unsigned long long)s.maps,
+		    (unsigned long long)s.registrations);
+	report(g);
+	kvfs_gpu_close(g);
+	free(buf);
 	return 0;
 }
 
@@ -413,39 +515,34 @@ static int cmd_backend(void)
 	return 0;
 }
 
-/* A client that dies between RESERVE and COMMIT. */
-_Noreturn static void cmd_hang(char **av)
+/* A client killed while it writes. */
+_Noreturn static void cmd_scribble(char **av)
 {
-	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
-	struct kvfs_ioc_map *m = calloc(1, sizeof(*m));
-	int fd = open_or_die(av[0], O_CREAT | O_RDWR), afd;
-	char *arena;
+	uint64_t len = num(av[1]);
+	unsigned char *b = malloc(len);
+	struct kvfs_gpu *g = ctx();
+	int fd = open_or_die(av[0], O_CREAT | O_RDWR);
 
-	if (!m || ioctl(fd, KVFS_IOC_INFO, &info) != 0)
-		die("INFO: %s", strerror(errno));
-	afd = open_or_die(info.arena_path, O_RDWR);
-	arena = mmap(NULL, info.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED, afd, 0);
-	if (arena == MAP_FAILED)
-		die("mmap %s: %s", info.arena_path, strerror(errno));
-	m->version = KVFS_ABI_VERSION;
-	m->off = num(av[1]);
-	m->len = num(av[2]);
-	if (ioctl(fd, KVFS_IOC_RESERVE, m) != 0)
-		die("RESERVE: %s", strerror(errno));
-	for (uint32_t i = 0; i < m->count; i++)
-		memset(arena + m->ext[i].aoff, 0x5a, m->ext[i].len);
-	printf("reserved lease %llu, %u extents\n", (unsigned long long)m->lease, m->count);
-	fflush(stdout);
-	for (;;)
-		pause();
+	if (!b)
+		die("out of memory");
+	for (uint64_t i = 0;; i++) {
+		memset(b, (int)(i & 0xff), len);
+		if (kvfs_gpu_pwrite(g, fd, b, len, 0) != (ssize_t)len)
+			die("kvfs_gpu_pwrite");
+		if (i == 0) {
+			expect_path(g);
+			printf("writing\n");
+			fflush(stdout);
+		}
+	}
 }
 
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int args; } cmds[] = {
 		{ "write", 4 }, { "read", 4 }, { "mixed", 2 }, { "async", 4 },
-		{ "fallback", 3 }, { "attach", 1 }, { "info", 1 }, { "backend", 0 },
-		{ "hang", 3 },
+		{ "grow", 2 }, { "repeat", 4 }, { "fallback", 3 }, { "backend", 0 },
+		{ "scribble", 2 },
 	};
 	const char *c = argc > 1 ? argv[1] : "";
 	size_t i;
@@ -460,10 +557,10 @@ int main(int argc, char **argv)
 	case 1: return cmd_read(argv + 2);
 	case 2: return cmd_mixed(argv + 2);
 	case 3: return cmd_async(argv + 2);
-	case 4: return cmd_fallback(argv + 2);
-	case 5: return cmd_attach(argv + 2);
-	case 6: return cmd_info(argv + 2);
+	case 4: return cmd_grow(argv + 2);
+	case 5: return cmd_repeat(argv + 2);
+	case 6: return cmd_fallback(argv + 2);
 	case 7: return cmd_backend();
-	default: cmd_hang(argv + 2);
+	default: cmd_scribble(argv + 2);
 	}
 }

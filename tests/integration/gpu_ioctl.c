@@ -1,7 +1,9 @@
 /*
- * gpu_ioctl.c - every fast-path ioctl with malformed input, against a real
- * kvfs mount: each must fail with its errno (kvfs_abi.h) and the daemon must
- * keep serving.
+ * gpu_ioctl.c - the INFO ioctl (kvfs_abi.h, version 2) against a real kvfs
+ * mount: its reply on files, descriptors of every access mode and the root
+ * directory; and every malformed request with its errno (a version-1
+ * request, flags, reserved fields, sizes, directions, version 1's other
+ * commands, control files, a file outside kvfs), the daemon serving on.
  *
  *   gpu_ioctl MOUNT OUTSIDE_FILE
  *
@@ -16,10 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kvfs_abi.h"
 #include "t_util.h"
+
+/* Version 1's commands, gone in version 2: their numbers and sizes. */
+#define V1_RESERVE _IOWR(KVFS_IOC_TYPE, 0x41, char[8192])
+#define V1_COMMIT  _IOWR(KVFS_IOC_TYPE, 0x42, char[64])
+#define V1_PIN     _IOWR(KVFS_IOC_TYPE, 0x43, char[8192])
+#define V1_UNPIN   _IOWR(KVFS_IOC_TYPE, 0x44, char[32])
 
 /* One ioctl's outcome: r (0 or -1 with errno) against want (0: success). */
 static void expect(const char *what, int r, int want)
@@ -40,210 +49,162 @@ static int xopen(const char *path, int flags)
 	return fd;
 }
 
-static struct kvfs_ioc_map *map(uint64_t off, uint64_t len)
+static struct kvfs_ioc_info *req(void)
 {
-	static struct kvfs_ioc_map m;
+	static struct kvfs_ioc_info info;
 
-	memset(&m, 0, sizeof(m));
-	m.version = KVFS_ABI_VERSION;
-	m.off = off;
-	m.len = len;
-	return &m;
+	memset(&info, 0, sizeof(info));
+	info.version = KVFS_ABI_VERSION;
+	return &info;
 }
 
-static struct kvfs_ioc_commit *commit(uint64_t lease, uint64_t off, uint64_t len)
+/* INFO on fd succeeds and says: out_flags `flags`, size `size`. */
+static void check_reply(const char *what, int fd, uint32_t flags, uint64_t size)
 {
-	static struct kvfs_ioc_commit c;
+	struct kvfs_ioc_info *r = req();
+	int zero = 1;
 
-	memset(&c, 0, sizeof(c));
-	c.version = KVFS_ABI_VERSION;
-	c.lease = lease;
-	c.off = off;
-	c.len = len;
-	return &c;
+	/* Out fields of the request are ignored, whatever they hold. */
+	r->out_flags = 0xffffffffu;
+	r->map_align = 7;
+	r->file_size = 12345;
+	expect(what, ioctl(fd, KVFS_IOC_INFO, r), 0);
+	for (size_t i = 0; i < sizeof(r->reserved) / sizeof(r->reserved[0]); i++)
+		zero &= r->reserved[i] == 0;
+	T_CHECK(r->version == KVFS_ABI_VERSION && r->flags == 0 && zero,
+		"%s: reply version %u flags %u, reserved zero %d", what, r->version,
+		r->flags, zero);
+	T_CHECK(r->out_flags == flags, "%s: out_flags %#x, want %#x", what, r->out_flags, flags);
+	T_CHECK(r->map_align == KVFS_MAP_ALIGN, "%s: map_align %u", what, r->map_align);
+	T_CHECK(r->file_size == size, "%s: file_size %llu, want %llu", what,
+		(unsigned long long)r->file_size, (unsigned long long)size);
 }
 
-static struct kvfs_ioc_lease *lease(uint64_t id)
+static void check_malformed(int fd)
 {
-	static struct kvfs_ioc_lease q;
+	struct kvfs_ioc_info *r;
+	char big[8192];
 
-	memset(&q, 0, sizeof(q));
-	q.version = KVFS_ABI_VERSION;
-	q.lease = id;
-	return &q;
-}
+	r = req();
+	r->version = 1;	/* a version-1 library's INFO: same number and size */
+	expect("INFO of ABI version 1", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
+	r = req();
+	r->version = 0;
+	expect("INFO version 0", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
+	r = req();
+	r->version = KVFS_ABI_VERSION + 1;
+	expect("INFO of a newer ABI version", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
+	r = req();
+	r->flags = 1;
+	expect("INFO with flags 1", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
+	r = req();
+	r->flags = 0x80000000u;
+	expect("INFO with flags bit 31", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
+	r = req();
+	r->reserved[0] = 1;
+	expect("INFO with the first reserved field set", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
+	r = req();
+	r->reserved[28] = 1ull << 63;
+	expect("INFO with the last reserved field set", ioctl(fd, KVFS_IOC_INFO, r), EINVAL);
 
-static void check_header(int fd)
-{
-	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
-	char big[200];
-
-	expect("INFO", ioctl(fd, KVFS_IOC_INFO, &info), 0);
-	info = (struct kvfs_ioc_info){ .version = 0 };
-	expect("INFO version 0", ioctl(fd, KVFS_IOC_INFO, &info), EINVAL);
-	info = (struct kvfs_ioc_info){ .version = KVFS_ABI_VERSION + 1 };
-	expect("INFO of a newer ABI version", ioctl(fd, KVFS_IOC_INFO, &info), EINVAL);
-	info = (struct kvfs_ioc_info){ .version = KVFS_ABI_VERSION, .flags = 4 };
-	expect("INFO with unknown flags", ioctl(fd, KVFS_IOC_INFO, &info), EINVAL);
-	info = (struct kvfs_ioc_info){ .version = KVFS_ABI_VERSION, .reserved = { 1 } };
-	expect("INFO with a reserved field set", ioctl(fd, KVFS_IOC_INFO, &info), EINVAL);
 	memset(big, 0, sizeof(big));
 	*(uint32_t *)big = KVFS_ABI_VERSION;
-	expect("INFO with a 200-byte struct", ioctl(fd, _IOWR(KVFS_IOC_TYPE, 0x40, char[200]), big),
+	expect("INFO's number with a 200-byte struct",
+	       ioctl(fd, _IOWR(KVFS_IOC_TYPE, 0x40, char[200]), big), EINVAL);
+	expect("INFO's number with a 264-byte struct",
+	       ioctl(fd, _IOWR(KVFS_IOC_TYPE, 0x40, char[264]), big), EINVAL);
+	expect("INFO as _IOR", ioctl(fd, _IOR(KVFS_IOC_TYPE, 0x40, struct kvfs_ioc_info), req()),
 	       EINVAL);
-	expect("RESERVE with a 100-byte struct",
-	       ioctl(fd, _IOWR(KVFS_IOC_TYPE, 0x41, char[100]), big), EINVAL);
-	expect("INFO as _IOR", ioctl(fd, _IOR(KVFS_IOC_TYPE, 0x40, struct kvfs_ioc_info), &info),
+	expect("INFO as _IOW", ioctl(fd, _IOW(KVFS_IOC_TYPE, 0x40, struct kvfs_ioc_info), req()),
 	       EINVAL);
-	expect("INFO as _IOW", ioctl(fd, _IOW(KVFS_IOC_TYPE, 0x40, struct kvfs_ioc_info), &info),
-	       EINVAL);
+	expect("INFO's number as _IO", ioctl(fd, _IO(KVFS_IOC_TYPE, 0x40), 0), EINVAL);
+
+	expect("version 1's RESERVE", ioctl(fd, V1_RESERVE, big), ENOTTY);
+	expect("version 1's COMMIT", ioctl(fd, V1_COMMIT, big), ENOTTY);
+	expect("version 1's PIN", ioctl(fd, V1_PIN, big), ENOTTY);
+	expect("version 1's UNPIN", ioctl(fd, V1_UNPIN, big), ENOTTY);
 	expect("unknown command number", ioctl(fd, _IOWR(KVFS_IOC_TYPE, 0x7e, char[64]), big),
 	       ENOTTY);
-	expect("another driver's type", ioctl(fd, _IOWR('q', 0x41, char[64]), big), ENOTTY);
-	expect("_IO without an argument", ioctl(fd, _IO(KVFS_IOC_TYPE, 0x44), 0), EINVAL);
+	expect("another driver's type", ioctl(fd, _IOWR('q', 0x40, struct kvfs_ioc_info), big),
+	       ENOTTY);
 }
 
-static void check_ranges(int fd)
-{
-	static const struct { uint64_t off, len; const char *what; } bad[] = {
-		{ 0, 0, "length 0" },
-		{ 1ull << 63, 4096, "offset 2^63" },
-		{ (1ull << 63) - 1, 2, "end past 2^63" },
-		{ (1ull << 63) - 4096, 4096, "end at 2^63" },
-		{ UINT64_MAX, 1, "offset 2^64 - 1" },
-		{ 4096, UINT64_MAX - 4095, "end wrapping to 0" },
-		{ 1ull << 52, 1, "offset at the 4 PiB file limit" },
-		{ 0, UINT64_MAX, "length 2^64 - 1" },
-	};
-	char what[128];
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(what, sizeof(what), "RESERVE %s", bad[i].what);
-		expect(what, ioctl(fd, KVFS_IOC_RESERVE, map(bad[i].off, bad[i].len)), EINVAL);
-		snprintf(what, sizeof(what), "PIN %s", bad[i].what);
-		expect(what, ioctl(fd, KVFS_IOC_PIN, map(bad[i].off, bad[i].len)), EINVAL);
-		snprintf(what, sizeof(what), "COMMIT %s", bad[i].what);
-		expect(what, ioctl(fd, KVFS_IOC_COMMIT, commit(1, bad[i].off, bad[i].len)), EINVAL);
-	}
-	expect("RESERVE larger than the arena",
-	       ioctl(fd, KVFS_IOC_RESERVE, map(0, 1ull << 40)), ENOSPC);
-}
-
-static void check_leases(int fd, int fd2)
-{
-	struct kvfs_ioc_map *m = map(0, 8192);
-	uint64_t id;
-
-	expect("COMMIT of an unknown lease", ioctl(fd, KVFS_IOC_COMMIT, commit(999, 0, 4096)),
-	       EINVAL);
-	expect("UNPIN of an unknown lease", ioctl(fd, KVFS_IOC_UNPIN, lease(999)), EINVAL);
-	expect("UNPIN of lease 0", ioctl(fd, KVFS_IOC_UNPIN, lease(0)), EINVAL);
-	m = map(0, 8192);
-	m->flags = KVFS_MAP_MORE;
-	m->lease = 999;
-	expect("RESERVE continuation of an unknown lease", ioctl(fd, KVFS_IOC_RESERVE, m), EINVAL);
-	m = map(0, 8192);
-	m->flags = 0x10;
-	expect("RESERVE with unknown flags", ioctl(fd, KVFS_IOC_RESERVE, m), EINVAL);
-	m = map(0, 8192);
-	m->reserved = 3;
-	expect("PIN with a reserved field set", ioctl(fd, KVFS_IOC_PIN, m), EINVAL);
-	m = map(0, 8192);
-	expect("RESERVE", ioctl(fd, KVFS_IOC_RESERVE, m), 0);
-	id = m->lease;
-	expect("RESERVE over another open file's reservation",
-	       ioctl(fd2, KVFS_IOC_RESERVE, map(4096, 8192)), EBUSY);
-	expect("COMMIT ending inside a unit", ioctl(fd, KVFS_IOC_COMMIT, commit(id, 0, 100)),
-	       EINVAL);
-	expect("COMMIT past the reservation", ioctl(fd, KVFS_IOC_COMMIT, commit(id, 0, 12288)),
-	       EINVAL);
-	expect("COMMIT of another open file's lease",
-	       ioctl(fd2, KVFS_IOC_COMMIT, commit(id, 0, 8192)), EINVAL);
-	expect("COMMIT", ioctl(fd, KVFS_IOC_COMMIT, commit(id, 0, 8192)), 0);
-	expect("COMMIT again", ioctl(fd, KVFS_IOC_COMMIT, commit(id, 0, 8192)), EINVAL);
-	m = map(0, 4096);
-	expect("PIN", ioctl(fd, KVFS_IOC_PIN, m), 0);
-	id = m->lease;
-	expect("ftruncate of a pinned range", ftruncate(fd2, 100), EBUSY);
-	expect("COMMIT of a pin", ioctl(fd, KVFS_IOC_COMMIT, commit(id, 0, 4096)), EINVAL);
-	expect("UNPIN", ioctl(fd, KVFS_IOC_UNPIN, lease(id)), 0);
-	expect("UNPIN again", ioctl(fd, KVFS_IOC_UNPIN, lease(id)), EINVAL);
-	expect("ftruncate after UNPIN", ftruncate(fd2, 100), 0);
-}
-
-/* A file in the control directory, if this kvfs has one. */
+/* A file in the control directory, and the directory itself. */
 static void check_ctl(const char *mnt)
 {
 	char path[4096];
-	struct dirent *d;
+	struct dirent *d = NULL;
 	DIR *dp;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/.kvfs", mnt);
-	dp = opendir(path);
-	if (!dp)
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	T_CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
+	if (fd < 0)
 		return;
-	while ((d = readdir(dp)) != NULL && d->d_name[0] == '.')
+	expect("INFO on the control directory", ioctl(fd, KVFS_IOC_INFO, req()), ENOTTY);
+	close(fd);
+	dp = opendir(path);
+	while (dp && (d = readdir(dp)) != NULL && d->d_name[0] == '.')
 		;
-	if (d) {
+	T_CHECK(dp && d, "no file in %s", path);
+	if (dp && d) {
 		snprintf(path, sizeof(path), "%s/.kvfs/%s", mnt, d->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
-
-			expect("INFO on a control file", ioctl(fd, KVFS_IOC_INFO, &info), ENOTTY);
-			close(fd);
-		}
+		fd = xopen(path, O_RDONLY);
+		expect("INFO on a control file", ioctl(fd, KVFS_IOC_INFO, req()), ENOTTY);
+		close(fd);
 	}
-	closedir(dp);
+	if (dp)
+		closedir(dp);
 }
 
 int main(int argc, char **argv)
 {
-	char path[4096];
-	int rw, rw2, ro, wo, dir, out;
-	struct kvfs_ioc_info info = { .version = KVFS_ABI_VERSION };
+	char path[4096], sub[4096];
+	int rw, ro, wo, dir, subdir, out;
+	uint32_t fl;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: gpu_ioctl MOUNT OUTSIDE_FILE\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: gpu_ioctl MOUNT OUTSIDE_FILE [passthrough|served]\n");
 		return 2;
 	}
 	t_check_say_ok = 1;
+	fl = argc > 3 && strcmp(argv[3], "passthrough") == 0 ? KVFS_INFO_PASSTHROUGH : 0;
 	snprintf(path, sizeof(path), "%s/ioctl.kv", argv[1]);
+	snprintf(sub, sizeof(sub), "%s/ioctl.dir", argv[1]);
 	rw = xopen(path, O_CREAT | O_RDWR | O_TRUNC);
-	rw2 = xopen(path, O_RDWR);
 	ro = xopen(path, O_RDONLY);
 	wo = xopen(path, O_WRONLY);
 	dir = xopen(argv[1], O_RDONLY | O_DIRECTORY);
+	if (mkdir(sub, 0755) != 0 && errno != EEXIST)
+		printf("FAIL: mkdir %s: %s\n", sub, strerror(errno));
+	subdir = xopen(sub, O_RDONLY | O_DIRECTORY);
 	out = xopen(argv[2], O_CREAT | O_RDWR);
 
-	check_header(rw);
-	check_ranges(rw);
-	check_leases(rw, rw2);
+	/* Every open of the file says how it is served (the mount's mode,
+	 * argv[3]), and the live size, also what the kernel wrote. */
+	check_reply("INFO on a new file", rw, fl, 0);
+	T_CHECK(pwrite(rw, "0123456789", 10, 4090) == 10, "pwrite: %s", strerror(errno));
+	check_reply("INFO after a write(2)", rw, fl, 4100);
+	check_reply("INFO on a read-only descriptor", ro, fl, 4100);
+	check_reply("INFO on a write-only descriptor", wo, fl, 4100);
+	T_CHECK(ftruncate(rw, 3) == 0, "ftruncate: %s", strerror(errno));
+	check_reply("INFO after truncation", ro, fl, 3);
+	check_reply("INFO on the mount's root directory", dir, KVFS_INFO_DIR, 0);
+	check_reply("INFO on a subdirectory", subdir, KVFS_INFO_DIR, 0);
 
-	expect("RESERVE on a read-only descriptor", ioctl(ro, KVFS_IOC_RESERVE, map(0, 4096)), EBADF);
-	expect("COMMIT on a read-only descriptor", ioctl(ro, KVFS_IOC_COMMIT, commit(1, 0, 4096)),
-	       EBADF);
-	expect("PIN on a write-only descriptor", ioctl(wo, KVFS_IOC_PIN, map(0, 4096)), EBADF);
-	expect("PIN on a read-only descriptor", ioctl(ro, KVFS_IOC_PIN, map(0, 4096)), 0);
-	expect("INFO on a write-only descriptor", ioctl(wo, KVFS_IOC_INFO, &info), 0);
-
-	expect("INFO on the mount's root directory", ioctl(dir, KVFS_IOC_INFO, &info), 0);
-	expect("RESERVE on a directory", ioctl(dir, KVFS_IOC_RESERVE, map(0, 4096)), EISDIR);
-	expect("COMMIT on a directory", ioctl(dir, KVFS_IOC_COMMIT, commit(1, 0, 4096)), EISDIR);
-	expect("PIN on a directory", ioctl(dir, KVFS_IOC_PIN, map(0, 4096)), EISDIR);
-	expect("UNPIN on a directory", ioctl(dir, KVFS_IOC_UNPIN, lease(1)), EISDIR);
-	expect("an unknown command on a directory",
-	       ioctl(dir, _IOWR(KVFS_IOC_TYPE, 0x7e, char[64]), path), ENOTTY);
-
-	expect("INFO on a file outside kvfs", ioctl(out, KVFS_IOC_INFO, &info), ENOTTY);
+	check_malformed(rw);
+	check_malformed(dir);
 	check_ctl(argv[1]);
+	expect("INFO on a file outside kvfs", ioctl(out, KVFS_IOC_INFO, req()), ENOTTY);
+	/* Nothing above left the daemon unable to answer. */
+	check_reply("INFO after the malformed requests", rw, fl, 3);
 
 	close(out);
+	close(subdir);
 	close(dir);
 	close(wo);
 	close(ro);
-	close(rw2);
 	close(rw);
 	printf("%d failure(s)\n", t_nfail);
 	return t_nfail ? 1 : 0;

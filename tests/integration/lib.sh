@@ -31,12 +31,6 @@ T_OTHER_MOUNTS=()		# other mounts we made (tmpfs, bind), unmounted last
 
 t_log() { printf '%s: %s\n' "$T_NAME" "$*"; }
 
-# t_own_lines: stdin without the line a starting daemon prints when it
-# removes the arena files of killed daemons from /dev/shm (any daemon's,
-# test_gpu_kill leaves one on purpose; another test run on the machine may
-# too), for tests that count what the daemon said.
-t_own_lines() { grep -v '^kvfs: removed [0-9]* arena file(s) of killed kvfs daemons' || true; }
-
 # t_fail MSG: fail the test with MSG.
 t_fail() {
 	printf 'FAIL: %s: %s\n' "$T_NAME" "$*" >&2

@@ -45,7 +45,7 @@ t_start_damaged() {
 	kill -0 "$pid" 2>/dev/null && t_fail "$what: kvfs still runs 10 s after starting: $(cat "$log")"
 	wait "$pid" || rc=$?
 	unset 'T_PID[$M]'
-	out=$(t_own_lines <"$log")
+	out=$(cat "$log")
 	((rc != 0)) || t_fail "$what: kvfs exited with status 0: $out"
 	((rc < 128)) || t_fail "$what: kvfs was killed by signal $((rc - 128)): $out"
 	t_is_mounted "$M" && t_fail "$what: $M is mounted after kvfs exited"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_gpu_fuzz.sh - a short libFuzzer run (a few seconds) of the daemon's
-# fast-path ioctl decoding and lease logic (tests/fuzz/fuzz_fastpath.c);
+# INFO ioctl decoding (tests/fuzz/fuzz_fastpath.c);
 # `make fuzz` runs it longer.  Skipped where clang has no libFuzzer (the
 # Makefile then does not build the target).
 . "$(dirname "$0")/lib.sh"

@@ -11,8 +11,8 @@
 #   - rename onto the name, of a published file and of one still being
 #     written (published at its close after the rename);
 #   - create by another process (open O_CREAT|O_TRUNC, and O_EXCL);
-#   - a GPU fast-path file (libkvfs-gpu's host backend: create, reserve,
-#     commit, close);
+#   - a file written by libkvfs-gpu (host backend, through its mapping of
+#     the file, KVFS_GPU_MAP=1: create, fallocate, copies, msync, close);
 #   - an eviction undone by a new write: A sees the evicted name vanish, then
 #     the new file, never the old one.
 # A restart starts with an empty kernel cache and needs no test here.
@@ -109,13 +109,13 @@ a_say "hit 7000" hit
 a_stop
 t_log "create by another process: seen at once"
 
-# 4. A GPU fast-path file: 64 pages of 16 KiB, committed, then closed.
+# 4. A file libkvfs-gpu wrote through its mapping: 64 pages of 16 KiB.
 a_start "$M/gpu.kv"
 a_miss_cached
-"$IT/gpu_io" write "$M/gpu.kv" 31 64 16K >/dev/null
+KVFS_GPU_MAP=1 "$IT/gpu_io" write "$M/gpu.kv" 31 64 16K >/dev/null
 a_say "hit $((64 * 16384))" hit
 a_stop
-t_log "fast-path file: seen at once"
+t_log "libkvfs-gpu's file: seen at once"
 
 # 5. An eviction undone by a new write: A holds the old file in its caches,
 # sees it vanish when the eviction returns, then sees the new one.

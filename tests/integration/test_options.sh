@@ -24,7 +24,6 @@ refuse() {
 	shift 2
 	T_MOUNTS+=("$MNT")	# cleanup unmounts it if kvfs wrongly mounted it
 	out=$(timeout 10 "$KVFS" "$@" 2>&1 </dev/null) || rc=$?
-	out=$(t_own_lines <<<"$out")
 	if t_is_mounted "$MNT"; then
 		fusermount3 -u -z "$MNT" 2>/dev/null || true
 		bad "$what" ": kvfs $* mounted $MNT; expected it to refuse (exit 1, '$pat')"

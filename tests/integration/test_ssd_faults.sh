@@ -108,7 +108,6 @@ refuse_ro() {
 	local out rc=0
 	T_MOUNTS+=("$M")
 	out=$(timeout 10 "$KVFS" "$M" -f -o "state=$S,$OPTS" 2>&1 </dev/null) || rc=$?
-	out=$(t_own_lines <<<"$out")
 	t_is_mounted "$M" && t_fail "kvfs mounted $M over a read-only ssd=$D"
 	t_eq "$rc" 1 "exit status of kvfs with ssd= on a read-only filesystem ($out)"
 	[[ $out == "kvfs: "*"ssd=$D is read-only"* && $(grep -c '' <<<"$out") == 1 ]] ||

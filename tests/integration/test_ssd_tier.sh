@@ -51,7 +51,7 @@ bad_opt() {
 	mkdir -p "$M"
 	timeout 20 "$KVFS" -f "$M" -o "state=$T_DIR/optstate,mem=64M,$opts" \
 		>"$T_DIR/opt.out" 2>&1 </dev/null || rc=$?
-	out=$(t_own_lines <"$T_DIR/opt.out")
+	out=$(cat "$T_DIR/opt.out")
 	((rc == 1)) || t_fail "-o $opts: exit status $rc, expected 1; output: $out"
 	[[ $(wc -l <<<"$out") -eq 1 ]] || t_fail "-o $opts: expected one line, got: $out"
 	[[ $out == kvfs:* && $out =~ $want ]] ||
