@@ -171,8 +171,11 @@ mount: all
 	$(BUILD)/kvfs $(MNT) -o $(MOUNT_OPTS)
 	@echo "kvfs mounted at $(MNT); unmount with: make umount MNT=$(MNT)  (or fusermount3 -u $(MNT))"
 
+# The daemon keeps its memory tier in $(STATE)/mem for a restart to adopt;
+# `make umount` gives that memory back too.
 umount:
 	fusermount3 -u $(MNT)
+	@! mountpoint -q $(STATE)/mem || umount $(STATE)/mem
 
 # `make install [PREFIX=/usr] [DESTDIR=...]`: every part, where Debian keeps
 # them.  Each part has its own target; the GPU library's install-gpu joins

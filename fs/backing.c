@@ -13,6 +13,7 @@
  */
 #include "backing.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -23,7 +24,10 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -88,14 +92,88 @@ static int mount_private_tmpfs(uint64_t size, int huge)
 	return root;
 }
 
-int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags)
+/* Whether dirfd is the root of a tmpfs mount. */
+static int is_tmpfs_root(int dirfd)
+{
+	struct statfs sf;
+	struct stat st, up;
+
+	if (fstatfs(dirfd, &sf) != 0 || sf.f_type != TMPFS_MAGIC ||
+	    fstat(dirfd, &st) != 0 || fstatat(dirfd, "..", &up, 0) != 0)
+		return 0;
+	return st.st_dev != up.st_dev; /* a mount's root: its parent is elsewhere */
+}
+
+/* Resizes the tmpfs at dirfd (fspick + reconfigure).  Returns 0 or -errno. */
+static int resize_tmpfs(int dirfd, uint64_t size)
+{
+	char sz[32];
+	int fs = fspick(dirfd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC), e = 0;
+
+	if (fs < 0)
+		return -errno;
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)(size + headroom(size)));
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+		e = -errno;
+	close(fs);
+	return e;
+}
+
+/*
+ * The tier in `keep` (a directory, made if missing): the tmpfs a previous
+ * daemon left mounted there, or a new one attached there.  Its files are
+ * named, so a restarted daemon can adopt them.  Returns the root's fd or
+ * -errno.
+ */
+static int keep_tmpfs(const char *keep, uint64_t size, int huge)
+{
+	int fd, mnt, r;
+
+	if (mkdir(keep, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	fd = open(keep, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (is_tmpfs_root(fd)) {
+		r = resize_tmpfs(fd, size);
+		if (r == 0)
+			return fd;
+		kvfs_warn("kvfs: cannot resize the memory tier at %s to mem= (%s); mounting a new one",
+			  keep, strerror(-r));
+		close(fd);
+		if (umount2(keep, MNT_DETACH) != 0)
+			return -errno;
+		fd = open(keep, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	close(fd);
+	mnt = mount_private_tmpfs(size, huge);
+	if (mnt < 0)
+		return mnt;
+	if (move_mount(mnt, "", AT_FDCWD, keep, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+		r = -errno;
+		close(mnt);
+		return r;
+	}
+	return mnt;
+}
+
+int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
+		  const char *keep)
 {
 	int fd = -ENOSYS;
 
 	memset(mem, 0, sizeof(*mem));
 	mem->dirfd = -1;
 	mem->size = size;
-	if (!(flags & KVFS_MEM_NOMOUNT))
+	if (!(flags & KVFS_MEM_NOMOUNT) && keep) {
+		fd = keep_tmpfs(keep, size, !(flags & KVFS_MEM_NOHUGE));
+		if (fd >= 0)
+			mem->named = 1;
+	}
+	if (fd < 0 && !(flags & KVFS_MEM_NOMOUNT))
 		fd = mount_private_tmpfs(size, !(flags & KVFS_MEM_NOHUGE));
 	if (fd >= 0) {
 		mem->dirfd = fd;
@@ -114,6 +192,14 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags)
 			return -e;
 		}
 	}
+	if (!mem->own_tmpfs)
+		snprintf(mem->where, sizeof(mem->where), "%s", KVFS_MEM_FALLBACK_DIR);
+	else if (mem->named && strlen(keep) < 100)
+		snprintf(mem->where, sizeof(mem->where), "tmpfs at %s, huge=%s", keep,
+			 mem->huge ? MEM_HUGE : "never");
+	else
+		snprintf(mem->where, sizeof(mem->where), "%s tmpfs, huge=%s",
+			 mem->named ? "kept" : "private", mem->huge ? MEM_HUGE : "never");
 	if (flags & KVFS_MEM_WARM)
 		kvfs_mem_warm_start(mem);
 	return 0;
@@ -181,18 +267,23 @@ uint64_t kvfs_mem_free(struct kvfs_mem *mem)
 
 const char *kvfs_mem_where(const struct kvfs_mem *mem)
 {
-	if (!mem->own_tmpfs)
-		return KVFS_MEM_FALLBACK_DIR;
-	return mem->huge ? "private tmpfs, huge=" MEM_HUGE : "private tmpfs, huge=never";
+	return mem->where;
 }
 
 /* ---- one file ---- */
 
-void kvfs_data_init(struct kvfs_data *d)
+void kvfs_data_init(struct kvfs_data *d, uint64_t name)
 {
 	d->fd = -1;
 	d->bytes = 0;
 	d->bound = 0;
+	d->name = name;
+}
+
+/* The backing file's name in a named tier: the inode's id in hex. */
+static void data_name(const struct kvfs_data *d, char *buf, size_t n)
+{
+	snprintf(buf, n, "%016llx", (unsigned long long)d->name);
 }
 
 static void set_bytes(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t b)
@@ -219,9 +310,16 @@ void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem)
 	if (d->bound > 0 && mem->unbind)
 		mem->unbind(mem->unbind_arg, d->bound);
 	d->bound = 0;
+	if (d->fd >= 0 && mem->named && !d->kept) {
+		char name[32];
+
+		data_name(d, name, sizeof(name));
+		(void)unlinkat(mem->dirfd, name, 0);
+	}
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
+	d->kept = 0;
 }
 
 int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
@@ -230,7 +328,17 @@ int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 
 	if (d->fd >= 0)
 		return d->fd;
-	fd = openat(mem->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (mem->named) {
+		char name[32];
+
+		data_name(d, name, sizeof(name));
+		/* A file of that name is one no row adopted (kvfs_mem_sweep
+		 * removes those at start) or a leftover: it goes. */
+		(void)unlinkat(mem->dirfd, name, 0);
+		fd = openat(mem->dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	} else {
+		fd = openat(mem->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return errno == ENOSPC ? -ENOSPC : -errno;
 	if (size && ftruncate(fd, (off_t)size) < 0) {
@@ -410,6 +518,89 @@ uint32_t kvfs_data_crc_range(const struct kvfs_data *d, uint32_t crc,
 uint32_t kvfs_data_crc(const struct kvfs_data *d, uint64_t size)
 {
 	return kvfs_data_crc_range(d, 0, 0, size);
+}
+
+/* ---- a restart: keeping and adopting backing files ---- */
+
+/* The mark a clean exit leaves on a file it keeps: its size and CRC, which
+ * a restarted daemon compares with the file's index row. */
+#define DATA_MARK "user.kvfs.kept"
+
+int kvfs_data_keep(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size,
+		   uint32_t crc)
+{
+	char v[48];
+	struct stat st;
+	int n;
+
+	if (!mem->named || d->fd < 0 || fstat(d->fd, &st) != 0 ||
+	    (uint64_t)st.st_size != size)
+		return -EINVAL;
+	n = snprintf(v, sizeof(v), "%llu %08x", (unsigned long long)size, crc);
+	if (fsetxattr(d->fd, DATA_MARK, v, (size_t)n, 0) != 0)
+		return -errno;
+	d->kept = 1;
+	return 0;
+}
+
+int kvfs_data_adopt(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size,
+		    uint32_t crc)
+{
+	char name[32], v[48], want[48];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (!mem->named || d->fd >= 0)
+		return 0;
+	data_name(d, name, sizeof(name));
+	fd = openat(mem->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = fgetxattr(fd, DATA_MARK, v, sizeof(v) - 1);
+	snprintf(want, sizeof(want), "%llu %08x", (unsigned long long)size, crc);
+	/* The mark goes at once: a crash from now on must not find it. */
+	(void)fremovexattr(fd, DATA_MARK);
+	if (n <= 0 || (size_t)n != strlen(want) || memcmp(v, want, (size_t)n) != 0 ||
+	    fstat(fd, &st) != 0 || (uint64_t)st.st_size != size) {
+		close(fd);
+		(void)unlinkat(mem->dirfd, name, 0);
+		return 0;
+	}
+	d->fd = fd;
+	kvfs_data_refresh(d, mem);
+	return 1;
+}
+
+int kvfs_mem_sweep(struct kvfs_mem *mem, int (*adopted)(void *arg, uint64_t id),
+		   void *arg)
+{
+	int n = 0, fd;
+	DIR *dir;
+	struct dirent *e;
+
+	if (!mem->named)
+		return 0;
+	fd = dup(mem->dirfd);
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((e = readdir(dir))) {
+		char *end;
+		unsigned long long id;
+
+		if (e->d_name[0] == '.')
+			continue;
+		id = strtoull(e->d_name, &end, 16);
+		if (*end == 0 && strlen(e->d_name) == 16 && adopted(arg, id))
+			continue;
+		if (unlinkat(mem->dirfd, e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(dir);
+	return n;
 }
 
 /* ---- views and walks ---- */

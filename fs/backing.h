@@ -6,21 +6,25 @@
  * same offsets.  That is what lets the kernel serve the file itself (FUSE
  * passthrough binds an open kvfs file to its backing file: read, write and
  * mmap then never reach the daemon), and what the daemon reads and writes
- * when it serves the file itself.  Backing files are made with O_TMPFILE and
- * never have a name: when the daemon dies, for whatever reason, their memory
- * goes with their last descriptor.
+ * when it serves the file itself.
  *
  * Where they live (kvfs_mem_open):
- * - With CAP_SYS_ADMIN, in a tmpfs the daemon mounts for itself and attaches
- *   nowhere (fsopen/fsmount: no mountpoint, nothing to unmount, invisible to
- *   every other process), mounted huge=within_size: files of 2 MiB and more
- *   get transparent huge pages, smaller ones do not pay a huge page each
- *   (docs/design.md, "The memory tier").  It is mem= plus half as much again for
- *   the bytes passthrough writers put there (the kernel's writes: the daemon
- *   can neither see nor refuse them) until the daemon reclaims; the
- *   daemon's own allocations stay inside mem=.
- * - Otherwise in KVFS_MEM_FALLBACK_DIR (a tmpfs every Linux host has);
- *   mem= is then the daemon's own count of the bytes it allocated.
+ * - With CAP_SYS_ADMIN, in a tmpfs the daemon mounts for itself at
+ *   <state>/mem (the "named" tier: it outlives the daemon; each backing
+ *   file is named after its inode's id, so a daemon restarted after a clean
+ *   exit adopts the files whose marks match their index rows, and sweeps
+ *   the rest), or, where that cannot be attached, attached nowhere
+ *   (fsopen/fsmount: invisible to every other process, backing files are
+ *   O_TMPFILEs whose memory goes with their last descriptor).  Mounted
+ *   huge=within_size: files of 2 MiB and more get transparent huge pages,
+ *   smaller ones do not pay a huge page each (docs/design.md, "The memory
+ *   tier").  It is mem= plus half as much again for the bytes passthrough
+ *   writers put there (the kernel's writes: the daemon can neither see nor
+ *   refuse them) until the daemon reclaims; the daemon's own allocations
+ *   stay inside mem=.
+ * - Otherwise in KVFS_MEM_FALLBACK_DIR (a tmpfs every Linux host has), as
+ *   O_TMPFILEs; mem= is then the daemon's own count of the bytes it
+ *   allocated.
  *
  * Sizes: a backing file is exactly as long as its kvfs file once it exists
  * (the invariant passthrough needs: the kernel takes EOF from the backing
@@ -54,6 +58,9 @@
 struct kvfs_mem {
 	int dirfd;             /* where O_TMPFILE makes backing files */
 	int own_tmpfs;         /* dirfd is the root of the daemon's own tmpfs */
+	int named;             /* that tmpfs is mounted where a restarted daemon
+				  finds it, and backing files have names */
+	char where[160];       /* kvfs_mem_where() */
 	int huge;              /* that tmpfs has huge=within_size */
 	uint64_t size;         /* mem=: bytes */
 	atomic_uint_fast64_t used;   /* sum of every file's `bytes` */
@@ -73,6 +80,9 @@ struct kvfs_data {
 	int fd;          /* the backing file, or -1 while the file has none */
 	uint64_t bytes;  /* its allocated bytes, as last seen (st_blocks) */
 	int32_t bound;   /* its passthrough backing id, 0 for none (kconn.c) */
+	uint64_t name;   /* in a named tier, the file's name: this, in hex
+			    (the inode's id) */
+	int kept;        /* marked for a restart: release leaves the file */
 };
 
 /* A walk's piece that is a hole. */
@@ -80,9 +90,13 @@ struct kvfs_data {
 
 /*
  * Opens the tier: a tmpfs of `size` bytes of its own where the process may
- * mount one, else the fallback directory.  Returns 0 or -errno.
+ * mount one, else the fallback directory.  With `keep` (a directory path),
+ * the tmpfs is the one a previous daemon left mounted there (resized to
+ * `size`), or a new one attached there: it outlives the daemon, and its
+ * files have names (kvfs_data_keep, kvfs_data_adopt).  Returns 0 or -errno.
  */
-int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags);
+int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
+		  const char *keep);
 /* Stops the warming thread and closes the tier; every file's data must have
  * been released.  Safe on a zeroed struct with dirfd -1 or 0 never opened. */
 void kvfs_mem_close(struct kvfs_mem *mem);
@@ -101,10 +115,12 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem);
  * minus `used`), and bytes in use. */
 uint64_t kvfs_mem_free(struct kvfs_mem *mem);
 uint64_t kvfs_mem_used(struct kvfs_mem *mem);
-/* "private tmpfs, huge=within_size" or the fallback directory's path. */
+/* "tmpfs at <state>/mem, huge=within_size" (named), "private tmpfs,
+ * huge=within_size", or the fallback directory's path. */
 const char *kvfs_mem_where(const struct kvfs_mem *mem);
 
-void kvfs_data_init(struct kvfs_data *d);
+/* `name`: the inode's id, the backing file's name in a named tier. */
+void kvfs_data_init(struct kvfs_data *d, uint64_t name);
 /* Closes the backing file and unbinds its backing id (its memory is freed
  * once no passthrough open holds it either) and takes its bytes off the
  * tier's count. */
@@ -178,6 +194,23 @@ struct kvfs_data_walk {
 void kvfs_data_walk_init(struct kvfs_data_walk *w, const struct kvfs_data *d,
 			 const struct kvfs_data_view *v, uint64_t off, uint64_t len);
 int kvfs_data_walk_next(struct kvfs_data_walk *w, char **p, uint64_t *len);
+
+/*
+ * A restart (named tiers only).  kvfs_data_keep marks a file, at a clean
+ * exit, with its size and CRC and makes its release leave it in place
+ * (-EINVAL: not a named tier, no file, or another size).
+ * kvfs_data_adopt opens the file a previous daemon kept under d's name if
+ * its mark matches `size` and `crc` (the index row), and takes the mark
+ * off, so a crash later cannot adopt a file changed since: 1 adopted, 0
+ * not (a file without a matching mark is removed).  kvfs_mem_sweep removes
+ * every file whose id `adopted` does not claim; returns how many.
+ */
+int kvfs_data_keep(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size,
+		   uint32_t crc);
+int kvfs_data_adopt(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size,
+		    uint32_t crc);
+int kvfs_mem_sweep(struct kvfs_mem *mem, int (*adopted)(void *arg, uint64_t id),
+		   void *arg);
 
 /* Validates fd and bytes against the backing file; 0 or -EUCLEAN. */
 int kvfs_data_check(const struct kvfs_data *d, uint64_t size);

@@ -222,12 +222,17 @@ static void detach(int report)
 static int open_mem(struct kvfs *kv, unsigned flags)
 {
 	const char *mem = kv->opts.mem_str ? kv->opts.mem_str : "(default)";
+	char keep[4096];
 	int r;
 
 	if (kv->opts.arena_group_str)
 		kvfs_warn("kvfs: arena_group=%s no longer does anything (the GPU library maps kvfs files, which their permissions govern: docs/gpu.md); remove it",
 			  kv->opts.arena_group_str);
-	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags);
+	/* The tier in <state>/mem outlives the daemon: a restart adopts what
+	 * a clean exit kept (ns.c, load_kept). */
+	r = snprintf(keep, sizeof(keep), "%s/mem", kv->opts.state);
+	r = kvfs_mem_open(&kv->mem, kv->opts.mem, flags,
+			  r > 0 && (size_t)r < sizeof(keep) ? keep : NULL);
 	if (r)
 		kvfs_err("kvfs: cannot open a memory tier of mem=%s: %s", mem,
 			 strerror(-r));
@@ -364,7 +369,8 @@ static int adopt_ssd(struct kvfs *kv)
 	r = pair_store(kv);
 	if (r)
 		return r;
-	dropped = kvfs_index_drop_unstored(kv->index);
+	/* With a kept memory tier the load decides (ns.c, load_kept). */
+	dropped = kv->mem.named ? 0 : kvfs_index_drop_unstored(kv->index);
 	if (dropped < 0) {
 		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state,
 			 strerror((int)-dropped));
@@ -391,7 +397,7 @@ static int open_memory_only(struct kvfs *kv)
 			 kv->opts.state, (long long)stored, dir, dir, kv->opts.state);
 		return -EINVAL;
 	}
-	dropped = kvfs_index_drop_files(kv->index);
+	dropped = kv->mem.named ? 0 : kvfs_index_drop_files(kv->index);
 	if (dropped < 0) {
 		kvfs_err("kvfs: cannot update the index in %s: %s", kv->opts.state,
 			 strerror((int)-dropped));
@@ -520,6 +526,13 @@ static void teardown(struct kvfs *kv)
 	kvfs_hasher_stop(&kv->ns);   /* finishes queued checksums, which */
 	if (kv->store_ready)         /* ... the store writes out (clean exit) */
 		kvfs_store_stop(&kv->store, kv->clean_exit);
+	if (kv->clean_exit && kv->ns.root) { /* ... and memory is kept (restart) */
+		uint64_t kept = kvfs_ns_keep_memory(&kv->ns);
+
+		if (kept)
+			kvfs_info("kvfs: memory tier: %llu files kept in %s/mem for the next start",
+				  (unsigned long long)kept, kv->opts.state);
+	}
 	kvfs_index_close(kv->index); /* ... and this records: drains the queue */
 	kv->index = NULL;
 	kv->ns.store = NULL;         /* nothing is freed on the SSD from here */

@@ -199,7 +199,7 @@ static struct kvfs_inode *inode_new(struct kvfs_ns *ns, mode_t mode, uid_t uid,
 	ino->crc_valid = 1; /* the checksum of no bytes is 0 */
 	kvfs_now(&ino->mtime);
 	ino->atime = ino->ctime = ino->mtime;
-	kvfs_data_init(&ino->data);
+	kvfs_data_init(&ino->data, ino->id);
 	kvfs_tier_init(&ino->t);
 	if (S_ISREG(mode)) { /* callers hold ns->lock for writing, or load */
 		ino->fnext = ns->files;
@@ -426,6 +426,11 @@ struct load_state {
 	uint64_t skipped, bad;
 	uint64_t bad_ids[1024];   /* rows to delete once the load is done */
 	size_t nbad_ids;
+	/* A named memory tier (backing.h): files adopted from the last run,
+	 * and the rows of files neither it nor the SSD holds, to delete. */
+	uint64_t adopted;
+	uint64_t *gone_ids;
+	size_t ngone, capgone;
 };
 
 static int load_map_put(struct load_state *ls, struct kvfs_inode *ino)
@@ -506,11 +511,62 @@ static int load_stored(struct load_state *ls, struct kvfs_inode *ino,
 	return r;
 }
 
+/*
+ * The memory a clean exit kept for a file (backing.h, a named tier): taken
+ * when its mark matches the row.  A file stored on the SSD is then BOTH
+ * (the row describes the stored copy, and the kept bytes are the same);
+ * one that only memory held comes back too.  Returns 1 to keep the file,
+ * 0 for a file nothing holds (its row is deleted after the load), -ENOMEM.
+ */
+static int load_kept(struct load_state *ls, struct kvfs_inode *ino,
+		     const struct kvfs_index_row *row, int stored)
+{
+	struct kvfs_ns *ns = ls->ns;
+
+	/* A stored file's row describes its stored copy (load_stored set the
+	 * size and CRC from it): kept memory must be that very version. */
+	uint64_t size = stored ? ino->size : row->size;
+	uint32_t crc = stored ? ino->crc : row->crc32c;
+
+	if (!kvfs_data_adopt(&ino->data, ns->mem, size, crc)) {
+		if (stored)
+			return 1;
+		if (ls->ngone == ls->capgone) {
+			size_t cap = ls->capgone ? 2 * ls->capgone : 64;
+			uint64_t *v = realloc(ls->gone_ids, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			ls->gone_ids = v;
+			ls->capgone = cap;
+		}
+		ls->gone_ids[ls->ngone++] = row->id;
+		return 0;
+	}
+	ino->size = size;
+	ino->crc = crc;
+	ino->crc_valid = 1;
+	kvfs_store_set_resident(ns->store, ino, 1);
+	ino->t.head_loaded = 1;
+	ls->adopted++;
+	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* kept: MEM or BOTH */
+	return 1;
+}
+
+/* kvfs_mem_sweep's question: was file `id` adopted? */
+static int load_adopted(void *arg, uint64_t id)
+{
+	struct kvfs_inode *ino = load_map_get(arg, id);
+
+	return ino && !ino->is_dir && ino->data.fd >= 0;
+}
+
 static int load_row(void *arg, const struct kvfs_index_row *row)
 {
 	struct load_state *ls = arg;
 	struct kvfs_ns *ns = ls->ns;
 	struct kvfs_inode *ino, *parent;
+	int r;
 
 	if (row->parent == 0) {
 		if (!ns->root)
@@ -522,10 +578,12 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 		return load_map_put(ls, ns->root);
 	}
 	parent = load_map_get(ls, row->parent);
-	/* Directories, symbolic links, and files whose data the SSD holds,
-	 * come back.  A row whose parent is missing is an orphan; skip it. */
-	if (!(S_ISDIR(row->mode) || (S_ISREG(row->mode) && row->map && ns->store &&
-				     ns->store->ssd) ||
+	/* Directories, symbolic links, and files whose data the SSD or the
+	 * kept memory tier holds, come back.  A row whose parent is missing
+	 * is an orphan; skip it. */
+	if (!(S_ISDIR(row->mode) ||
+	      (S_ISREG(row->mode) && ((row->map && ns->store && ns->store->ssd) ||
+				      ns->mem->named)) ||
 	      (S_ISLNK(row->mode) && link_ok(row->target))) ||
 	    !parent || name_check(row->name) != 0 || dir_find(parent, row->name)) {
 		ls->skipped++;
@@ -541,15 +599,25 @@ static int load_row(void *arg, const struct kvfs_index_row *row)
 		return -ENOMEM;
 	}
 	ino->id = row->id;
+	ino->data.name = row->id;
 	row_apply(ino, row);
 	if ((row->kv_parent && !(ino->kv_parent = strdup(row->kv_parent))) ||
 	    (S_ISLNK(row->mode) && link_set(ino, row->target) != 0)) {
 		inode_free(ns, ino);
 		return -ENOMEM;
 	}
-	if (S_ISREG(row->mode) && load_stored(ls, ino, row) != 0) {
-		inode_free(ns, ino);
-		return 0;
+	if (S_ISREG(row->mode)) {
+		int stored = row->map && ns->store && ns->store->ssd;
+
+		if (stored && load_stored(ls, ino, row) != 0) {
+			inode_free(ns, ino);
+			return 0;
+		}
+		r = load_kept(ls, ino, row, stored);
+		if (r <= 0) {
+			inode_free(ns, ino);
+			return r;
+		}
 	}
 	dir_insert(parent, ino);
 	if (!ino->is_dir)
@@ -572,7 +640,20 @@ int kvfs_ns_load(struct kvfs_ns *ns)
 
 	if (ns->index)
 		r = kvfs_index_load(ns->index, load_row, load_xattr, &ls);
+	if (r == 0 && ns->mem->named) {
+		int swept = kvfs_mem_sweep(ns->mem, load_adopted, &ls);
+
+		if (ls.adopted || swept)
+			kvfs_info("kvfs: memory tier: %llu files kept by the last run adopted, %d removed",
+				  (unsigned long long)ls.adopted, swept);
+	}
 	free(ls.slot);
+	for (size_t i = 0; r == 0 && ns->index && i < ls.ngone; i++)
+		kvfs_index_del(ns->index, ls.gone_ids[i]);
+	if (ls.ngone)
+		kvfs_info("kvfs: %zu files of the last run were dropped: neither the SSD nor kept memory held them",
+			  ls.ngone);
+	free(ls.gone_ids);
 	if (r != 0)
 		return r < 0 ? r : -EIO;
 	for (size_t i = 0; ns->index && i < ls.nbad_ids; i++)
@@ -587,6 +668,31 @@ int kvfs_ns_load(struct kvfs_ns *ns)
 		kvfs_ns_record(ns, ns->root, 0);
 	}
 	return 0;
+}
+
+uint64_t kvfs_ns_keep_memory(struct kvfs_ns *ns)
+{
+	uint64_t kept = 0;
+
+	if (!ns->mem->named)
+		return 0;
+	pthread_rwlock_wrlock(&ns->lock);
+	for (struct kvfs_inode *ino = ns->files; ino; ino = ino->fnext) {
+		pthread_rwlock_wrlock(&ino->lock);
+		/* Whole, named, published and checksummed: what a restart can
+		 * check against the row.  Memory-only files' rows are written
+		 * again so they carry this size and CRC. */
+		if (ino->published && ino->nlink > 0 && !ino->ctl && ino->t.resident &&
+		    ino->crc_valid && ino->data.fd >= 0 && ns->index &&
+		    kvfs_data_keep(&ino->data, ns->mem, ino->size, ino->crc) == 0) {
+			if (!ino->t.has_stored)
+				kvfs_ns_record(ns, ino, 0);
+			kept++;
+		}
+		pthread_rwlock_unlock(&ino->lock);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+	return kept;
 }
 
 static void free_tree(struct kvfs_ns *ns, struct kvfs_inode *dir)

@@ -290,6 +290,10 @@ int kvfs_ns_init(struct kvfs_ns *ns, struct kvfs_mem *mem,
 		 struct kvfs_index *index, uid_t uid, gid_t gid);
 /* Rebuilds directories (and any rows present) from the index. */
 int kvfs_ns_load(struct kvfs_ns *ns);
+/* At a clean exit (before the index closes): marks the backing file of
+ * every whole, published, checksummed file for a restart to adopt
+ * (backing.h, named tiers only).  Returns how many. */
+uint64_t kvfs_ns_keep_memory(struct kvfs_ns *ns);
 /* Frees every inode, closing their backing files.  Queues nothing. */
 void kvfs_ns_release(struct kvfs_ns *ns);
 

@@ -173,6 +173,12 @@ if [[ $MODE == all || $MODE == integration ]]; then
 	fi
 fi
 
+# Memory tiers kvfs kept for a restart (STATE/mem, tmpfs) under this run's
+# directory, should a test not have released them.
+for m in $(awk -v d="$RUN_DIR/" '$3 == "tmpfs" && index($2, d) == 1 && $2 ~ /\/mem$/ { print $2 }' /proc/mounts); do
+	umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+done
+
 # Each test's leftover mounts failed it (run_one); a last look catches any
 # that appeared since.
 for m in $(unmount_leftovers); do

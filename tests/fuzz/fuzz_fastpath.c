@@ -41,7 +41,7 @@ static void cleanup(void)
 
 static void init(void)
 {
-	if (kvfs_mem_open(&mem, MEM, KVFS_MEM_NOMOUNT) != 0 ||
+	if (kvfs_mem_open(&mem, MEM, KVFS_MEM_NOMOUNT, NULL) != 0 ||
 	    kvfs_ns_init(&ns, &mem, NULL, getuid(), getgid()) != 0 || kvfs_ns_load(&ns) != 0)
 		abort();
 	kvfs_log_set_level(KVFS_LOG_ERR);

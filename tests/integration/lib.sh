@@ -197,6 +197,16 @@ t_mount_tmpfs() {
 	fi
 }
 
+# t_release_mem DIR: unmounts the memory tiers kvfs daemons kept in state
+# directories under DIR (STATE/mem, a tmpfs that outlives its daemon so a
+# restart can adopt it: docs/design.md, "The memory tier").
+t_release_mem() {
+	local m
+	for m in $(awk -v d="$1/" '$3 == "tmpfs" && index($2, d) == 1 && $2 ~ /\/mem$/ { print $2 }' /proc/mounts); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+}
+
 t_cleanup() {
 	local rc=$? m pid i
 	trap - ERR
@@ -235,6 +245,8 @@ t_cleanup() {
 	for ((i = ${#T_OTHER_MOUNTS[@]} - 1; i >= 0; i--)); do
 		umount "${T_OTHER_MOUNTS[i]}" 2>/dev/null || umount -l "${T_OTHER_MOUNTS[i]}" 2>/dev/null
 	done
+	# The memory tiers the daemons kept for a restart (STATE/mem).
+	t_release_mem "$T_DIR"
 	for m in "${T_SHM[@]}"; do rm -rf "$m"; done
 	if [[ -n ${KVFS_KEEP:-} ]]; then
 		echo "$T_NAME: kept $T_DIR" >&2

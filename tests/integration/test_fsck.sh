@@ -35,6 +35,7 @@ setfattr -n user.note -v keep "$M/other"
 t_fsck 8 "$S"
 grep -q 'daemon (pid [0-9]*) is running' <<<"$OUT" || t_fail "fsck with the daemon running: $OUT"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # Clean: the file row is a notice (its data lived in memory), not an error.
 t_fsck 0 "$S"
@@ -68,6 +69,7 @@ kvfs_mount "$M" "$S" mem=64M
 t_eq "$(ls "$M" | tr '\n' ' ')" "other " "ls after the repair"
 t_eq "$(t_xattr "$M/other" user.note)" keep "user.note of other after the repair"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # ---- an SSD tier ----
 S2=$T_DIR/state2
@@ -84,6 +86,7 @@ cp "$R/a.kv" "$R/b.kv" "$R/c.kv" "$M/m/"
 cp "$R/d.kv" "$M/m/sub/"
 echo memory >"$M/m/sub/x.kv"
 kvfs_umount "$M"   # a clean unmount writes every file to the SSD
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # Clean: every stored file verified, against the directory the index records.
 t_fsck 0 "$S2"
@@ -136,6 +139,7 @@ kvfs_mount "$M" "$S2" "mem=64M,ssd=$D2,ssd_size=64M"
 if cat "$M/m/a.kv" >/dev/null 2>"$T_DIR/err"; then t_fail "a.kv read back despite the flipped byte"; fi
 grep -q 'Input/output error' "$T_DIR/err" || t_fail "reading a.kv: $(cat "$T_DIR/err")"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # --repair deletes the row of that file, and names it.
 t_fsck 1 --repair "$S2"
@@ -151,6 +155,7 @@ t_cmp "$R/b.kv" "$M/m/b.kv"
 t_cmp "$R/d.kv" "$M/m/sub/d.kv"
 t_eq "$(cat "$M/m/sub/x.kv")" memory "x.kv after the repair"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # The SSD directory moved: named, not repairable; --ssd finds it.
 mv "$D2" "$T_DIR/ssd2-moved"

@@ -107,10 +107,12 @@ t_eq "$(mm memmap-at "$M/pages.bin" 4 $((1 << 20)) 65536)" same "a 64 KiB page m
 # A file only the SSD holds (demoted: memory keeps its head) maps too.
 # A clean unmount writes every file to the SSD; a restart loads heads only.
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=256M"
 t_eq "$(getfattr --absolute-names --only-values -n user.kvfs.tier "$M/pages.bin")" ssd "tier of pages.bin after a restart"
 t_eq "$(mm read-shared "$M/pages.bin" 4)" same "shared mapping of a file only the SSD holds"
 t_eq "$(mm peek "$M/big.kv" 5000000 10)" HELLO-MMAP "the mapping's write after a restart"
 t_eq "$(mm read-shared "$M/mapped.kv" 3)" same "the mapped file after a restart"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 t_log "shared and private mappings, writes through them, restart: all agree"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_restart.sh - what survives a restart (docs/CONTRACT-cli.md): the
 # directory tree, its metadata (mode, owner, mtime) and xattrs come back from
-# the state directory; regular files are dropped (they lived in memory);
+# the state directory; regular files come back from the memory tier a clean
+# exit kept, and are dropped when that memory is gone (a reboot) or was never
+# marked (SIGKILL);
 # changes made after a restart persist across the next one; a new daemon takes
 # the state directory after the old one was killed with SIGKILL.
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +29,21 @@ setfattr -n user.foo -v bar "$M/top.bin"
 touch -m -d '2001-02-03 04:05:06 UTC' "$M/d"
 du_before=$(t_statfs "$M" used)
 kvfs_umount "$M"
+
+# A clean restart adopts the memory tier the daemon kept in $S/mem
+# (docs/design.md, "The memory tier"): the files come back, bytes and
+# xattrs, read from memory.
+grep -qs " $S/mem tmpfs " /proc/mounts || t_fail "no memory tier kept in $S/mem after a clean unmount"
+kvfs_mount "$M" "$S" mem=128M
+t_require_kvfs_mount "$M"
+"$IT/pattern" 1 3M | cmp - "$M/a/file1.kv" || t_fail "a/file1.kv after a clean restart"
+"$IT/pattern" 2 100 | cmp - "$M/top.bin" || t_fail "top.bin after a clean restart"
+t_eq "$(t_xattr "$M/top.bin" user.foo)" bar "user.foo of top.bin after a clean restart"
+grep -q "memory tier: 2 files kept by the last run adopted" "${T_LOG[$M]}" ||
+	t_fail "the daemon did not say it adopted 2 files: $(cat "${T_LOG[$M]}")"
+kvfs_umount "$M"
+# A reboot loses memory: what is left is the index.
+t_release_mem "$T_DIR"
 
 kvfs_mount "$M" "$S" mem=128M
 t_require_kvfs_mount "$M"
@@ -64,14 +81,18 @@ chmod 0705 "$M/g"
 kvfs_umount "$M"
 
 kvfs_mount "$M" "$S" mem=128M
-t_eq "$(cd "$M" && find . -mindepth 1 | sort | tr '\n' ' ')" "./a ./d ./d/b2 ./d/b2/c ./e ./g " "the tree after the second restart"
+t_eq "$(cd "$M" && find . -mindepth 1 | sort | tr '\n' ' ')" "./a ./a/file1.kv ./d ./d/b2 ./d/b2/c ./e ./g ./new " "the tree after the second restart (files kept)"
+t_cmp "$T_DIR/ref" "$M/a/file1.kv"
 t_fsop ENODATA getxattr "$M/a" user.model
 t_eq "$(t_xattr "$M/d/b2" user.model)" qwen "user.model of the moved directory"
 t_eq "$(t_xattr "$M/d/b2/c" user.note)" "two words" "user.note under the moved directory"
 t_eq "$(stat -c %a "$M/d/b2")" 700 "mode of the moved directory"
 t_eq "$(stat -c %a "$M/g")" 705 "mode of g"
 
-# SIGKILL: the lock dies with the daemon; a new one takes the state directory.
+# SIGKILL: the lock dies with the daemon; a new one takes the state
+# directory.  Memory it never marked is not adopted (nothing says its bytes
+# match their rows): the memory-only file is gone.
+"$IT/pattern" 4 1M >"$M/killed.kv"
 pid=${T_PID[$M]}
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
@@ -79,6 +100,7 @@ unset 'T_PID[$M]'
 fusermount3 -u "$M" 2>/dev/null || fusermount3 -u -z "$M"
 kvfs_mount "$M" "$S" mem=128M
 [[ -d $M/d/b2/c ]] || t_fail "d/b2/c (persisted before the previous clean unmount) is gone after SIGKILL + restart"
+t_fsop ENOENT stat "$M/killed.kv"
 echo after-kill >"$M/k"
 t_eq "$(cat "$M/k")" after-kill "a file created after a restart that followed SIGKILL"
 kvfs_umount "$M"

@@ -51,8 +51,7 @@ kvfs_umount "$M"
 
 # With passthrough (where this kernel and user have it) the rewrites go to
 # the backing file; the writer's close and release settle the checksum.
-rm -rf "$T_DIR/state"
-kvfs_mount "$M" "$T_DIR/state" mem=1200M
+kvfs_mount "$M" "$T_DIR/state2" mem=1200M
 if [[ $(t_stat "$M" io passthrough) == True ]]; then
 	cp "$T_DIR/src" "$M/big.kv.tmp"
 	mv "$M/big.kv.tmp" "$M/big.kv"

@@ -207,6 +207,7 @@ same c2.kv 202 $((4 * MIB))
 
 log=${T_LOG[$M]}
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 grep -q "memory-only files could not be written to the SSD at unmount (Read-only file system)" "$log" ||
 	t_fail "the daemon did not say at unmount that files could not be written: $(tail -n 3 "$log")"
 ssd_umount
@@ -226,6 +227,7 @@ put e1.kv 400 $((3 * MIB))
 t_eq "$(fsync_of "$M/e1.kv")" OK "fsync once the SSD is writable again"
 t_eq "$(stat_of flush_errors)" 0 "flush_errors after the restart"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # --- a store that holds files, on a filesystem read-only at start -------------
 
@@ -236,3 +238,4 @@ kvfs_mount "$M" "$S" "$OPTS"
 same e1.kv 400 $((3 * MIB))
 same a7.kv 7 $((6 * MIB))
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested

@@ -24,6 +24,7 @@ for i in $(seq 1 60); do
 done
 t_wait_flushed "$M"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 t_eq "$(nslabs)" 8 "slab files of a 256 MiB store"
 
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=128M"
@@ -41,6 +42,7 @@ t_eq "$(t_stat "$M" store draining_slabs)" 4 "draining_slabs in stats.json"
 t_wait_flushed "$M"
 rm -f "$M"/f*.kv
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 t_log "60 files read back after shrinking ($(t_elapsed))"
 
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=128M"
@@ -53,4 +55,5 @@ t_eq "$(t_xattr "$M/new.kv" user.kvfs.tier)" ssd "tier of the file written after
 "$IT/pattern" 99 4M >"$T_DIR/ref"
 t_cmp "$M/new.kv" "$T_DIR/ref"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 t_log "done ($(t_elapsed))"

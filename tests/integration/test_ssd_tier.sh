@@ -138,6 +138,7 @@ names=$(ls "$M" "$M/sub")
 
 # --- restart after a clean unmount ----------------------------------------------
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=512M"
 t_eq "$(ls "$M" "$M/sub")" "$names" "ls after the restart"
 for ((i = 1; i <= NF; i++)); do
@@ -197,6 +198,7 @@ t_cmp "$T_DIR/ref7" "$M/f7.kv"
 wait_stored "$M/f7.kv"
 rm "$M/f6.kv"	# an unlinked file stays gone across a restart
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=512M"
 t_cmp "$T_DIR/ref5" "$M/f5.kv"
 t_cmp "$T_DIR/ref2" "$M/f2.kv"
@@ -265,6 +267,7 @@ t_log "header scan: $NH heads, $nssd SSD-resident, no SSD reads ($(t_elapsed))"
 # After a restart the heads are loaded once (one SSD read each); the next
 # scan is served from memory again.
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 kvfs_mount "$M" "$S" "mem=64M,ssd=$D,ssd_size=512M"
 scan() {
 	python3 - "$M/h" "$NH" <<'EOF'
@@ -282,6 +285,7 @@ scan
 t_eq "$(stat_store ssd_reads)" "$reads0" "ssd_reads of the second scan after the restart"
 t_eq "$(stat_store promotions)" 0 "promotions by head scans"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 
 # --- write_policy=back ------------------------------------------------------------
 S2=$T_DIR/state2
@@ -297,6 +301,7 @@ for i in 1 2 3; do
 done
 t_eq "$(stat_store flushes)" 0 "flushes under write_policy=back"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested
 grep -q "wrote 3 memory-only files to the SSD at unmount" "${T_LOG[$M]}" ||
 	t_fail "the clean unmount did not write the 3 files out: $(tail -n 5 "${T_LOG[$M]}")"
 kvfs_mount "$M" "$S2" "mem=64M,ssd=$D2,ssd_size=128M,write_policy=back"
@@ -361,3 +366,4 @@ done
 t_fsop ENOENT stat "$M/b8.kv"
 t_log "fsync: durable across SIGKILL ($(t_elapsed))"
 kvfs_umount "$M"
+t_release_mem "$T_DIR" # memory lost, as at a reboot: the SSD is tested

@@ -45,7 +45,7 @@ static inline void t_core_open(struct kvfs *kv, const struct t_core_cfg *cfg)
 {
 	char msg[256] = "";
 
-	assert_int_equal(kvfs_mem_open(&kv->mem, cfg->mem, 0), 0);
+	assert_int_equal(kvfs_mem_open(&kv->mem, cfg->mem, 0, NULL), 0);
 	kv->ssd = NULL;
 	if (cfg->ssd && kvfs_ssd_open(&kv->ssd, cfg->ssd, cfg->ssd_size, msg, sizeof(msg)) != 0)
 		fail_msg("kvfs_ssd_open: %s", msg);

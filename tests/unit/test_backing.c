@@ -13,8 +13,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,7 +45,7 @@ static void expect(const struct kvfs_data *d, uint64_t off, const char *want,
 
 static int open_tier(struct kvfs_mem *mem, uint64_t size, unsigned flags)
 {
-	int r = kvfs_mem_open(mem, size, flags);
+	int r = kvfs_mem_open(mem, size, flags, NULL);
 
 	assert_int_equal(r, 0);
 	return mem->own_tmpfs;
@@ -59,7 +61,7 @@ static void test_write_read_truncate(void **state)
 
 	(void)state;
 	open_tier(&mem, 64 * MiB, 0);
-	kvfs_data_init(&d);
+	kvfs_data_init(&d, 1);
 	assert_int_equal(d.fd, -1);
 	/* no backing file: reads as zeros, seeks as one hole */
 	expect(&d, 0, want, 4096);
@@ -106,7 +108,7 @@ static void test_punch_seek_crc(void **state)
 
 	(void)state;
 	open_tier(&mem, 64 * MiB, 0);
-	kvfs_data_init(&d);
+	kvfs_data_init(&d, 1);
 	fill(want, len, 3);
 	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, len), (ssize_t)len);
 	assert_int_equal(kvfs_data_crc(&d, len), kvfs_crc32c(0, want, len));
@@ -149,8 +151,8 @@ static void test_full_all_or_nothing(void **state)
 		free(want);
 		skip(); /* needs its own tmpfs to be full at 8 MiB */
 	}
-	kvfs_data_init(&a);
-	kvfs_data_init(&b);
+	kvfs_data_init(&a, 1);
+	kvfs_data_init(&b, 2);
 	fill(want, 6 * MiB, 1);
 	assert_int_equal(kvfs_data_write(&a, &mem, 0, want, 6 * MiB), (ssize_t)(6 * MiB));
 	fill(buf, 4 * MiB, 2);
@@ -182,7 +184,7 @@ static void test_fallback_counts(void **state)
 	(void)state;
 	assert_int_equal(open_tier(&mem, 3 * MiB, KVFS_MEM_NOMOUNT), 0);
 	assert_string_equal(kvfs_mem_where(&mem), KVFS_MEM_FALLBACK_DIR);
-	kvfs_data_init(&d);
+	kvfs_data_init(&d, 1);
 	fill(buf, 4 * MiB, 4);
 	assert_int_equal(kvfs_data_write(&d, &mem, 0, buf, 4 * MiB), -ENOSPC);
 	assert_int_equal(kvfs_data_write(&d, &mem, 0, buf, 2 * MiB), (ssize_t)(2 * MiB));
@@ -207,7 +209,7 @@ static void test_view_walk(void **state)
 
 	(void)state;
 	open_tier(&mem, 64 * MiB, KVFS_MEM_NOHUGE);
-	kvfs_data_init(&d);
+	kvfs_data_init(&d, 1);
 	assert_int_equal(kvfs_data_view_open(&d, &mem, 0, 4096, 0, &v), -ENODATA);
 	fill(want, MiB, 1);
 	fill(want + 4 * MiB, MiB, 2);
@@ -238,6 +240,82 @@ static void test_view_walk(void **state)
 	free(want);
 }
 
+static int claim_7(void *arg, uint64_t id)
+{
+	(void)arg;
+	return id == 7;
+}
+
+/* A named tier in a directory: the tmpfs outlives its first opener, a clean
+ * exit's mark lets the next open adopt a file whose size and CRC match,
+ * nothing else; the mark is gone once adopted; the sweep removes the rest. */
+static void test_keep_adopt(void **state)
+{
+	char dir[] = "/tmp/kvfs-backing.XXXXXX", keep[64], *buf = malloc(3 * MiB);
+	struct kvfs_mem mem;
+	struct kvfs_data d, e, f;
+	uint32_t crc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(keep, sizeof(keep), "%s/mem", dir);
+	assert_int_equal(kvfs_mem_open(&mem, 64 * MiB, 0, keep), 0);
+	if (!mem.named) {
+		kvfs_mem_close(&mem);
+		rmdir(dir);
+		free(buf);
+		skip(); /* not root: no tmpfs to keep */
+	}
+	fill(buf, 3 * MiB, 11);
+	crc = kvfs_crc32c(0, buf, 3 * MiB);
+	kvfs_data_init(&d, 7);
+	kvfs_data_init(&e, 8);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, buf, 3 * MiB), (ssize_t)(3 * MiB));
+	assert_int_equal(kvfs_data_write(&e, &mem, 0, buf, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_keep(&d, &mem, 3 * MiB + 1, crc), -EINVAL); /* size */
+	assert_int_equal(kvfs_data_keep(&d, &mem, 3 * MiB, crc), 0);
+	kvfs_data_release(&d, &mem);  /* kept: stays */
+	kvfs_data_release(&e, &mem);  /* not kept: removed */
+	kvfs_mem_close(&mem);
+
+	/* "Restart": the same directory, the tmpfs found there. */
+	assert_int_equal(kvfs_mem_open(&mem, 64 * MiB, 0, keep), 0);
+	assert_true(mem.named);
+	kvfs_data_init(&f, 7);
+	assert_int_equal(kvfs_data_adopt(&f, &mem, 3 * MiB, crc ^ 1), 0); /* row differs */
+	kvfs_data_init(&d, 7);
+	assert_int_equal(kvfs_data_adopt(&d, &mem, 3 * MiB, crc), 0); /* removed above */
+	kvfs_mem_close(&mem);
+
+	assert_int_equal(kvfs_mem_open(&mem, 64 * MiB, 0, keep), 0);
+	kvfs_data_init(&d, 7);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, buf, 3 * MiB), (ssize_t)(3 * MiB));
+	assert_int_equal(kvfs_data_keep(&d, &mem, 3 * MiB, crc), 0);
+	kvfs_data_release(&d, &mem);
+	kvfs_data_init(&e, 9);
+	assert_int_equal(kvfs_data_write(&e, &mem, 0, buf, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_keep(&e, &mem, MiB, kvfs_crc32c(0, buf, MiB)), 0);
+	kvfs_data_release(&e, &mem);
+	kvfs_mem_close(&mem);
+	assert_int_equal(kvfs_mem_open(&mem, 64 * MiB, 0, keep), 0);
+	kvfs_data_init(&d, 7);
+	assert_int_equal(kvfs_data_adopt(&d, &mem, 3 * MiB, crc), 1);
+	expect(&d, 0, buf, 3 * MiB);
+	assert_true(d.bytes >= 3 * MiB);
+	assert_int_equal(kvfs_mem_sweep(&mem, claim_7, NULL), 1); /* file 9 */
+	kvfs_data_release(&d, &mem);  /* not kept again: removed */
+	kvfs_mem_close(&mem);
+	/* The mark went at adoption: a crash now could not adopt it. */
+	assert_int_equal(kvfs_mem_open(&mem, 64 * MiB, 0, keep), 0);
+	kvfs_data_init(&d, 7);
+	assert_int_equal(kvfs_data_adopt(&d, &mem, 3 * MiB, crc), 0);
+	kvfs_mem_close(&mem);
+	assert_int_equal(umount(keep), 0);
+	rmdir(keep);
+	rmdir(dir);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_full_all_or_nothing),
 		cmocka_unit_test(test_fallback_counts),
 		cmocka_unit_test(test_view_walk),
+		cmocka_unit_test(test_keep_adopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
