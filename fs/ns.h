@@ -169,6 +169,9 @@ struct kvfs_inode {
 					   while > 0 every open must be, the
 					   memory stays whole (file.c) */
 	atomic_uint npt_writers;        /* of those, open for writing */
+	uint32_t nserved;               /* open handles the daemon serves while
+					   passthrough is on: while > 0 new
+					   opens are served too (file.c) */
 	struct timespec pt_mtime;       /* the backing file's mtime when last
 					   taken in (file.c, pt_absorb) */
 	int dirty;                      /* row changed since last queued */
@@ -265,6 +268,7 @@ struct kvfs_handle {
 			       (fastpath.c) */
 	int pt_writer;      /* passthrough and open for writing: counted in
 			       ino->npt_writers until released */
+	int pt_counted;     /* served with passthrough on: in ino->nserved */
 	char *ctl_buf;      /* control files: the content generated at open */
 	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */

@@ -118,6 +118,10 @@ cleanup() {
 	# kvfs-bench stops the restarted daemon; if it was killed, that
 	# daemon exits once unmounted.
 	unmount "$RMNT"
+	# The memory tiers the daemons kept for a restart (STATE/mem).
+	for i in $(awk -v t="$TMP/" '$3 == "tmpfs" && index($2, t) == 1 && $2 ~ /\/mem$/ { print $2 }' /proc/mounts); do
+		umount "$i" 2>/dev/null || umount -l "$i" 2>/dev/null || true
+	done
 	if ((TMPFS_MOUNTED)); then
 		umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS" 2>/dev/null || true
 	elif [[ -n $TMPFS ]]; then
@@ -140,8 +144,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-shmem_kib() { awk '/^Shmem:/ { print $2 }' /proc/meminfo; }
-rss_shmem_kib() { awk '/^RssShmem:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 size_kib() {
 	local n=${1%[KkMmGgTt]} s=${1: -1}
 	case $s in
@@ -150,32 +152,22 @@ size_kib() {
 	esac
 }
 
-# Waits for the daemon's background prefault of its arena (prefault=1): the
-# daemon says nothing about it, so watch the shared memory it faults in until
-# it reaches mem= or stops growing for 2 s.  Prints the seconds waited.
+# Waits for the daemon's warming of fresh memory (prefault=1: stats.json's
+# memory_warmed_bytes reaches mem=), at most 120 s.  Prints the seconds
+# waited and the MiB warmed.
 wait_prefault() {
-	local want=$(($(size_kib "$KVFS_MEM") * 95 / 100)) base=$1 start=$SECONDS
-	local last=-1 still=0 rss shm grown
+	local want=$(($(size_kib "$KVFS_MEM") * 1024)) start=$SECONDS done=0
 	while ((SECONDS - start < 120)); do
-		rss=$(rss_shmem_kib "$KVFS_PID")
-		shm=$(shmem_kib)
-		grown=$((shm - base > rss ? shm - base : rss))
-		((grown >= want)) && break
-		if ((grown == last)); then
-			((++still >= 4)) && break
-		else
-			still=0
-		fi
-		last=$grown
-		sleep 0.5
+		done=$(kvfs_stat "$MNT" memory_warmed_bytes)
+		[[ -z $done || $done -ge $want ]] && break
+		sleep 0.2
 	done
-	echo "$((SECONDS - start)) $((grown / 1024))"
+	echo "$((SECONDS - start)) $((${done:-0} >> 20))"
 }
 
 mount_kvfs() {
 	local opts="state=$STATE,mem=$KVFS_MEM${KVFS_OPTS:+,$KVFS_OPTS}" base i waited
 	mkdir -p "$MNT" "$STATE"
-	base=$(shmem_kib)
 	"$KVFS_BIN" "$MNT" -f -o "$opts" >"$TMP/kvfs.log" 2>&1 &
 	KVFS_PID=$!
 	for ((i = 0; i < 300; i++)); do
@@ -185,10 +177,10 @@ mount_kvfs() {
 		sleep 0.1
 	done
 	is_mounted "$MNT" || { cat "$TMP/kvfs.log" >&2; die "kvfs did not mount $MNT in 30 s"; }
-	read -r waited PREFAULT_MIB < <(wait_prefault "$base")
+	read -r waited PREFAULT_MIB < <(wait_prefault)
 	PREFAULT_S=$waited
-	echo "kvfs: mounted $MNT -o $opts (pid $KVFS_PID); waited ${waited}s for the arena" \
-		"prefault (${PREFAULT_MIB} MiB of shared memory faulted in)"
+	echo "kvfs: mounted $MNT -o $opts (pid $KVFS_PID); waited ${waited}s for the" \
+		"memory warming (${PREFAULT_MIB} MiB warmed)"
 }
 
 # Starts kvfs on $1 with options $2, logging to $3; sets DAEMON_PID.  Waits
@@ -225,12 +217,12 @@ mount_kvfs_ssd() {
 	KVFS2_PID=$DAEMON_PID
 	cap=$(kvfs_stat "$MNT2" capacity_bytes)
 	while ((SECONDS - start < 120)); do
-		done=$(kvfs_stat "$MNT2" memory_prefaulted_bytes)
+		done=$(kvfs_stat "$MNT2" memory_warmed_bytes)
 		[[ -z $done || $done -ge $cap ]] && break
 		sleep 0.2
 	done
 	echo "kvfs-ssd: mounted $MNT2 -o $opts (pid $KVFS2_PID); waited $((SECONDS - start))s" \
-		"for the arena prefault"
+		"for the memory warming"
 }
 
 # (g): the state of a kvfs whose index holds $RESTART_FILES stored files of
