@@ -878,8 +878,11 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 		kvfs_ns_record(ns, ino, 0);
 	}
 	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* published, last writer gone */
-	queue = ino->t.resident &&
-		!kvfs_inode_stored(ino);
+	/* A bound writer's bytes are final only at its release (pt_settle
+	 * queues the file then): storing them now would be discarded by the
+	 * release's change and written twice. */
+	queue = ino->t.resident && !kvfs_inode_stored(ino) &&
+		atomic_load(&ino->npt_writers) == 0;
 	pthread_rwlock_unlock(&ino->lock);
 	if (queue)
 		kvfs_store_queue(ns->store, ino); /* write_policy=through */
@@ -972,8 +975,10 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		atomic_fetch_sub(&ino->npt_writers, 1);
 		/* Writes through a mapping may outlive the last flush (mmap,
 		 * close, store, munmap): the release is their end. */
-		if (pt_verify(ns, ino) && ino->published && ino->nwriters == 0)
-			pt_settled = 1;
+		(void)pt_verify(ns, ino);
+		/* The last bound writer: what writer_done left for now. */
+		pt_settled = ino->published && ino->nwriters == 0 &&
+			     atomic_load(&ino->npt_writers) == 0;
 	}
 	/* Hits and access times change on reads; record them at close, alone
 	 * unless something else of the row changed too (a header scan closes
