@@ -172,10 +172,11 @@ mount: all
 	@echo "kvfs mounted at $(MNT); unmount with: make umount MNT=$(MNT)  (or fusermount3 -u $(MNT))"
 
 # The daemon keeps its memory tier in $(STATE)/mem for a restart to adopt;
-# `make umount` gives that memory back too.
+# `make umount` gives that memory back too.  Lazily: the daemon may still be
+# closing its files there (its last pages go when it has).
 umount:
 	fusermount3 -u $(MNT)
-	@! mountpoint -q $(STATE)/mem || umount $(STATE)/mem
+	@! mountpoint -q $(STATE)/mem || umount -l $(STATE)/mem
 
 # `make install [PREFIX=/usr] [DESTDIR=...]`: every part, where Debian keeps
 # them.  Each part has its own target; the GPU library's install-gpu joins
