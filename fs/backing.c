@@ -605,7 +605,7 @@ int kvfs_mem_sweep(struct kvfs_mem *mem, int (*adopted)(void *arg, uint64_t id),
 
 /* ---- views and walks ---- */
 
-int kvfs_data_view_open(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+int kvfs_data_view_open(struct kvfs_data *d, uint64_t off,
 			uint64_t len, int writable, struct kvfs_data_view *v)
 {
 	uint64_t ps = (uint64_t)page_size(), start = off / ps * ps;
@@ -614,7 +614,6 @@ int kvfs_data_view_open(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	memset(v, 0, sizeof(*v));
 	if (len == 0)
 		return -EINVAL;
-	(void)mem;
 	if (d->fd < 0)
 		return -ENODATA;
 	/* The caller allocated a writable view's range (kvfs_data_alloc,

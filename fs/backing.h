@@ -176,7 +176,7 @@ struct kvfs_data_view {
 	size_t maplen;
 	uint64_t off, len;
 };
-int kvfs_data_view_open(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+int kvfs_data_view_open(struct kvfs_data *d, uint64_t off,
 			uint64_t len, int writable, struct kvfs_data_view *v);
 void kvfs_data_view_close(struct kvfs_data_view *v);
 

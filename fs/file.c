@@ -318,6 +318,15 @@ out:
  * free while passthrough is on). */
 #define PT_SHORT_DIV 8
 
+/* A bound writer fills memory the daemon cannot refuse: below 1/4 of mem=
+ * free, its open and its flush wake the reclaimer now, not at the
+ * flusher's next second. */
+static void pt_room(struct kvfs_ns *ns)
+{
+	if (kvfs_mem_free(ns->mem) < ns->mem->size / (PT_SHORT_DIV / 2))
+		kvfs_store_kick(ns->store);
+}
+
 void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
@@ -382,10 +391,8 @@ out:
 	pthread_rwlock_unlock(&ino->lock);
 	atomic_fetch_add(h->passthrough ? &ns->stats.opens_passthrough :
 			 &ns->stats.opens_served, 1);
-	/* A bound writer fills memory the daemon cannot refuse: reclaim
-	 * early, not at the flusher's next second. */
-	if (h->pt_writer && kvfs_mem_free(ns->mem) < ns->mem->size / (PT_SHORT_DIV / 2))
-		kvfs_store_kick(ns->store);
+	if (h->pt_writer)
+		pt_room(ns);
 }
 
 /*
@@ -451,7 +458,7 @@ void kvfs_file_pt_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	if (atomic_load(&ino->npt_writers) == 0)
 		return;
 	pthread_rwlock_wrlock(&ino->lock);
-	(void)pt_absorb(ns, ino, 0);
+	pt_size(ns, ino);
 	pthread_rwlock_unlock(&ino->lock);
 }
 
@@ -628,7 +635,7 @@ static void count_read(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
 
 ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 			     uint64_t off, size_t size, struct iovec *iov,
-			     int max_iov, int *niov, void **bounce)
+			     int *niov, void **bounce)
 {
 	struct kvfs_inode *ino = h->ino;
 	ssize_t n;
@@ -663,7 +670,6 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 		if (r)
 			return r;
 	}
-	(void)max_iov; /* one buffer either way */
 	if (route == SERVE_MEM)
 		n = read_mem(ns, h, off, size, iov, niov, bounce);
 	else
@@ -857,16 +863,12 @@ again:
 
 /* The last writer is done: publish, make the CRC current, record the row.
  * Caller holds ns->lock for writing. */
-static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
+/* The end of a change (the last writer's flush, a bound writer's
+ * release): the CRC to the hasher (or computed here), the file published
+ * or its row recorded.  Returns whether it is to be queued for the SSD.
+ * Caller holds ns->lock (either way) and ino->lock for writing. */
+static int settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
-	struct kvfs_inode *ino = h->ino;
-	int queue;
-
-	h->writer = 0;
-	KVFS_ASSERT(ino->nwriters > 0);
-	if (--ino->nwriters > 0)
-		return;
-	pthread_rwlock_wrlock(&ino->lock);
 	if (!ino->crc_valid && kvfs_hasher_queue(ns, ino) != 0)
 		crc_refresh(ns, ino);
 	if (!ino->published) {
@@ -877,12 +879,25 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 	} else if (ino->dirty) {
 		kvfs_ns_record(ns, ino, 0);
 	}
+	return ino->t.resident && !kvfs_inode_stored(ino);
+}
+
+static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	struct kvfs_inode *ino = h->ino;
+	int queue;
+
+	h->writer = 0;
+	KVFS_ASSERT(ino->nwriters > 0);
+	if (--ino->nwriters > 0)
+		return;
+	pthread_rwlock_wrlock(&ino->lock);
+	queue = settle(ns, ino);
 	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* published, last writer gone */
 	/* A bound writer's bytes are final only at its release (pt_settle
 	 * queues the file then): storing them now would be discarded by the
 	 * release's change and written twice. */
-	queue = ino->t.resident && !kvfs_inode_stored(ino) &&
-		atomic_load(&ino->npt_writers) == 0;
+	queue = queue && atomic_load(&ino->npt_writers) == 0;
 	pthread_rwlock_unlock(&ino->lock);
 	if (queue)
 		kvfs_store_queue(ns->store, ino); /* write_policy=through */
@@ -907,8 +922,7 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		pthread_rwlock_wrlock(&ino->lock);
 		(void)pt_absorb(ns, ino, 0);
 		pthread_rwlock_unlock(&ino->lock);
-		if (kvfs_mem_free(ns->mem) < ns->mem->size / (PT_SHORT_DIV / 2))
-			kvfs_store_kick(ns->store);
+		pt_room(ns);
 	}
 	if (!h->writer)
 		return 0;
@@ -927,19 +941,15 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	return 0;
 }
 
-/* A published file a passthrough writer changed after its last flush:
- * what writer_done does for a last writer (rule 3's hasher pass, the row,
- * the SSD).  Caller holds ns->lock. */
+/* A published file whose last bound writer was released: what
+ * writer_done left for then (settle), unless it is unlinked.  Caller holds
+ * ns->lock. */
 static void pt_settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
 	int queue;
 
 	pthread_rwlock_wrlock(&ino->lock);
-	if (!ino->crc_valid && kvfs_hasher_queue(ns, ino) != 0)
-		crc_refresh(ns, ino);
-	if (ino->dirty && ino->nlink > 0)
-		kvfs_ns_record(ns, ino, 0);
-	queue = ino->t.resident && !kvfs_inode_stored(ino) && ino->nlink > 0;
+	queue = ino->nlink > 0 && settle(ns, ino);
 	pthread_rwlock_unlock(&ino->lock);
 	if (queue)
 		kvfs_store_queue(ns->store, ino);

@@ -386,14 +386,15 @@ void kvfs_ns_statfs(struct kvfs_ns *ns, struct kvfs_statfs *out);
 int kvfs_file_open(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *ino, int flags, int cached,
 		   struct kvfs_handle **fh);
-/* Copies [off, off+size) clamped to EOF into a buffer the iovec describes;
+/* Copies [off, off+size) clamped to EOF into a buffer *iov (one iovec)
+ * describes;
  * the inode's read lock stays held until kvfs_file_read_done() so the buffer
  * stays the thread's while the kernel copies it.  A file the
  * memory does not hold whole (store.h) is promoted first when read
  * sequentially, else served from the SSD through a buffer (*bounce). */
 ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 			     uint64_t off, size_t size, struct iovec *iov,
-			     int max_iov, int *niov, void **bounce);
+			     int *niov, void **bounce);
 /* bounce: what read_begin returned in *bounce (bytes read from the SSD
  * into a buffer of the read's own, or the thread's buffer for memory). */
 /* Binds a new handle to its file's backing file where the kernel may

@@ -382,8 +382,7 @@ static void op_read(fuse_req_t req, fuse_ino_t n, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	r = kvfs_file_read_begin(&kv->ns, h, (uint64_t)off, size, iov, 1, &niov,
-				 &bounce);
+	r = kvfs_file_read_begin(&kv->ns, h, (uint64_t)off, size, iov, &niov, &bounce);
 	if (r < 0) {
 		fuse_reply_err(req, (int)-r);
 	} else {

@@ -117,7 +117,7 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 	hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
 	r = kvfs_data_alloc(&ino->data, st->ns->mem, 0, hl, ino->size);
 	if (r == 0)
-		r = kvfs_data_view_open(&ino->data, st->ns->mem, 0, hl, 1, &v);
+		r = kvfs_data_view_open(&ino->data, 0, hl, 1, &v);
 	if (r) {
 		kvfs_data_release(&ino->data, st->ns->mem);
 		return r;
@@ -165,7 +165,7 @@ static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino,
 		hi = ino->size;
 	if (lo >= hi)
 		return 0;
-	r = kvfs_data_view_open(&ino->data, st->ns->mem, lo, hi - lo, 1, &v);
+	r = kvfs_data_view_open(&ino->data, lo, hi - lo, 1, &v);
 	if (r) {
 		log_bad(st, ino, i0, r);
 		return -EIO;

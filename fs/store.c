@@ -38,7 +38,6 @@
 #include <time.h>
 
 #include "crc32c.h"
-#include "fastpath.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -380,16 +379,15 @@ static void put_ref(struct kvfs_store *st, struct kvfs_inode *ino)
 /* Describes chunk i's stored bytes as transfers from the view of the
  * backing file (zeros for holes) and computes its CRC.  Returns 1 if the
  * chunk has data, 0 if it is all hole, -ENOMEM. */
-static int chunk_pieces(struct kvfs_store *st, struct kvfs_inode *ino,
-			const struct kvfs_data_view *v, uint32_t i, uint32_t len,
-			uint64_t soff, struct iovec_list *l, uint32_t *crc)
+static int chunk_pieces(struct kvfs_inode *ino, const struct kvfs_data_view *v,
+			uint32_t i, uint32_t len, uint64_t soff,
+			struct iovec_list *l, uint32_t *crc)
 {
 	struct kvfs_data_walk w;
 	uint64_t start = (uint64_t)i * KVFS_CHUNK, bytes, pos = start, seg;
 	char *p;
 	int data = 0, r;
 
-	(void)st;
 	/* The walk covers the file's bytes; the rest of the last 4 KiB is
 	 * the page that holds EOF, zeros past it. */
 	bytes = ino->size - start < len ? ino->size - start : len;
@@ -461,7 +459,7 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		r = kvfs_ssd_alloc(st->ssd, len, near, &soff);
 		if (r)
 			break;
-		r = chunk_pieces(st, ino, v, i, len, soff, l, &m->c[i].crc);
+		r = chunk_pieces(ino, v, i, len, soff, l, &m->c[i].crc);
 		if (r <= 0) {
 			kvfs_ssd_give(st->ssd, soff, len);
 			continue; /* a hole: no run; or the error ends the loop */
@@ -478,10 +476,8 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 }
 
 /* The file's checksum and head checksum for the map. */
-static void map_sums(struct kvfs_store *st, struct kvfs_inode *ino,
-		     struct kvfs_map *m)
+static void map_sums(struct kvfs_inode *ino, struct kvfs_map *m)
 {
-	(void)st;
 	m->file_crc = ino->crc_valid ? ino->crc :
 		      kvfs_data_crc(&ino->data, ino->size);
 	if (m->n && m->c[0].len) {
@@ -543,11 +539,11 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	/* A view of the whole file for the transfers (no copy); a file with
 	 * no backing file is all hole and needs none. */
 	if (r == 0 && ino->data.fd >= 0 && ino->size)
-		r = kvfs_data_view_open(&ino->data, st->ns->mem, 0, ino->size, 0, &v);
+		r = kvfs_data_view_open(&ino->data, 0, ino->size, 0, &v);
 	if (r == 0)
 		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &v : NULL, f, &l);
 	if (r == 0) {
-		map_sums(st, ino, &f->m);
+		map_sums(ino, &f->m);
 		r = l.n ? kvfs_ssd_write(st->ssd, l.v, l.n) : 0;
 		if (r)
 			give_fresh(st, f);

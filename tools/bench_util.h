@@ -56,6 +56,31 @@ static inline double median(const double *v, unsigned n)
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+/* The summary's ratio table: its header, then one row per ratio with its
+ * goal, met or SHORT (goal 0: none). */
+static inline void print_ratio_head(void)
+{
+	printf("\n%-44s %9s %9s\n", "ratio (of medians)", "measured", "goal");
+}
+
+static inline void print_ratio_row(const char *name, double value, double goal)
+{
+	if (goal > 0)
+		printf("%-44s %9.3f   >= %4.2f  %s\n", name, value, goal,
+		       value >= goal ? "met" : "SHORT");
+	else
+		printf("%-44s %9.3f %9s\n", name, value, "-");
+}
+
+/* {"median": M, "runs": [...]} of v[0..n), `digits` decimals. */
+static inline void json_runs(FILE *f, const double *v, unsigned n, int digits)
+{
+	fprintf(f, "{\"median\": %.*f, \"runs\": [", digits, median(v, n));
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s%.*f", i ? ", " : "", digits, v[i]);
+	fprintf(f, "]}");
+}
+
 /* Writes all of buf, or dies naming path. */
 static inline void write_full(int fd, const char *buf, size_t len, const char *path)
 {

@@ -1491,23 +1491,11 @@ static void print_results(const struct bench *b)
 	n = collect_ratios(b, r, 128);
 	if (!n)
 		return;
-	printf("\n%-44s %9s %9s\n", "ratio (of medians)", "measured", "goal");
+	print_ratio_head();
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "%.31s %.47s", r[i].target, r[i].name);
-		if (r[i].goal > 0)
-			printf("%-44s %9.3f   >= %4.2f  %s\n", name, r[i].value, r[i].goal,
-			       r[i].value >= r[i].goal ? "met" : "SHORT");
-		else
-			printf("%-44s %9.3f %9s\n", name, r[i].value, "-");
+		print_ratio_row(name, r[i].value, r[i].goal);
 	}
-}
-
-static void json_runs(FILE *f, const double *v, unsigned n)
-{
-	fprintf(f, "{\"median\": %.4f, \"runs\": [", median(v, n));
-	for (unsigned i = 0; i < n; i++)
-		fprintf(f, "%s%.4f", i ? ", " : "", v[i]);
-	fprintf(f, "]}");
 }
 
 static void write_json(const struct bench *b)
@@ -1534,7 +1522,7 @@ static void write_json(const struct bench *b)
 	for (unsigned e = 0; e < E_NR; e++)
 		fprintf(f, "%s\"%s\": %u", e ? ", " : "", engine_name[e], eng_files(b, e));
 	fprintf(f, "}},\n  \"memcpy_mbps\": ");
-	json_runs(f, b->memcpy_mbps, (b->phases & PH_MMAP) ? rp : 1);
+	json_runs(f, b->memcpy_mbps, (b->phases & PH_MMAP) ? rp : 1, 4);
 	fprintf(f, ",\n  \"targets\": [");
 	for (unsigned i = 0; i < b->nt; i++) {
 		const struct target *t = &b->t[i];
@@ -1550,11 +1538,11 @@ static void write_json(const struct bench *b)
 				for (unsigned p = 0; p < P_NR; p++) {
 					fprintf(f, "%s\n      \"%s_%s_s\": ", first ? "" : ",",
 						engine_name[e], part_name[p]);
-					json_runs(f, t->eng[e][p], rp);
+					json_runs(f, t->eng[e][p], rp, 4);
 					first = false;
 				}
 #define MET(HAS, KEY, V) if (HAS) { fprintf(f, "%s\n      \"%s\": ", first ? "" : ",", KEY); \
-		json_runs(f, V, rp); first = false; }
+		json_runs(f, V, rp, 4); first = false; }
 		MET(t->has_mmap, "mmap_read_mbps", t->mmap_mbps);
 		MET(t->has_mmap, "mmap_again_mbps", t->mmap_again_mbps);
 		MET(t->has_rand, "rand_1t_iops", t->rand1);

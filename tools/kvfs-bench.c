@@ -2010,23 +2010,11 @@ static void print_ratios(const struct bench *b)
 	unsigned n = collect_ratios(b, r);
 	char name[96];
 
-	printf("\n%-44s %9s %9s\n", "ratio (of medians)", "measured", "goal");
+	print_ratio_head();
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "%s %s", r[i].target, r[i].name);
-		if (r[i].goal > 0)
-			printf("%-44s %9.3f   >= %4.2f  %s\n", name, r[i].value, r[i].goal,
-			       r[i].value >= r[i].goal ? "met" : "SHORT");
-		else
-			printf("%-44s %9.3f %9s\n", name, r[i].value, "-");
+		print_ratio_row(name, r[i].value, r[i].goal);
 	}
-}
-
-static void json_runs(FILE *f, const double *v, unsigned n)
-{
-	fprintf(f, "{\"median\": %.3f, \"runs\": [", median(v, n));
-	for (unsigned i = 0; i < n; i++)
-		fprintf(f, "%s%.3f", i ? ", " : "", v[i]);
-	fprintf(f, "]}");
 }
 
 /* Labels, paths and meta values are written as given: no quotes or backslashes. */
@@ -2051,15 +2039,15 @@ static void json_targets(FILE *f, const struct bench *b)
 		fprintf(f, ", \"fstype\": ");
 		json_str(f, t->fstype);
 		fprintf(f, ",\n     \"other_cpu\": ");
-		json_runs(f, t->other, b->repeat);
+		json_runs(f, t->other, b->repeat, 3);
 		fprintf(f, ",\n     \"steal_cpu\": ");
-		json_runs(f, t->steal, b->repeat);
+		json_runs(f, t->steal, b->repeat, 3);
 		fprintf(f, ",\n     \"metrics\": {");
 		for (int m = 0, first = 1; m < M_NR; m++) {
 			if (!t->has[m])
 				continue;
 			fprintf(f, "%s\n       \"%s\": ", first ? "" : ",", metric_info[m].key);
-			json_runs(f, t->m[m], b->repeat);
+			json_runs(f, t->m[m], b->repeat, 3);
 			first = 0;
 		}
 		fprintf(f, "}}%s\n", i + 1 < b->nt ? "," : "");
@@ -2122,20 +2110,20 @@ static void write_json(const struct bench *b)
 		json_str(f, eq + 1);
 	}
 	fprintf(f, "},\n  \"memcpy\": {\"mbps\": ");
-	json_runs(f, b->memcpy_mbps, b->repeat);
+	json_runs(f, b->memcpy_mbps, b->repeat, 3);
 	fprintf(f, "},\n  \"first_touch\": {\"mbps\": ");
-	json_runs(f, b->touch_mbps, b->repeat);
+	json_runs(f, b->touch_mbps, b->repeat, 3);
 	fprintf(f, "},\n");
 	if (b->restart_argv) {
 		fprintf(f, "  \"restart\": {\"files\": %lu, \"first_lookup_s\": ",
 			b->restart_files);
-		json_runs(f, b->restart_s, b->repeat);
+		json_runs(f, b->restart_s, b->repeat, 3);
 		if (b->restart_cold) {
 			fprintf(f, ", \"first_lookup_cold_s\": ");
-			json_runs(f, b->restart_cold_s, b->repeat);
+			json_runs(f, b->restart_cold_s, b->repeat, 3);
 		}
 		fprintf(f, ", \"other_cpu\": ");
-		json_runs(f, b->restart_other, b->repeat);
+		json_runs(f, b->restart_other, b->repeat, 3);
 		fprintf(f, "},\n");
 	}
 	json_targets(f, b);

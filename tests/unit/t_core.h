@@ -123,20 +123,18 @@ static inline struct kvfs_inode *t_file_publish(struct kvfs_ns *ns, struct kvfs_
 static inline ssize_t t_file_read(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
 				  void *buf, size_t len, size_t piece)
 {
-	int max = (int)(piece / KVFS_ALLOC_UNIT) + 4;	/* + partial units at the ends */
-	struct iovec *iov = calloc((size_t)max, sizeof(*iov));
+	struct iovec iov[1];
 	char *out = buf;
 	size_t done = 0;
 	ssize_t n = 0;
 
-	assert_non_null(iov);
 	while (done < len) {
 		size_t got = 0;
 		void *bounce;
 		int niov;
 
 		n = kvfs_file_read_begin(ns, h, off + done, len - done < piece ? len - done : piece,
-					 iov, max, &niov, &bounce);
+					 iov, &niov, &bounce);
 		if (n < 0)
 			break;	/* nothing held */
 		for (int i = 0; i < niov; i++) {
@@ -149,7 +147,6 @@ static inline ssize_t t_file_read(struct kvfs_ns *ns, struct kvfs_handle *h, uin
 			break;
 		done += (size_t)n;
 	}
-	free(iov);
 	return n < 0 ? n : (ssize_t)done;
 }
 

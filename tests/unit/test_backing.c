@@ -210,12 +210,12 @@ static void test_view_walk(void **state)
 	(void)state;
 	open_tier(&mem, 64 * MiB, KVFS_MEM_NOHUGE);
 	kvfs_data_init(&d, 1);
-	assert_int_equal(kvfs_data_view_open(&d, &mem, 0, 4096, 0, &v), -ENODATA);
+	assert_int_equal(kvfs_data_view_open(&d, 0, 4096, 0, &v), -ENODATA);
 	fill(want, MiB, 1);
 	fill(want + 4 * MiB, MiB, 2);
 	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, MiB), (ssize_t)MiB);
 	assert_int_equal(kvfs_data_write(&d, &mem, 4 * MiB, want + 4 * MiB, MiB), (ssize_t)MiB);
-	assert_int_equal(kvfs_data_view_open(&d, &mem, 0, 5 * MiB, 0, &v), 0);
+	assert_int_equal(kvfs_data_view_open(&d, 0, 5 * MiB, 0, &v), 0);
 	kvfs_data_walk_init(&w, &d, &v, 0, 5 * MiB);
 	while (kvfs_data_walk_next(&w, &p, &seg)) {
 		if (p != KVFS_DATA_HOLE) {
@@ -230,7 +230,7 @@ static void test_view_walk(void **state)
 	assert_int_equal(data, 2 * MiB);
 	kvfs_data_view_close(&v);
 	/* a writable view allocates, and what is stored through it is read */
-	assert_int_equal(kvfs_data_view_open(&d, &mem, 2 * MiB, MiB, 1, &v), 0);
+	assert_int_equal(kvfs_data_view_open(&d, 2 * MiB, MiB, 1, &v), 0);
 	fill(v.base, MiB, 3);
 	fill(want + 2 * MiB, MiB, 3);
 	kvfs_data_view_close(&v);
