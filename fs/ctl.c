@@ -114,6 +114,10 @@ static void snap_store(struct kvfs *kv, struct kvfs_ctl_snap *s)
 		"Files written to the SSD tier and committed.", C(flushes));
 	counter(s, "flushed_bytes", "kvfs_flushed_bytes_total", "counter",
 		"Bytes of files written to the SSD tier.", C(flushed_bytes));
+	counter(s, "flush_unchanged_bytes", "kvfs_flush_unchanged_bytes_total",
+		"counter", "Bytes of chunks marked changed that a flush found the "
+		"same by their checksum and did not write again.",
+		C(flush_unchanged_bytes));
 	counter(s, "flush_errors", "kvfs_flush_errors_total", "counter",
 		"Flushes that failed (the files stay in memory).", C(flush_errors));
 	counter(s, "flush_queue", "kvfs_flush_queue_files", "gauge",

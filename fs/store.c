@@ -438,8 +438,26 @@ static int reusable(const struct kvfs_inode *ino, const struct kvfs_map *m,
 				      kvfs_map_chunk_len(m->size, i) : 0);
 }
 
+/* Whether chunk i, marked changed, still holds the stored copy's bytes:
+ * a stored run of the same length whose CRC the chunk's new CRC (in m,
+ * just computed) matches.  A bound writer's change marks every chunk
+ * (file.c, rule 5): this is what keeps its flush to the chunks it
+ * rewrote.  Equal CRC-32Cs of different 1 MiB chunks are possible (one in
+ * 2^32 for unrelated bytes; never for a change within 32 consecutive
+ * bits). */
+static int same_crc(const struct kvfs_inode *ino, const struct kvfs_map *m,
+		    uint32_t i)
+{
+	const struct kvfs_tier *t = &ino->t;
+
+	return t->has_stored && i < t->stored.n && t->stored.c[i].len &&
+	       t->stored.c[i].len == kvfs_map_chunk_len(m->size, i) &&
+	       t->stored.c[i].crc == m->c[i].crc;
+}
+
 /* Takes runs for every changed chunk, reuses the stored runs of the
- * others, and lists the transfers.  On error gives back what it took. */
+ * others and of changed chunks whose bytes turn out the same, and lists
+ * the transfers.  On error gives back what it took. */
 static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		       const struct kvfs_data_view *v, struct flush *f,
 		       struct iovec_list *l)
@@ -451,6 +469,7 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 	for (uint32_t i = 0; i < m->n && r >= 0; i++) {
 		uint32_t len = kvfs_map_chunk_len(m->size, i);
 		uint64_t soff;
+		int n0;
 
 		if (reusable(ino, m, i)) {
 			m->c[i] = ino->t.stored.c[i];
@@ -459,10 +478,21 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		r = kvfs_ssd_alloc(st->ssd, len, near, &soff);
 		if (r)
 			break;
+		n0 = l->n;
 		r = chunk_pieces(ino, v, i, len, soff, l, &m->c[i].crc);
 		if (r <= 0) {
 			kvfs_ssd_give(st->ssd, soff, len);
 			continue; /* a hole: no run; or the error ends the loop */
+		}
+		if (same_crc(ino, m, i)) {
+			/* Marked changed, same bytes by their CRC: keep the
+			 * stored run, write nothing. */
+			l->n = n0;
+			kvfs_ssd_give(st->ssd, soff, len);
+			m->c[i] = ino->t.stored.c[i];
+			atomic_fetch_add(&st->stats.flush_unchanged_bytes, len);
+			r = 0;
+			continue;
 		}
 		m->c[i].soff = soff;
 		m->c[i].len = len;

@@ -74,6 +74,7 @@ struct kvfs_tier {
 struct kvfs_store_stats {
 	atomic_uint_fast64_t mem_hits, ssd_reads, ssd_read_bytes, head_loads;
 	atomic_uint_fast64_t flushes, flushed_bytes, flush_errors, flush_retries;
+	atomic_uint_fast64_t flush_unchanged_bytes;
 	atomic_uint_fast64_t promotions, promoted_bytes, demotions, demoted_bytes;
 	atomic_uint_fast64_t ssd_evictions, ssd_evicted_bytes;
 	atomic_uint_fast64_t mem_evictions, mem_evicted_bytes;

@@ -10,6 +10,8 @@
 #   - ds4's rewrites of SSD-resident files (48-byte header by dd, which
 #     closes a dup first; ftruncate + trailer), rename-replace and a shell
 #     append read back right, are written through, and survive a restart;
+#   - an in-place rewrite of a stored file in memory flushes only the
+#     chunk it changed, also when a bound writer made it;
 #   - write_policy=back keeps published files in memory (no flushes), writes
 #     cold ones out under memory pressure and all at a clean unmount; fsync
 #     (after close, or before it: then the publishing close syncs) makes a
@@ -122,6 +124,33 @@ done
 printf 'NEWHEAD' | dd of="$T_DIR/ref1" bs=7 count=1 conv=notrunc status=none
 t_cmp "$T_DIR/ref1" "$M/f1.kv"
 t_log "concurrent readers and a writer during a promotion ($(t_elapsed))"
+
+# An in-place rewrite of a stored file in memory writes only the chunk it
+# changed to the SSD.  A bound (passthrough) writer's bytes never reach the
+# daemon, which marks every chunk changed: the flusher keeps the 7 whose
+# CRC did not move (flush_unchanged_bytes).
+wait_flushed
+"$IT/pattern" 300 "$fsz" >"$T_DIR/refg"
+cp "$T_DIR/refg" "$M/g.kv"
+wait_stored "$M/g.kv"
+wait_flushed
+t_eq "$(tier "$M/g.kv")" memory+ssd "tier of g.kv before its in-place rewrite"
+flushed0=$(stat_store flushed_bytes)
+kept0=$(stat_store flush_unchanged_bytes)
+bound0=$(stat_io opens_passthrough)
+for f in "$T_DIR/refg" "$M/g.kv"; do
+	printf 'KVHDR-v2 hits=000002 ts=1700000001 tokens=054321' |
+		dd of="$f" bs=48 count=1 seek=$((3 * MIB + 100)) oflag=seek_bytes conv=notrunc status=none
+done
+wait_stored "$M/g.kv"
+wait_flushed
+t_eq "$(($(stat_store flushed_bytes) - flushed0))" "$MIB" "bytes flushed for a 48-byte rewrite of an 8 MiB file"
+if (($(stat_io opens_passthrough) > bound0)); then
+	t_eq "$(($(stat_store flush_unchanged_bytes) - kept0))" $((7 * MIB)) \
+		"chunks a bound rewrite left as they were, kept by their CRC"
+fi
+t_cmp "$T_DIR/refg" "$M/g.kv"
+t_log "in-place rewrite: 1 MiB flushed ($(t_elapsed))"
 
 # Metadata for the restart: user.* xattrs, a pin, a parent.
 setfattr -n user.model -v llama-70b "$M/f1.kv"
