@@ -90,7 +90,8 @@ void kvfs_file_crc_refresh(struct kvfs_ns *ns, struct kvfs_inode *ino)
 
 /*
  * Set-id bits (Linux's rules; the kernel leaves them to kvfs, since libfuse
- * asks for FUSE_HANDLE_KILLPRIV).  A change of a regular file's data (a
+ * asks for FUSE_HANDLE_KILLPRIV, and kproto for FUSE_HANDLE_KILLPRIV_V2
+ * with passthrough).  A change of a regular file's data (a
  * write, a truncate, an O_TRUNC open) or of its owner (chown) takes away
  *   - S_ISUID;
  *   - S_ISGID when the file is group-executable, or when the caller is not

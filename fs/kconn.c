@@ -110,7 +110,7 @@ int kvfs_kconn_attach(struct kvfs *kv, struct fuse_session *se)
 	 * kernel offers.  Passthrough needs CAP_SYS_ADMIN for the backing
 	 * ids, and the option's consent. */
 	if (kv->opts.passthrough != KVFS_PT_OFF && kvfs_kproto_can_back())
-		want |= KVFS_FUSE_PASSTHROUGH;
+		want |= KVFS_FUSE_PASSTHROUGH | KVFS_FUSE_HANDLE_KILLPRIV_V2;
 	kvfs_kproto_init(&kv->kproto, want);
 	kv->kproto.backing_of = conn_backing_of;
 	kv->kproto.backing_arg = kv;

@@ -160,7 +160,7 @@ void kvfs_kproto_reply(struct kvfs_kproto *kp, struct iovec *iov, int count)
 	if (unique == 0 || oh->unique != unique)
 		return;
 	atomic_store(&kp->init_unique, 0); /* once */
-	add = kp->want & atomic_load(&kp->offered) & ~0xffffffffull;
+	add = kp->want & atomic_load(&kp->offered);
 	if (oh->error != 0 || count < 2 ||
 	    iov[1].iov_len < offsetof(struct fuse_init_out, flags2) + sizeof(out->flags2))
 		return; /* not the reply we know how to extend: leave it */
@@ -170,7 +170,8 @@ void kvfs_kproto_reply(struct kvfs_kproto *kp, struct iovec *iov, int count)
 	if ((add & KVFS_FUSE_PASSTHROUGH) &&
 	    iov[1].iov_len < offsetof(struct fuse_init_out, unused) + sizeof(uint32_t))
 		add &= ~KVFS_FUSE_PASSTHROUGH;
-	if (add) {
+	out->flags |= (uint32_t)add;
+	if (add >> 32) {
 		out->flags |= FUSE_INIT_EXT;
 		out->flags2 |= (uint32_t)(add >> 32);
 	}

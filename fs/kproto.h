@@ -28,6 +28,12 @@
  * Debian 12's linux/fuse.h (protocol 7.38) predates them. */
 #define KVFS_FUSE_DIRECT_IO_ALLOW_MMAP (1ull << 36) /* kernel 6.6+ */
 #define KVFS_FUSE_PASSTHROUGH          (1ull << 37) /* kernel 6.9+ */
+/* In the first 32 bits, known to Debian 12's linux/fuse.h but not asked
+ * for by libfuse 3.14: the daemon kills set-id bits itself (it does, by
+ * Linux's rules: file.c), so the kernel marks the mount SB_NOSEC and stops
+ * asking for security.capability before every write of a passthrough open
+ * (once per inode after each attribute refresh instead). */
+#define KVFS_FUSE_HANDLE_KILLPRIV_V2   (1ull << 28) /* kernel 5.11+ */
 
 /* OPEN and CREATE requests whose replies may still be patched: their
  * uniques, noted as read, taken back when replied to.  Slots are few: the

@@ -86,6 +86,34 @@ static void test_init_reply_gets_offered_flags(void **state)
 	assert_false(rep.out.flags & FUSE_INIT_EXT);
 }
 
+/* A flag of the first 32 bits (FUSE_HANDLE_KILLPRIV_V2) lands in flags,
+ * with no INIT_EXT of its own; not offered, it is not added. */
+static void test_low_flag_granted_where_offered(void **state)
+{
+	struct kvfs_kproto kp;
+	struct t_init_req req;
+	struct t_reply rep;
+
+	(void)state;
+	kvfs_kproto_init(&kp, KVFS_FUSE_HANDLE_KILLPRIV_V2);
+	kvfs_kproto_request(&kp, &req, t_init_request(&req, 3, FUSE_ASYNC_READ |
+						      KVFS_FUSE_HANDLE_KILLPRIV_V2, 1));
+	t_reply_init(&rep, 3, 0);
+	kvfs_kproto_reply(&kp, rep.iov, 2);
+	assert_true(rep.out.flags & FUSE_HANDLE_KILLPRIV_V2);
+	assert_true(rep.out.flags & FUSE_ASYNC_READ);
+	assert_false(rep.out.flags & FUSE_INIT_EXT);
+	assert_int_equal(rep.out.flags2, 0);
+	assert_int_equal(kvfs_kproto_granted(&kp), KVFS_FUSE_HANDLE_KILLPRIV_V2);
+
+	kvfs_kproto_init(&kp, KVFS_FUSE_HANDLE_KILLPRIV_V2 | KVFS_FUSE_DIRECT_IO_ALLOW_MMAP);
+	kvfs_kproto_request(&kp, &req, t_init_request(&req, 4, FUSE_ASYNC_READ, 0));
+	t_reply_init(&rep, 4, 0);
+	kvfs_kproto_reply(&kp, rep.iov, 2);
+	assert_int_equal(rep.out.flags, FUSE_ASYNC_READ);
+	assert_int_equal(kvfs_kproto_granted(&kp), 0);
+}
+
 static void test_not_offered_not_granted(void **state)
 {
 	struct kvfs_kproto kp;
@@ -160,6 +188,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_reply_gets_offered_flags),
+		cmocka_unit_test(test_low_flag_granted_where_offered),
 		cmocka_unit_test(test_not_offered_not_granted),
 		cmocka_unit_test(test_other_replies_untouched),
 	};
