@@ -7,9 +7,12 @@
  * struct kvfs (fuse_req_userdata).  Handlers are entered with no lock held;
  * create takes the new inode's lock itself (docs/design.md, "Lock order").
  *
- * Timeouts: published names and attributes are cached by the kernel for
- * KVFS_TIMEOUT seconds, since every change to them goes through this kernel;
- * unpublished names get 0 so other processes keep asking (and keep missing).
+ * Timeouts: attributes and published names are cached by the kernel for
+ * KVFS_TIMEOUT seconds, since every change to them goes through this kernel
+ * (or is invalidated through notify.c); unpublished names get 0 so other
+ * processes keep asking (and keep missing).  An unpublished file's
+ * attributes are its creator's alone, and caching them spares a GETATTR at
+ * every open of a new file (the kernel checks the mode it opens with).
  * Misses of names that do not exist are cached as negative entries.
  * Kernel-cache invalidations go through notify.c.
  */
@@ -71,14 +74,12 @@ static struct kvfs_ctx ctx_of(fuse_req_t req)
 static void entry_param(struct kvfs *kv, const struct kvfs_entry *e,
 			struct fuse_entry_param *p)
 {
-	double t = e->published ? KVFS_TIMEOUT : 0.0;
-
 	memset(p, 0, sizeof(*p));
 	p->ino = kvfs_nodeid(kv, e->ino);
 	p->generation = 1;
 	p->attr = e->st;
-	p->attr_timeout = t;
-	p->entry_timeout = t;
+	p->attr_timeout = KVFS_TIMEOUT;
+	p->entry_timeout = e->published ? KVFS_TIMEOUT : 0.0;
 }
 
 static void reply_entry(fuse_req_t req, int r, const struct kvfs_entry *e)
@@ -165,7 +166,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t n, struct fuse_file_info *fi)
 
 	(void)fi;
 	kvfs_ns_getattr(&kv_of(req)->ns, ino, &st);
-	fuse_reply_attr(req, &st, ino->published ? KVFS_TIMEOUT : 0.0);
+	fuse_reply_attr(req, &st, KVFS_TIMEOUT);
 }
 
 static int set_flags(int to_set)
@@ -204,7 +205,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t n, struct stat *attr,
 	if (r)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_attr(req, &st, ino->published ? KVFS_TIMEOUT : 0.0);
+		fuse_reply_attr(req, &st, KVFS_TIMEOUT);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
