@@ -505,11 +505,34 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 	return r < 0 ? r : 0;
 }
 
+/*
+ * The file's CRC from its chunks' CRCs, which the flush has just computed
+ * (or reuses): a CRC-32C of A then B is crc(A) shifted over |B| bytes,
+ * XORed with crc(B).  Every chunk but the last is KVFS_CHUNK bytes; a hole
+ * chunk has no run and counts as zeros.  The last chunk's CRC covers the
+ * zeros from EOF to its page's end, so it is hashed again over its bytes
+ * alone.  A changed file (a bound writer's change leaves the CRC stale)
+ * thus costs one pass over its bytes here, not two.
+ */
+static uint32_t crc_of_chunks(const struct kvfs_inode *ino, const struct kvfs_map *m)
+{
+	uint64_t last = m->n ? (uint64_t)(m->n - 1) * KVFS_CHUNK : 0;
+	uint32_t crc = 0, zeros = kvfs_crc32c_zeros(0, KVFS_CHUNK);
+
+	for (uint32_t i = 0; i + 1 < m->n; i++)
+		crc = kvfs_crc32c_shift(crc, KVFS_CHUNK) ^
+		      (m->c[i].len ? m->c[i].crc : zeros);
+	crc = kvfs_crc32c_shift(crc, m->size - last) ^
+	      kvfs_data_crc_range(&ino->data, 0, last, m->size - last);
+	return crc;
+}
+
 /* The file's checksum and head checksum for the map. */
 static void map_sums(struct kvfs_inode *ino, struct kvfs_map *m)
 {
-	m->file_crc = ino->crc_valid ? ino->crc :
-		      kvfs_data_crc(&ino->data, ino->size);
+	m->file_crc = ino->crc_valid ? ino->crc : crc_of_chunks(ino, m);
+	KVFS_DCHECK(ino->crc_valid ||
+		    m->file_crc == kvfs_data_crc(&ino->data, ino->size));
 	if (m->n && m->c[0].len) {
 		/* On the stack, so it cannot fail: a head_crc left 0 would
 		 * fail every later head load of the file with EIO. */
