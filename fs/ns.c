@@ -301,6 +301,9 @@ void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
 			 !ino->t.resident ? KVFS_BLKSIZE_SSD : KVFS_BLKSIZE_READ;
 	st->st_blocks = (ino->t.resident ? ino->data.bytes :
 			 kvfs_tier_ssd_bytes(&ino->t)) / 512;
+	st->st_atim = ino->atime;
+	st->st_mtim = ino->mtime;
+	st->st_ctim = ino->ctime;
 	/* Bound writers change the backing file behind the daemon's back
 	 * (file.c, "Passthrough"): every attribute reply says what it holds,
 	 * or the kernel would take the old size from it. */
@@ -315,9 +318,6 @@ void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
 				st->st_mtim = st->st_ctim = b.st_mtim; /* written */
 		}
 	}
-	st->st_atim = ino->atime;
-	st->st_mtim = ino->mtime;
-	st->st_ctim = ino->ctime;
 }
 
 /* Fills out and takes one kernel lookup.  Caller holds ns->lock. */
