@@ -189,6 +189,7 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->opens_passthrough = atomic_load(&ns->opens_passthrough);
 	s->opens_served = atomic_load(&ns->opens_served);
 	s->pt_absorbed = atomic_load(&ns->pt_absorbed);
+	s->tmpfiles = atomic_load(&kv->kproto.tmpfiles);
 	s->passthrough = atomic_load(&kv->ns.passthrough);
 	s->crc_pending = atomic_load(&ns->crc_pending);
 	s->crc_passes = atomic_load(&ns->crc_passes);
@@ -425,10 +426,11 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 	fprintf(f, "  \"io\": {\"read_bytes\": %" PRIu64 ", \"written_bytes\": %"
 		PRIu64 ", \"file_hits\": %" PRIu64 ", \"enospc\": %" PRIu64
 		", \"passthrough\": %s, \"opens_passthrough\": %" PRIu64
-		", \"opens_served\": %" PRIu64 ", \"passthrough_changes\": %" PRIu64 "},\n",
+		", \"opens_served\": %" PRIu64 ", \"passthrough_changes\": %" PRIu64
+		", \"tmpfiles\": %" PRIu64 "},\n",
 		s->bytes_read, s->bytes_written, s->file_hits, s->enospc,
 		s->passthrough ? "true" : "false", s->opens_passthrough,
-		s->opens_served, s->pt_absorbed);
+		s->opens_served, s->pt_absorbed, s->tmpfiles);
 	fprintf(f, "  \"checksums\": {\"pending\": %" PRIu64 ", \"passes\": %"
 		PRIu64 ", \"patched_writes\": %" PRIu64 "},\n", s->crc_pending,
 		s->crc_passes, s->crc_patched_writes);

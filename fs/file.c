@@ -874,9 +874,13 @@ static int settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	if (!ino->crc_valid && kvfs_hasher_queue(ns, ino) != 0)
 		crc_refresh(ns, ino);
 	if (!ino->published) {
+		/* An O_TMPFILE file is published when linked (kvfs_ns_link):
+		 * it has no name to show yet, and is freed if it never gets
+		 * one. */
 		ino->published = 1;
 		ino->owner_tgid = 0;
-		atomic_fetch_add(&ns->stats.published, 1);
+		if (!ino->tmpfile)
+			atomic_fetch_add(&ns->stats.published, 1);
 		kvfs_ns_record(ns, ino, 1);
 	} else if (ino->dirty) {
 		kvfs_ns_record(ns, ino, 0);

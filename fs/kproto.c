@@ -111,7 +111,7 @@ static void open_patch(struct kvfs_kproto *kp, struct iovec *iov, int count,
 	atomic_fetch_add(&kp->opens_patched, 1);
 }
 
-void kvfs_kproto_request(struct kvfs_kproto *kp, const void *buf, size_t len)
+void kvfs_kproto_request(struct kvfs_kproto *kp, void *buf, size_t len)
 {
 	struct fuse_in_header h;
 	struct fuse_init_in in;
@@ -120,6 +120,14 @@ void kvfs_kproto_request(struct kvfs_kproto *kp, const void *buf, size_t len)
 	if (len < sizeof(h))
 		return;
 	memcpy(&h, buf, sizeof(h));
+	if (h.opcode == FUSE_TMPFILE &&
+	    len == sizeof(h) + sizeof(struct fuse_create_in) + sizeof(KVFS_TMPFILE_NAME) &&
+	    memcmp((char *)buf + len - sizeof(KVFS_TMPFILE_NAME), KVFS_TMPFILE_NAME,
+		   sizeof(KVFS_TMPFILE_NAME)) == 0) {
+		h.opcode = FUSE_CREATE;
+		memcpy(buf, &h, sizeof(h));
+		atomic_fetch_add(&kp->tmpfiles, 1);
+	}
 	if ((h.opcode == FUSE_OPEN || h.opcode == FUSE_CREATE) && kp->backing_of &&
 	    kvfs_kproto_passthrough(kp)) {
 		open_note(kp, h.unique, h.opcode == FUSE_CREATE);

@@ -62,14 +62,21 @@ struct kvfs_kproto {
 	atomic_uint_fast32_t probe;     /* the farthest an entry sits from its slot */
 	atomic_uint_fast64_t opens_patched; /* replies given FOPEN_PASSTHROUGH */
 	atomic_uint_fast64_t opens_missed;  /* OPEN/CREATE with no free slot */
+	atomic_uint_fast64_t tmpfiles;      /* FUSE_TMPFILE turned into CREATE */
 };
 
 /* Asks for `want` (KVFS_FUSE_* bits) in the INIT reply, where offered. */
 void kvfs_kproto_init(struct kvfs_kproto *kp, uint64_t want);
 
 /* A request of `len` bytes as read from /dev/fuse: notes INIT, OPEN and
- * CREATE. */
-void kvfs_kproto_request(struct kvfs_kproto *kp, const void *buf, size_t len);
+ * CREATE.  FUSE_TMPFILE (open(dir, O_TMPFILE), which libfuse 3.14 would
+ * answer ENOSYS) has CREATE's layout and reply; it is turned in place into
+ * a CREATE of the name KVFS_TMPFILE_NAME, which no directory entry can
+ * have, and kvfs's create takes that as O_TMPFILE. */
+void kvfs_kproto_request(struct kvfs_kproto *kp, void *buf, size_t len);
+
+/* The name a FUSE_TMPFILE request carries (the kernel's unhashed dentry). */
+#define KVFS_TMPFILE_NAME "/"
 
 /* A reply about to be written (iov[0] the fuse_out_header): patches the
  * INIT reply, and OPEN and CREATE replies whose handle has a backing id

@@ -816,22 +816,35 @@ static int can_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	return dir_reserve(parent, parent->dir.count + 1);
 }
 
-/* Links a new inode made by ctx into parent.  Caller holds ns->lock. */
-static void link_new(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-		     struct kvfs_inode *parent, struct kvfs_inode *ino)
+/* A new inode's group from a set-group-ID parent (and, for a directory,
+ * the bit itself), and its count in the stats.  Caller holds ns->lock. */
+static void born_in(struct kvfs_ns *ns, struct kvfs_inode *parent,
+		    struct kvfs_inode *ino)
 {
 	if (parent->mode & S_ISGID) {
 		ino->gid = parent->gid;
 		if (ino->is_dir)
 			ino->mode |= S_ISGID;
 	}
-	(void)ctx;
+	atomic_fetch_add(ino->is_dir ? &ns->stats.dirs : &ns->stats.files, 1);
+}
+
+/* Puts ino's name into parent, whose times move.  Caller holds ns->lock. */
+static void link_name(struct kvfs_inode *parent, struct kvfs_inode *ino)
+{
 	dir_insert(parent, ino);
 	pthread_rwlock_wrlock(&parent->lock);
 	kvfs_now(&parent->mtime);
 	parent->ctime = parent->mtime;
 	pthread_rwlock_unlock(&parent->lock);
-	atomic_fetch_add(ino->is_dir ? &ns->stats.dirs : &ns->stats.files, 1);
+}
+
+/* Links a new inode into parent.  Caller holds ns->lock. */
+static void link_new(struct kvfs_ns *ns, struct kvfs_inode *parent,
+		     struct kvfs_inode *ino)
+{
+	born_in(ns, parent, ino);
+	link_name(parent, ino);
 }
 
 /* A directory, file or symlink (target non-NULL) made by mknod, mkdir or
@@ -861,7 +874,7 @@ static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		ino->size = strlen(link);
 		link = NULL;
 	}
-	link_new(ns, ctx, parent, ino);
+	link_new(ns, parent, ino);
 	kvfs_ns_record(ns, ino, 0);
 	entry_fill(ino, out);
 out:
@@ -909,9 +922,13 @@ int kvfs_ns_readlink(struct kvfs_ns *ns, struct kvfs_inode *ino,
 	return 0;
 }
 
-int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-		   struct kvfs_inode *parent, const char *name, mode_t mode,
-		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
+/*
+ * A new regular file, open by its creator: named `name` in parent, or with
+ * no name at all (name NULL: O_TMPFILE, nlink 0 until kvfs_ns_link).
+ */
+static int create_file(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		       struct kvfs_inode *parent, const char *name, mode_t mode,
+		       int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
 {
 	struct kvfs_handle *h = calloc(1, sizeof(*h));
 	struct kvfs_inode *ino;
@@ -922,17 +939,31 @@ int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	if (!h)
 		return -ENOMEM;
 	pthread_rwlock_wrlock(&ns->lock);
-	r = can_create(ns, ctx, parent, name);
+	if (name)
+		r = can_create(ns, ctx, parent, name);
+	else if (!parent->is_dir)
+		r = -ENOTDIR;
+	else if (parent->ctl)
+		r = -EPERM;
+	else
+		r = parent->nlink == 0 ? -ENOENT : 0;
 	if (r)
 		goto fail;
-	ino = inode_new(ns, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, name);
+	ino = inode_new(ns, S_IFREG | (mode & 07777), ctx->uid, ctx->gid,
+			name ? name : "");
 	if (!ino) {
 		r = -ENOMEM;
 		goto fail;
 	}
 	ino->published = 0;
 	ino->owner_tgid = owner;
-	link_new(ns, ctx, parent, ino);
+	born_in(ns, parent, ino);
+	if (name) {
+		link_name(parent, ino);
+	} else {
+		ino->nlink = 0;
+		ino->tmpfile = 1;
+	}
 	/* The creating handle is the writer that publishes, even if opened
 	 * O_RDONLY: its close is the end of creation. */
 	ino->nopen = 1;
@@ -948,6 +979,72 @@ int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 fail:
 	pthread_rwlock_unlock(&ns->lock);
 	free(h);
+	return r;
+}
+
+int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name, mode_t mode,
+		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
+{
+	return create_file(ns, ctx, parent, name, mode, flags, out, fh);
+}
+
+int kvfs_ns_tmpfile(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_inode *parent, mode_t mode, int flags,
+		    struct kvfs_entry *out, struct kvfs_handle **fh)
+{
+	return create_file(ns, ctx, parent, NULL, mode, flags, out, fh);
+}
+
+/*
+ * An O_TMPFILE file gets its name: published at once, as a rename of a
+ * finished temporary name would make it (the engines that use O_TMPFILE
+ * link after their last write).  A writer still open goes on as the writer
+ * of a published file: its close records the row again and queues the
+ * file for the SSD.  The kernel refuses the link itself for O_EXCL
+ * tmpfiles and for files with no name that were not made by O_TMPFILE.
+ */
+int kvfs_ns_link(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		 struct kvfs_inode *ino, struct kvfs_inode *newparent,
+		 const char *newname, struct kvfs_entry *out)
+{
+	char *name = strdup(newname);
+	int r, queue = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!name)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&ns->lock);
+	if (!ino->tmpfile || ino->gone)
+		r = -EPERM; /* one name per cache entry: no hard links */
+	else
+		r = can_create(ns, ctx, newparent, newname);
+	if (r)
+		goto out;
+	free(ino->name);
+	ino->name = name;
+	name = NULL;
+	link_name(newparent, ino);
+	pthread_rwlock_wrlock(&ino->lock);
+	ino->nlink = 1;
+	ino->tmpfile = 0;
+	ino->published = 1;
+	ino->owner_tgid = 0;
+	atomic_fetch_add(&ns->stats.published, 1);
+	kvfs_now(&ino->ctime);
+	/* Its writers all closed before the link (a descriptor reopened
+	 * read-only kept it): their close settled it with no name, which
+	 * the flusher skipped. */
+	queue = ns->store && ino->nwriters == 0 && ino->t.resident &&
+		!kvfs_inode_stored(ino);
+	pthread_rwlock_unlock(&ino->lock);
+	kvfs_ns_record(ns, ino, 1);
+	entry_fill(ino, out);
+	if (queue)
+		kvfs_store_queue(ns->store, ino); /* as writer_done, under ns->lock */
+out:
+	pthread_rwlock_unlock(&ns->lock);
+	free(name);
 	return r;
 }
 

@@ -129,6 +129,7 @@ struct kvfs_inode {
 					   while in a directory's table */
 	struct kvfs_dir dir;            /* directories only */
 	uint32_t nlink;                 /* 1 while named (dirs: 2 + subdirs) */
+	int tmpfile;                    /* made by O_TMPFILE, not yet linked */
 	atomic_uint_fast32_t nopen;     /* atomic: see the lock order above */
 	uint32_t nwriters;
 	int published;
@@ -325,6 +326,17 @@ int kvfs_ns_readlink(struct kvfs_ns *ns, struct kvfs_inode *ino,
 int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *parent, const char *name, mode_t mode,
 		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh);
+/* open(dir, O_TMPFILE): a file with no name (nlink 0) in parent's file
+ * system, open for writing by its creator; kvfs_ns_link names it once (and
+ * publishes it), else its last close frees it. */
+int kvfs_ns_tmpfile(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		    struct kvfs_inode *parent, mode_t mode, int flags,
+		    struct kvfs_entry *out, struct kvfs_handle **fh);
+/* linkat() of an O_TMPFILE file not yet named: names and publishes it.
+ * Every other hard link is -EPERM (one name per cache entry). */
+int kvfs_ns_link(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		 struct kvfs_inode *ino, struct kvfs_inode *newparent,
+		 const char *newname, struct kvfs_entry *out);
 int kvfs_ns_unlink(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *parent, const char *name);
 int kvfs_ns_rmdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,

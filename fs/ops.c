@@ -256,11 +256,17 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 					    ino_of(req, newparent), newname, flags));
 }
 
+/* Only an O_TMPFILE file's first name (kvfs_ns_link): one name per cache
+ * entry, no hard links. */
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	(void)ino; (void)newparent; (void)newname;
-	fuse_reply_err(req, EPERM); /* one name per cache entry: no hard links */
+	struct kvfs_ctx ctx = ctx_of(req);
+	struct kvfs_entry e;
+	int r = kvfs_ns_link(&kv_of(req)->ns, &ctx, ino_of(req, ino),
+			     ino_of(req, newparent), newname, &e);
+
+	reply_entry(req, r, &e);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -323,8 +329,13 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct kvfs_entry e;
 	int r;
 
-	r = kvfs_ns_create(&kv->ns, &ctx, ino_of(req, parent), name, mode,
-			   fi->flags, &e, &h);
+	/* kproto turns FUSE_TMPFILE into a CREATE of a name no entry can have. */
+	if (strcmp(name, KVFS_TMPFILE_NAME) == 0)
+		r = kvfs_ns_tmpfile(&kv->ns, &ctx, ino_of(req, parent), mode,
+				    fi->flags, &e, &h);
+	else
+		r = kvfs_ns_create(&kv->ns, &ctx, ino_of(req, parent), name, mode,
+				   fi->flags, &e, &h);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;

@@ -114,6 +114,39 @@ static void test_low_flag_granted_where_offered(void **state)
 	assert_int_equal(kvfs_kproto_granted(&kp), 0);
 }
 
+/* FUSE_TMPFILE becomes a CREATE of "/" in place (libfuse would answer
+ * ENOSYS); anything else with that opcode is left as it is. */
+static void test_tmpfile_becomes_create(void **state)
+{
+	struct kvfs_kproto kp;
+	struct {
+		struct fuse_in_header h;
+		struct fuse_create_in in;
+		char name[8];
+	} req;
+	size_t n = sizeof(req.h) + sizeof(req.in) + 2;
+
+	(void)state;
+	kvfs_kproto_init(&kp, 0);
+	memset(&req, 0, sizeof(req));
+	req.h.opcode = FUSE_TMPFILE;
+	req.h.unique = 11;
+	req.h.len = (uint32_t)n;
+	req.in.flags = 0x410001; /* O_TMPFILE | O_WRONLY */
+	memcpy(req.name, "/", 2);
+	kvfs_kproto_request(&kp, &req, n);
+	assert_int_equal(req.h.opcode, FUSE_CREATE);
+	assert_int_equal(req.h.unique, 11);
+	assert_int_equal(req.in.flags, 0x410001);
+	assert_int_equal(atomic_load(&kp.tmpfiles), 1);
+
+	req.h.opcode = FUSE_TMPFILE; /* a name that is not "/": untouched */
+	memcpy(req.name, "ab", 3);
+	kvfs_kproto_request(&kp, &req, n + 1);
+	assert_int_equal(req.h.opcode, FUSE_TMPFILE);
+	assert_int_equal(atomic_load(&kp.tmpfiles), 1);
+}
+
 static void test_not_offered_not_granted(void **state)
 {
 	struct kvfs_kproto kp;
@@ -189,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_reply_gets_offered_flags),
 		cmocka_unit_test(test_low_flag_granted_where_offered),
+		cmocka_unit_test(test_tmpfile_becomes_create),
 		cmocka_unit_test(test_not_offered_not_granted),
 		cmocka_unit_test(test_other_replies_untouched),
 	};
