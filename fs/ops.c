@@ -257,7 +257,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 }
 
 /* Only an O_TMPFILE file's first name (kvfs_ns_link): one name per cache
- * entry, no hard links. */
+ * entry, no other hard links. */
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
