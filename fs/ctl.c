@@ -88,7 +88,6 @@ static void snap_store(struct kvfs *kv, struct kvfs_ctl_snap *s)
 		ssd->used_bytes = ssd->capacity_bytes - kvfs_ssd_free(st->ssd);
 		ssd->files = C(stored_files);
 		kvfs_ssd_stats(st->ssd, &io);
-		s->ssd_fixed = io.fixed;
 		s->ssd_direct = io.direct;
 	}
 	counter(s, "memory_hits", "kvfs_memory_read_hits_total", "counter",
@@ -443,9 +442,8 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 		s->promotions);
 	if (s->nstore) {
 		fprintf(f, "  \"store\": {\"write_policy\": \"%s\", \"evict_policy\": \"%s\""
-			", \"ssd_fixed_buffers\": %s, \"ssd_direct_io\": %s",
-			s->write_policy, s->evict_policy, s->ssd_fixed ? "true" : "false",
-			s->ssd_direct ? "true" : "false");
+			", \"ssd_direct_io\": %s",
+			s->write_policy, s->evict_policy, s->ssd_direct ? "true" : "false");
 		for (int i = 0; i < s->nstore; i++)
 			fprintf(f, ", \"%s\": %" PRIu64, s->store[i].name, s->store[i].value);
 		fprintf(f, "},\n");

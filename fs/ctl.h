@@ -70,7 +70,7 @@ struct kvfs_ctl_snap {
 	} store[KVFS_CTL_NSTORE];
 	int nstore;
 	const char *write_policy, *evict_policy;
-	int ssd_fixed, ssd_direct;
+	int ssd_direct;
 	struct kvfs_opstat_snap op[KVFS_OP_COUNT];
 };
 

@@ -1,18 +1,17 @@
 /*
  * ssd.c - the SSD tier's slab store (see ssd.h for the layout and contract).
  *
- * Owns: the flock()ed directory fd, one fd per slab, the io_uring rings, the
- * fixed-buffer registration of the arena, and the allocator of slab space
+ * Owns: the flock()ed directory fd, one fd per slab, the io_uring rings, and
+ * the allocator of slab space
  * (alloc.c, one unit = KVFS_SSD_UNIT, over every slab's file bytes, headers
  * permanently taken).  It does not know what the bytes mean: chunk maps and
  * checksums of data are index/map.c's; ordering writes against the index is
  * the caller's (write, kvfs_ssd_sync, then commit the row).
  *
  * Threads: open and close run on main; everything else on any thread.
- * Locks: each ring's `lock` guards that ring (its SQ/CQ, `ok`, `fixed`) for
- * the whole of one batch; `reg_lock` serializes kvfs_ssd_register; the
- * allocator has its own mutex (their order: docs/design.md, "Lock order";
- * reg_lock comes before the ring locks).  Slab fds, sizes and the id are
+ * Locks: each ring's `lock` guards that ring (its SQ/CQ, `ok`) for the
+ * whole of one batch; the allocator has its own mutex (their order:
+ * docs/design.md, "Lock order").  Slab fds, sizes and the id are
  * constant after open and kvfs_ssd_seal (both on main, before any other
  * thread uses the store); dirty flags and stats counters are atomics.
  */
@@ -47,9 +46,6 @@
 #define SSD_RINGS 4
 #define SSD_DEPTH 64u
 
-/* io_uring refuses a registered buffer over 1 GiB: the arena goes in pieces. */
-#define SSD_PIECE (1ull << 30)
-
 /* Slab size: size / 8 (so growing the store adds slabs of a useful size),
  * in multiples of 4 MiB, between 16 MiB and 1 GiB (a transfer's length must
  * fit an int, and a slab's fd count stays low for large stores). */
@@ -61,7 +57,6 @@ struct ssd_ring {
 	pthread_mutex_t lock;
 	struct io_uring uring;   /* guarded by lock */
 	int ok;                  /* uring is set up; else pread/pwrite */
-	int fixed;               /* the arena is registered in uring */
 };
 
 struct kvfs_ssd {
@@ -83,10 +78,6 @@ struct kvfs_ssd {
 	struct ssd_ring rings[SSD_RINGS];
 	int nrings_init;         /* rings whose lock was initialized */
 	atomic_uint next_ring;   /* round-robin start for ring_get() */
-	pthread_mutex_t reg_lock;
-	char *reg_base;          /* written under reg_lock before any ring's fixed */
-	uint64_t reg_size;
-	atomic_int fixed;
 	atomic_uint_fast64_t reads, read_bytes, writes, write_bytes, syncs, errors;
 };
 
@@ -488,11 +479,6 @@ int kvfs_ssd_open(struct kvfs_ssd **out, const char *dir, uint64_t size,
 	}
 	s->dirfd = -1;
 	s->direct = s->uring = 1;
-	if ((rc = pthread_mutex_init(&s->reg_lock, NULL)) != 0) {
-		free(s->dir);
-		free(s);
-		return -rc;
-	}
 	if ((rc = dir_open(s, msg, msgsz)) < 0 ||
 	    (rc = store_load(s, size, msg, msgsz)) < 0 ||
 	    (rc = space_init(s)) < 0 || (rc = rings_init(s)) < 0) {
@@ -525,7 +511,6 @@ void kvfs_ssd_close(struct kvfs_ssd *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	kvfs_alloc_release(&s->alloc);
-	pthread_mutex_destroy(&s->reg_lock);
 	free(s->dirty);
 	free(s->fds);
 	free(s->dir);
@@ -673,89 +658,6 @@ int kvfs_ssd_check(struct kvfs_ssd *s)
 	return rc;
 }
 
-/* ---- fixed buffers ---- */
-
-/* Unregisters the arena from every ring that has it. */
-static void unregister_all(struct kvfs_ssd *s)
-{
-	int i;
-
-	for (i = 0; i < SSD_RINGS; i++) {
-		pthread_mutex_lock(&s->rings[i].lock);
-		if (s->rings[i].fixed)
-			io_uring_unregister_buffers(&s->rings[i].uring);
-		s->rings[i].fixed = 0;
-		pthread_mutex_unlock(&s->rings[i].lock);
-	}
-}
-
-/* Registers reg_base/reg_size in one ring (its lock held).  0 or -errno. */
-static int ring_register(struct kvfs_ssd *s, struct ssd_ring *r)
-{
-	unsigned n = (unsigned)((s->reg_size + SSD_PIECE - 1) / SSD_PIECE), i;
-	struct iovec *iov = calloc(n, sizeof(*iov));
-	int rc;
-
-	if (!iov)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = s->reg_base + (uint64_t)i * SSD_PIECE;
-		iov[i].iov_len = i + 1 < n ? SSD_PIECE : s->reg_size - (uint64_t)i * SSD_PIECE;
-	}
-	rc = io_uring_register_buffers(&r->uring, iov, n);
-	r->fixed = rc == 0;
-	free(iov);
-	return rc;
-}
-
-int kvfs_ssd_register(struct kvfs_ssd *s, void *base, uint64_t size)
-{
-	char a[32];
-	int i, rc = 0;
-
-	if (!base || size == 0 || size / SSD_PIECE >= 16384)
-		return -EINVAL;
-	if (!s->uring)
-		return -EOPNOTSUPP;
-	pthread_mutex_lock(&s->reg_lock);
-	if (atomic_load(&s->fixed)) {
-		pthread_mutex_unlock(&s->reg_lock);
-		return -EBUSY;
-	}
-	s->reg_base = base;
-	s->reg_size = size;
-	for (i = 0; rc == 0 && i < SSD_RINGS; i++) {
-		pthread_mutex_lock(&s->rings[i].lock);
-		rc = s->rings[i].ok ? ring_register(s, &s->rings[i]) : 0;
-		pthread_mutex_unlock(&s->rings[i].lock);
-	}
-	if (rc < 0) {
-		unregister_all(s);
-		kvfs_warn("ssd=%s: cannot register the %s arena as io_uring fixed "
-			  "buffers (%s); transfers go without them%s", s->dir,
-			  human(size, a, sizeof(a)), strerror(-rc),
-			  rc == -ENOMEM ? " (raise RLIMIT_MEMLOCK: LimitMEMLOCK=infinity)" : "");
-	}
-	atomic_store(&s->fixed, rc == 0);
-	pthread_mutex_unlock(&s->reg_lock);
-	return rc;
-}
-
-/* Index of the registered piece holding all of io's buffer, or -1. */
-static int fixed_index(const struct kvfs_ssd *s, const struct ssd_ring *r,
-		       const struct kvfs_ssd_io *io)
-{
-	const char *p = io->buf;
-	uint64_t off, idx, end;
-
-	if (!r->fixed || p < s->reg_base || (uint64_t)(p - s->reg_base) >= s->reg_size)
-		return -1;
-	off = (uint64_t)(p - s->reg_base);
-	idx = off / SSD_PIECE;
-	end = (idx + 1) * SSD_PIECE < s->reg_size ? (idx + 1) * SSD_PIECE : s->reg_size;
-	return io->len <= end - off ? (int)idx : -1;
-}
-
 /* ---- transfers ---- */
 
 /*
@@ -782,16 +684,12 @@ static void prep(struct batch *b, int i)
 	uint64_t done = (uint64_t)io->res, slab = io->soff / b->s->stride;
 	uint64_t off = io->soff % b->s->stride + done;
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&b->r->uring);
-	int fd = b->s->fds[slab], idx = fixed_index(b->s, b->r, io);
+	int fd = b->s->fds[slab];
 	char *buf = (char *)io->buf + done;
 	unsigned len = io->len - (unsigned)done;
 
 	KVFS_ASSERT(sqe != NULL);
-	if (idx >= 0 && b->write)
-		io_uring_prep_write_fixed(sqe, fd, buf, len, off, idx);
-	else if (idx >= 0)
-		io_uring_prep_read_fixed(sqe, fd, buf, len, off, idx);
-	else if (b->write)
+	if (b->write)
 		io_uring_prep_write(sqe, fd, buf, len, off);
 	else
 		io_uring_prep_read(sqe, fd, buf, len, off);
@@ -862,10 +760,7 @@ static void batch_abort(struct batch *b)
 		if (b->v[i].res >= 0 && (unsigned)b->v[i].res < b->v[i].len)
 			b->v[i].res = b->err;
 	io_uring_queue_exit(&r->uring);
-	r->fixed = 0;
 	r->ok = io_uring_queue_init(SSD_DEPTH, &r->uring, 0) == 0;
-	if (r->ok && atomic_load(&b->s->fixed))
-		ring_register(b->s, r);
 }
 
 /* Submits what is prepared and waits for one completion.  0 or -errno. */
@@ -1030,7 +925,6 @@ void kvfs_ssd_stats(struct kvfs_ssd *s, struct kvfs_ssd_stats *out)
 	out->write_bytes = atomic_load(&s->write_bytes);
 	out->syncs = atomic_load(&s->syncs);
 	out->errors = atomic_load(&s->errors);
-	out->fixed = atomic_load(&s->fixed);
 	out->direct = s->direct;
 	out->uring = s->uring;
 }

@@ -89,19 +89,6 @@ int kvfs_ssd_seal(struct kvfs_ssd *s);
 uint32_t kvfs_ssd_draining(const struct kvfs_ssd *s);
 
 /*
- * Registers [base, base + size) (the memory arena) as io_uring fixed
- * buffers in every ring, so transfers to and from it are DMA without a
- * per-I/O page pin.  May be called once, at any time after open (main calls
- * it when the arena is faulted in).  Returns 0, or -errno (RLIMIT_MEMLOCK)
- * and transfers keep working without fixed buffers (logged); -EBUSY once
- * registered, -EOPNOTSUPP without io_uring.  Registration pins every page
- * of the range (faulting in any not yet there), in 1 GiB pieces; a transfer
- * goes fixed when its buffer lies inside one piece.  The range must stay
- * mapped until kvfs_ssd_close().
- */
-int kvfs_ssd_register(struct kvfs_ssd *s, void *base, uint64_t size);
-
-/*
  * Takes one contiguous run of `len` bytes (a multiple of KVFS_SSD_UNIT,
  * at most one slab), preferring the run that starts at `near` (the end of
  * the caller's previous run; UINT64_MAX for none).  Returns 0 with *soff
@@ -139,7 +126,6 @@ int kvfs_ssd_sync(struct kvfs_ssd *s);
  * transfers that failed, and failed fdatasyncs. */
 struct kvfs_ssd_stats {
 	uint64_t reads, read_bytes, writes, write_bytes, syncs, errors;
-	int fixed;          /* arena registered as fixed buffers */
 	int direct;         /* slabs opened with O_DIRECT */
 	int uring;          /* transfers go through io_uring (else pread/pwrite) */
 };

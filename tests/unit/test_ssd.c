@@ -175,7 +175,6 @@ static void test_open_new(void **state)
 	kvfs_ssd_stats(s, &st);
 	assert_int_equal(st.direct, 1);
 	assert_int_equal(st.uring, 1);
-	assert_int_equal(st.fixed, 0);
 	assert_int_equal(st.reads + st.writes + st.syncs + st.errors, 0);
 	assert_int_equal(t_file_size("kvfs-slab-0000"), T_STRIDE);
 	assert_int_equal(t_file_size("kvfs-slab-0003"), T_STRIDE);
@@ -258,50 +257,6 @@ static void test_write_read_reopen(void **state)
 	assert_int_equal(kvfs_ssd_take_at(s, soff[0], lens[0]), -EBUSY);
 	assert_int_equal(kvfs_ssd_check(s), 0);
 	kvfs_ssd_close(s);
-}
-
-/* A fake arena registered as fixed buffers; transfers in and out of it. */
-static void test_fixed_buffers(void **state)
-{
-	const uint64_t asize = 8 * MiB;
-	char *arena = t_buf(asize), *plain = t_buf(MiB);
-	struct kvfs_ssd_io v[4];
-	struct kvfs_ssd_stats st;
-	struct kvfs_ssd *s;
-	uint64_t soff[4];
-	int i;
-
-	(void)state;
-	s = t_open(T_SIZE);
-	assert_int_equal(kvfs_ssd_register(s, arena, asize), 0);
-	assert_int_equal(kvfs_ssd_register(s, arena, asize), -EBUSY);
-	kvfs_ssd_stats(s, &st);
-	assert_int_equal(st.fixed, 1);
-	for (i = 0; i < 4; i++)
-		assert_int_equal(kvfs_ssd_alloc(s, 1 << 20, UINT64_MAX, &soff[i]), 0);
-	/* Three from the arena (the last ends at its end), one from outside. */
-	for (i = 0; i < 3; i++) {
-		v[i] = (struct kvfs_ssd_io){ soff[i], 1 << 20,
-					     arena + (i == 2 ? asize - MiB : (uint64_t)i * 3 * MiB), 0 };
-		t_fill(v[i].buf, MiB, 200 + i);
-	}
-	v[3] = (struct kvfs_ssd_io){ soff[3], 1 << 20, plain, 0 };
-	t_fill(plain, MiB, 203);
-	assert_int_equal(kvfs_ssd_write(s, v, 4), 0);
-	memset(arena, 0, asize);
-	memset(plain, 0, MiB);
-	assert_int_equal(kvfs_ssd_read(s, v, 4), 0);
-	for (i = 0; i < 4; i++) {
-		assert_int_equal(v[i].res, 1 << 20);
-		t_check(v[i].buf, MiB, 200 + i);
-	}
-	/* The same bytes read into the arena where the plain buffer was. */
-	v[0].buf = arena + 5 * MiB;
-	assert_int_equal(kvfs_ssd_read(s, v, 1), 0);
-	t_check(arena + 5 * MiB, MiB, 200);
-	kvfs_ssd_close(s);
-	free(arena);
-	free(plain);
 }
 
 /* Fills the store with runs of random lengths; checks every run's shape. */
@@ -831,8 +786,7 @@ static void t_fallback_child(void)
 	t_refuse_direct_and_uring();
 	T_CHILD_CHECK(kvfs_ssd_open(&s, t_dir, T_SIZE, msg, sizeof(msg)) == 0);
 	kvfs_ssd_stats(s, &st);
-	T_CHILD_CHECK(st.direct == 0 && st.uring == 0 && st.fixed == 0);
-	T_CHILD_CHECK(kvfs_ssd_register(s, buf, N * LEN) == -EOPNOTSUPP);
+	T_CHILD_CHECK(st.direct == 0 && st.uring == 0);
 	T_CHILD_CHECK(kvfs_ssd_take_at(s, KVFS_SSD_HDR, 65536) == 0); /* the parent's */
 	for (i = 0; i < N; i++) {
 		v[i] = (struct kvfs_ssd_io){ 0, LEN, buf + i * LEN, 0 };
@@ -890,7 +844,6 @@ int main(void)
 		T(test_open_new),
 		T(test_slab_size),
 		T(test_write_read_reopen),
-		T(test_fixed_buffers),
 		T(test_alloc_runs),
 		T(test_big_batch),
 		T(test_threads),
