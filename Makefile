@@ -62,7 +62,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all test unit integration bench asan soak deps help clean check-deps mount umount
+.PHONY: all test unit integration bench asan soak deps help clean check-deps check-tier mount umount
 all: check-deps $(BUILD)/kvfs $(TOOL_BINS) $(BUILD)/mount.kvfs
 
 # Every compile waits for check-deps, and check-deps for deps when deps is
@@ -95,7 +95,18 @@ $(BUILD)/%.o: %.c | check-deps $(NOFUSE)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/nofuse $(CORE_CFLAGS) -c -o $@ $<
 
-$(BUILD)/libkvfs-core.a: $(CORE_OBJS)
+# One owner for a file's tier state (fs/tier.h): outside fs/tier.c no code
+# writes an inode's `t`, it calls a verb.  Checked before the core is
+# archived, so a build with such a line fails, naming it.
+TIER_CHECK := $(BUILD)/tier-owner.ok
+$(TIER_CHECK): tools/check-tier.sh $(wildcard fs/*.c fs/*.h index/*.c index/*.h)
+	@mkdir -p $(dir $@)
+	$(call msg,CHECK,tier-owner)
+	$(Q)tools/check-tier.sh && touch $@
+
+check-tier: $(TIER_CHECK)
+
+$(BUILD)/libkvfs-core.a: $(CORE_OBJS) | $(TIER_CHECK)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -346,6 +357,7 @@ help:
 	@echo "make deps       install the Debian packages of tools/deps.sh (as root, or through sudo)"
 	@echo "make test       build (build-test/, invariant checkers on) and run every unit and integration test"
 	@echo "make unit       unit tests only;  make integration: integration tests only"
+	@echo "make check-tier the tier-owner check alone (tools/check-tier.sh; every build runs it)"
 	@echo "make asan       the tests under AddressSanitizer and UBSan (in build-asan/)"
 	@echo "make soak       longer integration runs (1,000,000 random operations, 200 crashes)"
 	@echo "make bench      benchmark against tmpfs, a local-disk directory and memcpy"

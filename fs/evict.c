@@ -5,7 +5,7 @@
  *
  * Three ways to free, cheapest first:
  *   demote       drop the memory of a file the SSD holds current, all but
- *                its head (BOTH -> SSD in store.h's state machine): no I/O;
+ *                its head (BOTH -> SSD in tier.h's state machine): no I/O;
  *   flush cold   write cold files only memory holds to the SSD, so they
  *                can be demoted (write_policy=back, or a flusher behind);
  *   evict        take cold files out of the namespace (DESIGN.md 3.6),
@@ -147,8 +147,7 @@ static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 	end = ino->size;
 	if (kvfs_data_punch(&ino->data, st->ns->mem, KVFS_HEAD, end - KVFS_HEAD))
 		return 0;
-	kvfs_store_set_resident(st, ino, 0);
-	ino->t.head_loaded = 1;
+	kvfs_tier_demoted(st, ino);
 	/* st_blocks changed: drop the kernel's copy. */
 	if (st->ns->hooks.inval_inode)
 		st->ns->hooks.inval_inode(st->ns->hooks.arg, ino, (uint64_t)-1, 0);

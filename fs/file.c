@@ -287,12 +287,10 @@ again:
 	if ((flags & O_TRUNC) && ino->size) {
 		r = kvfs_data_truncate(&ino->data, ns->mem, 0);
 		if (r == 0) {
-			/* nothing left to be elsewhere */
-			kvfs_store_set_resident(ns->store, ino, 1);
 			ino->size = 0;
 			ino->crc = 0;
 			ino->crc_valid = 1;
-			kvfs_tier_changed(ino, 0, UINT64_MAX);
+			kvfs_tier_emptied(ns->store, ino);
 		}
 	}
 	/* POSIX: an O_TRUNC open of an existing file marks mtime and ctime
@@ -1135,16 +1133,16 @@ static int set_size(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t size)
 		return r;
 	if (size < ino->size) {
 		ino->crc_valid = size == 0 ? 1 : 0;
-		if (size == 0) {
+		if (size == 0)
 			ino->crc = 0;
-			kvfs_store_set_resident(ns->store, ino, 1);
-		}
 	} else if (ino->crc_valid) {
 		ino->crc = kvfs_crc32c_zeros(ino->crc, size - ino->size);
 	}
 	/* Everything between the old and the new end changed (cut or zeroed),
 	 * and so did the chunk of the old end. */
-	if (size < ino->size)
+	if (size == 0)
+		kvfs_tier_emptied(ns->store, ino); /* nothing left elsewhere */
+	else if (size < ino->size)
 		kvfs_tier_changed(ino, size, ino->size - size);
 	else
 		kvfs_tier_changed(ino, ino->size, size - ino->size);

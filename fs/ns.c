@@ -230,8 +230,7 @@ static void inode_free(struct kvfs_ns *ns, struct kvfs_inode *ino)
 		kvfs_store_forget(ns->store, ino);
 	} else {
 		kvfs_data_release(&ino->data, ns->mem);
-		kvfs_map_release(&ino->t.stored);
-		free(ino->t.changed);
+		kvfs_tier_release(&ino->t);
 	}
 	kvfs_xattr_free_all(ino);
 	free(ino->link);
@@ -546,8 +545,7 @@ static int load_kept(struct load_state *ls, struct kvfs_inode *ino,
 	ino->size = size;
 	ino->crc = crc;
 	ino->crc_valid = 1;
-	kvfs_store_set_resident(ns->store, ino, 1);
-	ino->t.head_loaded = 1;
+	kvfs_tier_adopt_kept(ns->store, ino);
 	ls->adopted++;
 	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* kept: MEM or BOTH */
 	return 1;

@@ -176,7 +176,7 @@ struct kvfs_inode {
 	struct timespec pt_mtime;       /* the backing file's mtime when last
 					   taken in (file.c, pt_absorb) */
 	int dirty;                      /* row changed since last queued */
-	struct kvfs_tier t;             /* tier state (store.h) */
+	struct kvfs_tier t;             /* tier state (tier.h) */
 	int gone;                       /* evicted with no opens: its data is
 					   freed, it can never be opened again */
 

@@ -1,7 +1,7 @@
 /*
  * promote.c - reading the SSD tier back: reads served from the SSD through
  * a buffer, a file's head loaded back after a restart, and promotion (SSD
- * -> BOTH in store.h's state machine), step by step so that the reader who
+ * -> BOTH in tier.h's state machine), step by step so that the reader who
  * started it is answered as soon as its own chunks are in.
  *
  * Every chunk read is verified against its CRC-32C from the file's chunk
@@ -9,7 +9,8 @@
  * (crc_errors).  Threads: FUSE workers (reads, writes and pins that need a
  * file in memory).  Locks: store.h, in the order of docs/design.md ("Lock
  * order"); a promotion fills the extmap with no inode lock held, and
- * nothing else may change it meanwhile (t.promoting).
+ * nothing else may change it meanwhile (t.promoting).  The tier state
+ * changes through tier.c's verbs.
  */
 #include "store.h"
 
@@ -111,7 +112,7 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 	if (ino->t.resident || ino->t.head_loaded || atomic_load(&ino->t.promoting))
 		return 0;
 	if (m->n == 0 || m->c[0].len == 0) {
-		ino->t.head_loaded = 1; /* a hole: no memory is right */
+		kvfs_tier_head_loaded(st, ino); /* a hole: no memory is right */
 		return 0;
 	}
 	hl = m->c[0].len < KVFS_HEAD ? m->c[0].len : KVFS_HEAD;
@@ -133,10 +134,8 @@ int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino)
 		kvfs_data_release(&ino->data, st->ns->mem);
 		return -EIO;
 	}
-	ino->t.head_loaded = 1;
-	kvfs_store_set_resident(st, ino, ino->size <= KVFS_HEAD);
+	kvfs_tier_head_loaded(st, ino);
 	atomic_fetch_add(&st->stats.head_loads, 1);
-	KVFS_DCHECK(kvfs_tier_check(ino) == 0);
 	return 0;
 }
 
@@ -202,12 +201,16 @@ static int promote_read(struct kvfs_store *st, struct kvfs_inode *ino,
 	return r ? -EIO : 0;
 }
 
-static void set_ready(struct kvfs_store *st, struct kvfs_inode *ino,
-		      uint64_t ready, int promoting)
+/* A promotion's progress (t.ready, t.promoting) changes under plock, and
+ * every change wakes the readers waiting for their bytes: each of
+ * tier.c's promotion verbs runs between these two. */
+static void progress_lock(struct kvfs_store *st)
 {
 	pthread_mutex_lock(&st->plock);
-	atomic_store(&ino->t.ready, ready);
-	atomic_store(&ino->t.promoting, promoting);
+}
+
+static void progress_unlock(struct kvfs_store *st)
+{
 	pthread_cond_broadcast(&st->pcond);
 	pthread_mutex_unlock(&st->plock);
 }
@@ -241,14 +244,18 @@ static int promote_begin(struct kvfs_store *st, struct kvfs_inode *ino,
 	} else if (atomic_load(&ino->t.promoting)) {
 		r = -EINPROGRESS;
 	} else if (lo >= size) { /* the loaded head is the whole file */
-		kvfs_store_set_resident(st, ino, 1);
+		progress_lock(st);
+		kvfs_tier_promoted(st, ino);
+		progress_unlock(st);
 		r = 0;
 	} else if (kvfs_data_alloc(&ino->data, st->ns->mem, lo, size - lo, size) != 0) {
 		*want = size - lo; /* -ENOSPC, or -ENOMEM: room helps both */
 		r = 2;
 	} else {
 		ino->nopen++; /* the steps run with no lock held */
-		set_ready(st, ino, lo, 1);
+		progress_lock(st);
+		kvfs_tier_promote_begin(ino, lo);
+		progress_unlock(st);
 	}
 	pthread_rwlock_unlock(&ino->lock);
 	pthread_rwlock_unlock(&st->ns->lock);
@@ -273,7 +280,9 @@ static int promote_step(struct kvfs_store *st, struct kvfs_inode *ino,
 		r = promote_read(st, ino, i0, i1);
 		if (r)
 			return r;
-		set_ready(st, ino, (uint64_t)i1 * KVFS_CHUNK, 1);
+		progress_lock(st);
+		kvfs_tier_promote_ready(ino, (uint64_t)i1 * KVFS_CHUNK);
+		progress_unlock(st);
 	}
 	return atomic_load(&ino->t.ready) >= ino->size;
 }
@@ -286,17 +295,20 @@ static void promote_end(struct kvfs_store *st, struct kvfs_inode *ino, int ok)
 	pthread_rwlock_wrlock(&st->ns->lock);
 	pthread_rwlock_wrlock(&ino->lock); /* waits for readers of ready bytes */
 	lo = ino->t.head_loaded ? KVFS_HEAD : 0;
+	if (!ok)
+		(void)kvfs_data_punch(&ino->data, st->ns->mem, lo, ino->size - lo);
+	progress_lock(st);
+	if (ok)
+		kvfs_tier_promoted(st, ino);
+	else
+		kvfs_tier_promote_failed(ino);
+	progress_unlock(st);
 	if (ok) {
-		kvfs_store_set_resident(st, ino, 1);
-		ino->t.head_loaded = 1;
 		if (st->ns->hooks.inval_inode) /* st_blocks changed */
 			st->ns->hooks.inval_inode(st->ns->hooks.arg, ino, (uint64_t)-1, 0);
 		atomic_fetch_add(&st->stats.promotions, 1);
 		atomic_fetch_add(&st->stats.promoted_bytes, ino->size);
-	} else {
-		(void)kvfs_data_punch(&ino->data, st->ns->mem, lo, ino->size - lo);
 	}
-	set_ready(st, ino, 0, 0);
 	KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* SSD -> BOTH, or back */
 	pthread_rwlock_unlock(&ino->lock);
 	kvfs_ns_put_open(st->ns, ino);

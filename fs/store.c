@@ -3,7 +3,7 @@
  * the durable commit of a stored version, what a stored version's runs
  * become when it is replaced, and fsync.  Reading back (promotion, reads
  * served from the SSD) is promote.c's, making room evict.c's; the tier
- * state machine is described in store.h.
+ * state (tier.h) changes only through tier.c's verbs.
  *
  * Threads: the flusher thread (kvfs_store_start) drains the queue that
  * publishes and data changes feed under write_policy=through; FUSE worker
@@ -62,20 +62,6 @@ struct flush {
 
 /* ---- run bookkeeping ---- */
 
-static uint64_t map_bytes(const struct kvfs_map *m)
-{
-	uint64_t b = 0;
-
-	for (uint32_t i = 0; i < m->n; i++)
-		b += m->c[i].len;
-	return b;
-}
-
-uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t)
-{
-	return t->has_stored ? t->stored_bytes : 0;
-}
-
 static void map_give(struct kvfs_store *st, struct kvfs_map *m)
 {
 	for (uint32_t i = 0; i < m->n; i++)
@@ -133,45 +119,6 @@ static void map_give_after_commit(struct kvfs_store *st, struct kvfs_map *m)
 	kvfs_map_release(m);
 }
 
-void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
-			     int resident)
-{
-	resident = !!resident;
-	if (st && ino->t.resident != resident)
-		atomic_fetch_add(&st->stats.ssd_only_files, resident ? -1 : 1);
-	ino->t.resident = resident;
-}
-
-/* Marks the chunks of [off, off + len) changed (kvfs_tier_changed()). */
-static void mark_changed(struct kvfs_inode *ino, uint64_t off, uint64_t len)
-{
-	struct kvfs_tier *t = &ino->t;
-	uint64_t end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
-	uint64_t c0 = off / KVFS_CHUNK, c1;
-
-	if (!t->has_stored || !t->changed || len == 0 || c0 >= t->stored.n)
-		return;
-	c1 = (end - 1) / KVFS_CHUNK;
-	if (c1 >= t->stored.n)
-		c1 = t->stored.n - 1;
-	memset(t->changed + c0, 1, c1 - c0 + 1);
-}
-
-void kvfs_tier_changed(struct kvfs_inode *ino, uint64_t off, uint64_t len)
-{
-	mark_changed(ino, off, len);
-	ino->data_gen++;
-	KVFS_DCHECK(kvfs_tier_check(ino) == 0);
-}
-
-/* A fresh "nothing changed" array for a newly stored copy (NULL if out of
- * memory: then every chunk counts as changed, which is only slower). */
-static void changed_reset(struct kvfs_tier *t)
-{
-	free(t->changed);
-	t->changed = t->stored.n ? calloc(t->stored.n, 1) : NULL;
-}
-
 /* Gives back the runs of f's map that f took itself (not reused ones). */
 static void give_fresh(struct kvfs_store *st, struct flush *f)
 {
@@ -198,40 +145,6 @@ static void keep_unused(struct kvfs_map *old, const struct kvfs_map *m)
 		old->c[k++] = *c;
 	}
 	old->n = k;
-}
-
-/* The most memory a head may hold: its page, or the huge page holding it
- * when the tmpfs could not split it at the demotion's punch. */
-#define KVFS_HEAD_MEM_MAX (2u << 20)
-
-int kvfs_tier_check(const struct kvfs_inode *ino)
-{
-	const struct kvfs_tier *t = &ino->t;
-	const char *bad = NULL;
-
-	if (!t->resident && !t->has_stored)
-		bad = "not resident and not stored";
-	else if (!t->resident && !atomic_load(&t->promoting) &&
-		 ino->data.bytes > KVFS_HEAD_MEM_MAX)
-		bad = "not resident but more than the head in memory";
-	else if (t->has_stored && t->stored_bytes != map_bytes(&t->stored))
-		bad = "stored_bytes does not match the stored runs";
-	else if (kvfs_inode_stored(ino) && t->stored.size != ino->size)
-		bad = "current copy of another size";
-	else if (atomic_load(&t->promoting) && atomic_load(&t->ready) > ino->size)
-		bad = "promotion ready past the end";
-	if (!bad)
-		return 0;
-	kvfs_err("tier state of inode %llu: %s", (unsigned long long)ino->id, bad);
-	return -EUCLEAN;
-}
-
-/* ---- setup ---- */
-
-void kvfs_tier_init(struct kvfs_tier *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->resident = 1;
 }
 
 int kvfs_store_init(struct kvfs_store *st, struct kvfs_ns *ns,
@@ -283,37 +196,21 @@ int kvfs_store_adopt(struct kvfs_store *st, struct kvfs_inode *ino,
 				kvfs_ssd_give(st->ssd, m->c[j].soff, m->c[j].len);
 		return -EUCLEAN;
 	}
-	ino->t.stored = *m;
-	memset(m, 0, sizeof(*m));
-	ino->t.has_stored = 1;
-	ino->t.stored_bytes = map_bytes(&ino->t.stored);
-	changed_reset(&ino->t);
-	ino->t.stored_gen = ino->data_gen;
-	kvfs_store_set_resident(st, ino, ino->t.stored.size == 0);
-	ino->t.head_loaded = 0;
-	ino->size = ino->t.stored.size;
-	ino->crc = ino->t.stored.file_crc;
+	ino->size = m->size;
+	ino->crc = m->file_crc;
 	ino->crc_valid = 1;
-	atomic_fetch_add(&st->stats.stored_files, 1);
-	atomic_fetch_add(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(&ino->t));
+	kvfs_tier_adopt(st, ino, m);
 	KVFS_DCHECK(kvfs_inode_check(ino) == 0);
 	return 0;
 }
 
 void kvfs_store_forget(struct kvfs_store *st, struct kvfs_inode *ino)
 {
+	struct kvfs_map old;
+
 	kvfs_data_release(&ino->data, st->ns->mem);
-	kvfs_store_set_resident(st, ino, 1);
-	ino->t.head_loaded = 0;
-	if (!ino->t.has_stored)
-		return;
-	atomic_fetch_sub(&st->stats.stored_files, 1);
-	atomic_fetch_sub(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(&ino->t));
-	ino->t.has_stored = 0;
-	free(ino->t.changed);
-	ino->t.changed = NULL;
-	map_give_after_commit(st, &ino->t.stored);
-	KVFS_DCHECK(kvfs_tier_check(ino) == 0);
+	if (kvfs_tier_forget(st, ino, &old))
+		map_give_after_commit(st, &old); /* rule 4 */
 }
 
 /* ---- the flush queue ---- */
@@ -563,7 +460,7 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 		       struct flush *f, int writers_ok)
 {
 	struct iovec_list l = { 0 };
-	struct kvfs_tier *t = &ino->t;
+	const struct kvfs_tier *t = &ino->t;
 	struct kvfs_data_view v = { 0 };
 	uint64_t written = 0;
 	int live, r;
@@ -628,36 +525,22 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 static int flush_commit(struct kvfs_store *st, struct flush *f)
 {
 	struct kvfs_inode *ino = f->ino;
-	struct kvfs_tier *t = &ino->t;
-	struct kvfs_map old = { 0 };
+	struct kvfs_map old;
 	int ok;
 
 	pthread_rwlock_rdlock(&st->ns->lock);
 	pthread_rwlock_wrlock(&ino->lock);
 	ok = ino->data_gen == f->gen && ino->nlink > 0 && ino->published;
 	if (ok) {
-		if (t->has_stored) {
-			atomic_fetch_sub(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(t));
-			old = t->stored;
-		} else {
-			atomic_fetch_add(&st->stats.stored_files, 1);
-		}
-		t->stored = f->m;
-		t->stored_bytes = map_bytes(&f->m);
-		t->has_stored = 1;
-		t->stored_gen = f->gen;
-		changed_reset(t);
-		t->err = 0;
 		ino->crc = f->m.file_crc; /* same bytes: the crc is current */
 		ino->crc_valid = 1;
-		atomic_fetch_add(&st->stats.stored_bytes, kvfs_tier_ssd_bytes(t));
+		kvfs_tier_stored(st, ino, &f->m, &old); /* takes f->m over */
 		kvfs_ns_record(st->ns, ino, 0);
 		if (old.c) {
-			keep_unused(&old, &t->stored); /* reused runs stay */
+			keep_unused(&old, &ino->t.stored); /* reused runs stay */
 			map_give_after_commit(st, &old); /* rule 4 */
 		}
 		atomic_fetch_add(&st->stats.flushes, 1);
-		memset(&f->m, 0, sizeof(f->m));
 		KVFS_DCHECK(kvfs_inode_check(ino) == 0); /* MEM -> BOTH */
 	} else {
 		give_fresh(st, f); /* no row knows them: free at once */
@@ -673,7 +556,7 @@ static int flush_commit(struct kvfs_store *st, struct flush *f)
 static void set_err(struct kvfs_inode *ino, int err)
 {
 	pthread_rwlock_wrlock(&ino->lock);
-	ino->t.err = err;
+	kvfs_tier_flush_failed(ino, err);
 	pthread_rwlock_unlock(&ino->lock);
 }
 
@@ -781,7 +664,7 @@ static void retry_failed(struct kvfs_store *st)
 		pthread_rwlock_wrlock(&ino->lock);
 		again = ino->t.err != 0 && ino->t.resident && !kvfs_inode_stored(ino);
 		if (again)
-			ino->t.err = 0;
+			kvfs_tier_flush_retry(ino);
 		pthread_rwlock_unlock(&ino->lock);
 		if (again)
 			kvfs_store_queue(st, ino);

@@ -3,33 +3,14 @@
  * SSD slabs or both), and the machinery that moves them: the flusher,
  * promotion, and the eviction mechanism (the scoring is policy.c's).
  *
- * Tier state machine of a published regular file (DESIGN.md 2, 3.5, 3.6).
- * Two facts describe it: `resident` (the memory extmap holds all of the
- * file's data) and `current` (the SSD holds a copy of exactly the present
- * data: kvfs_inode_stored(), ns.h).
- *
- *   MEM   resident, not current   written, not yet on the SSD (or changed
- *                                 since): only memory has these bytes
- *   BOTH  resident, current       flushed: memory can be dropped at once
- *   SSD   not resident, current   memory holds only the head (the first
- *                                 KVFS_HEAD bytes), once loaded
- *
- *   MEM  -> BOTH  flush_commit() (store.c), after the chunks were written
- *                 and synced
- *   BOTH -> MEM   any change of the data: kvfs_tier_changed() (store.c)
- *   BOTH -> SSD   demote_one() (evict.c): reclaim drops all but the head
- *   SSD  -> BOTH  promote_end() (promote.c), after a sequential reader, a
- *                 writer or a fast-path pin had the chunks read back and
- *                 verified; while it runs, t.promoting
- *   any  -> gone  unlink, rename-replace or eviction: memory is freed at
- *                 the last close; SSD runs once the row's deletion commits
- * "Not resident and not current" never exists: only current data may leave
- * memory.  Without ssd= every file is MEM, and reclaim evicts whole files.
+ * The tier state of each file (MEM, BOTH, SSD) and its transitions are
+ * tier.h's: the code here moves the bytes, then calls tier.c's verb.
  *
  * Locks: the tier fields of an inode are guarded by its lock, except
  * t.queued/t.qnext (store->lock, the flush queue's mutex) and
- * t.promoting/t.ready (atomics, changed under store->plock).  The order of
- * these, room_lock and ssd_room_lock: docs/design.md, "Lock order".
+ * t.promoting/t.ready (atomics, changed under store->plock): tier.h.  The
+ * order of these, room_lock and ssd_room_lock: docs/design.md, "Lock
+ * order".
  * Functions that may need to make room (reclaim, promote, flush for fsync)
  * are called with NO lock held, because making room takes other inodes'
  * locks and ns->lock.
@@ -43,33 +24,13 @@
 
 #include "map.h"
 #include "policy.h"
+#include "tier.h"
 
 struct kvfs_ns;
 struct kvfs_inode;
 struct kvfs_ssd;
 
 enum kvfs_write_policy { KVFS_WRITE_THROUGH, KVFS_WRITE_BACK };
-
-/* Per inode (struct kvfs_inode.t). */
-struct kvfs_tier {
-	struct kvfs_map stored;     /* the SSD copy; valid when has_stored */
-	uint64_t stored_gen;        /* ino->data_gen when it was taken */
-	uint64_t stored_bytes;      /* sum of the runs' lengths */
-	uint8_t *changed;           /* [stored.n]: 1 once chunk i's bytes may
-				       differ from its stored copy; a flush
-				       rewrites those chunks and reuses the
-				       runs of the others (NULL: all changed) */
-	int has_stored;
-	int resident;               /* the extmap holds every data byte */
-	int head_loaded;            /* not resident: extmap holds the head */
-	int err;                    /* last failed flush (-errno), for fsync */
-	atomic_int promoting;       /* SSD -> BOTH in progress (promote.c): the
-				       extmap is allocated and filling */
-	atomic_uint_fast64_t ready; /* while promoting: [0, ready) is in
-				       memory and verified */
-	int queued;                 /* on the flush queue (store->lock) */
-	struct kvfs_inode *qnext;   /* (store->lock) */
-};
 
 struct kvfs_store_stats {
 	atomic_uint_fast64_t mem_hits, ssd_reads, ssd_read_bytes, head_loads;
@@ -115,8 +76,6 @@ int kvfs_store_start(struct kvfs_store *st);
 void kvfs_store_stop(struct kvfs_store *st, int drain);
 void kvfs_store_release(struct kvfs_store *st);
 
-/* A new or loaded inode's tier state (resident, nothing stored). */
-void kvfs_tier_init(struct kvfs_tier *t);
 /*
  * The inode is going away for good (no name, no opens): gives its memory
  * back now and its SSD runs once the deletion of its row has committed.
@@ -214,34 +173,5 @@ int kvfs_store_read(struct kvfs_store *st, struct kvfs_inode *ino,
 /* Loads the head of a non-resident file into memory.  Caller holds
  * ino->lock for writing.  Returns 0, -ENOSPC or -EIO. */
 int kvfs_store_load_head(struct kvfs_store *st, struct kvfs_inode *ino);
-
-/* Sets t.resident, keeping the count of SSD-only files.  Caller holds
- * ino->lock for writing.  st may be NULL. */
-void kvfs_store_set_resident(struct kvfs_store *st, struct kvfs_inode *ino,
-			     int resident);
-
-/*
- * BOTH -> MEM, the one verb for "the data changed": the bytes of
- * [off, off + len) differ from before (written, cut, zeroed or committed by
- * the fast path).  Marks their chunks for the next flush and moves
- * ino->data_gen, so the SSD copy is no longer current (kvfs_inode_stored())
- * and a hasher pass or flush in flight knows its bytes are old.  len may
- * run past the end (it saturates).  Caller holds ino->lock for writing and
- * keeps size, times, dirty and the CRC itself.
- */
-void kvfs_tier_changed(struct kvfs_inode *ino, uint64_t off, uint64_t len);
-
-/* Bytes of a file's stored copy on the SSD (0 if none). */
-uint64_t kvfs_tier_ssd_bytes(const struct kvfs_tier *t);
-
-/*
- * The state machine's invariants for one inode: not resident implies an
- * SSD copy (never "not resident and not current"), a non-resident file
- * holds at most its head in memory (unless promoting), the stored map's
- * byte count matches its runs, and a current copy has the file's size.
- * Caller holds ino->lock (either mode).  Returns 0 or -EUCLEAN (logged).
- * Asserted at each transition in the test build (KVFS_DCHECK).
- */
-int kvfs_tier_check(const struct kvfs_inode *ino);
 
 #endif

@@ -222,7 +222,7 @@ static int get_kv(struct kvfs_ns *ns, struct kvfs_inode *ino, enum kv_attr a,
 		  char *out, size_t outsz)
 {
 	switch (a) {
-	case KV_TIER: /* store.h's states: MEM, BOTH, SSD */
+	case KV_TIER: /* tier.h's states: MEM, BOTH, SSD */
 		if (!ino->t.resident)
 			return snprintf(out, outsz, "ssd");
 		if (kvfs_inode_stored(ino))

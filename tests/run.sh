@@ -164,7 +164,7 @@ if [[ $MODE == all || $MODE == integration ]]; then
 		for script in tests/integration/test_*.sh; do
 			[[ -f $script ]] || continue
 			case $(basename "$script" .sh) in
-			test_build_split | test_man | test_bench_chart | test_options) continue ;;
+			test_build_split | test_tier_owner | test_man | test_bench_chart | test_options) continue ;;
 			esac
 			name=integration-served/$(basename "$script" .sh)
 			selected "$name" || continue
