@@ -1,5 +1,5 @@
 /*
- * store.h - tier placement: where each file's bytes live (memory arena,
+ * store.h - tier placement: where each file's bytes live (memory backing files,
  * SSD slabs or both), and the machinery that moves them: the flusher,
  * promotion, and the eviction mechanism (the scoring is policy.c's).
  *
