@@ -5,9 +5,10 @@
  *
  * A bound writer's bytes go from the kernel into its backing file; the
  * daemon sees no write to make room in.  So room is made before the open
- * is answered: every writable open reserves KVFS_ADMIT_RESERVE (half of
- * mem=: the largest file the promise covers) less what it has written
- * since, and an open is bound only when the tmpfs's free blocks cover its
+ * is answered: every writer of new content (a new or truncated file;
+ * file.c holds back no in-place writer) reserves half of mem= (the
+ * largest file the promise covers) less what it has written since its
+ * open, and an open is bound only when the tmpfs's free blocks cover its
  * reservation and every reservation still outstanding.  While they do
  * not, the opening thread reclaims (demotes, flushes cold files; evict.c)
  * and, once nothing more can be freed, waits for another writer's release,

@@ -314,9 +314,9 @@ out:
 
 /* Memory is short when less than this part of the tier is free: a bound
  * writer then wakes the reclaimer (kvfs_store_keep_room keeps twice this
- * free while passthrough is on), and, without an SSD tier, new writable
- * opens are served by the daemon (see "Passthrough"; with one, admit.c
- * decides). */
+ * free while passthrough is on), and the writable opens admit.c does not
+ * hold back (no SSD tier; in-place writers) are served by the daemon (see
+ * "Passthrough"). */
 #define PT_SHORT_DIV 8
 
 /* A bound writer fills memory the daemon cannot refuse: below 1/4 of mem=
@@ -348,19 +348,20 @@ static int pt_bindable(const struct kvfs_inode *ino, const struct kvfs_handle *h
 	return !(h->writer && (ino->mode & (S_ISUID | S_ISGID)));
 }
 
-/* Backpressure for a writer with an SSD tier (admit.c): waits until
- * memory has room for it, as a bound writer if it may be one.  Returns
+/* Backpressure for a writer with an SSD tier (admit.c): a writer of new
+ * content (a new or truncated file: it starts empty) waits until memory
+ * has room for it, as a bound writer if it may be one.  In-place writers
+ * (a header rewrite) are not held back: they keep the old rule.  Returns
  * whether it fits. */
 static int pt_admit(struct kvfs_ns *ns, struct kvfs_handle *h, int pt)
 {
-	int bind = 0;
+	int bind, fresh;
 
-	if (pt) {
-		pthread_rwlock_rdlock(&h->ino->lock);
-		bind = pt_bindable(h->ino, h);
-		pthread_rwlock_unlock(&h->ino->lock);
-	}
-	return kvfs_admit_writer(ns, h, bind);
+	pthread_rwlock_rdlock(&h->ino->lock);
+	fresh = h->ino->size == 0;
+	bind = pt && pt_bindable(h->ino, h);
+	pthread_rwlock_unlock(&h->ino->lock);
+	return fresh ? kvfs_admit_writer(ns, h, bind) : 1;
 }
 
 void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
@@ -381,7 +382,7 @@ void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 			goto out;
 		/* No room for what it may write: the daemon serves it (its
 		 * writes make room, or fail with a precise ENOSPC). */
-		if (h->writer && (ssd ? !fits : ns->store &&
+		if (h->writer && (h->admitted ? !fits : ns->store &&
 		    kvfs_mem_free(ns->mem) < ns->mem->size / PT_SHORT_DIV))
 			goto out;
 	}

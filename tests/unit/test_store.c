@@ -590,7 +590,8 @@ static void *t_release_later(void *arg)
 }
 
 /* Served writers: two open ones reserve all of mem= (8 MiB each), so a
- * third open waits for a release, then goes on with room. */
+ * third open waits for a release, then goes on with room.  An in-place
+ * writer (an existing file, not truncated) is not held back. */
 static void test_admit_served_writer_waits_for_release(void **state)
 {
 	struct fixture *f = *state;
@@ -598,10 +599,17 @@ static void test_admit_served_writer_waits_for_release(void **state)
 	struct kvfs_handle *h[3];
 	struct kvfs_entry e[3];
 	struct t_later l = { 0 };
+	struct kvfs_inode *old = t_make(f, "old", MiB, 5);
+	struct kvfs_handle *rw;
 	pthread_t t;
 
 	assert_int_equal(kvfs_ns_create(ns, &f->a, ns->root, "a", 0644, O_WRONLY, &e[0], &h[0]), 0);
 	assert_int_equal(kvfs_ns_create(ns, &f->a, ns->root, "b", 0644, O_WRONLY, &e[1], &h[1]), 0);
+	assert_int_equal(atomic_load(&ns->admit.waits), 0);
+	assert_int_equal(kvfs_file_open(ns, &f->a, old, O_RDWR, 0, &rw), 0);
+	assert_false(rw->admitted);
+	assert_int_equal(kvfs_file_flush(ns, &f->a, rw), 0);
+	kvfs_file_release(ns, rw);
 	assert_int_equal(atomic_load(&ns->admit.waits), 0);
 	l.f = f;
 	l.h = h[0];
