@@ -25,6 +25,11 @@
  * flusher's demotions also make room. */
 #define ADMIT_POLL_MS 50
 
+/* With no other writer open, the looks (ADMIT_POLL_MS apart) a waiting
+ * open takes before it goes on without room: nothing is left to come
+ * back but what the flusher is storing now. */
+#define ADMIT_IDLE_LOOKS 3
+
 int kvfs_admit_init(struct kvfs_admit *a)
 {
 	pthread_condattr_t ca;
@@ -148,7 +153,7 @@ int kvfs_admit_writer(struct kvfs_ns *ns, struct kvfs_handle *h, int bind)
 	struct kvfs_store *st = ns->store;
 	int64_t t0 = mono_ms(), left;
 	uint64_t base = own_bytes(h->ino), s, last = UINT64_MAX;
-	int fits = 0, waited = 0;
+	int fits = 0, waited = 0, idle = 0;
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
@@ -179,8 +184,9 @@ int kvfs_admit_writer(struct kvfs_ns *ns, struct kvfs_handle *h, int bind)
 		/* Nothing more to free now: room comes back with another
 		 * writer's release (its file can then be stored and
 		 * demoted).  With no other writer there is nothing to wait
-		 * for. */
-		if (a->n == 0)
+		 * for, once a few more looks (the flusher may be storing the
+		 * last writer's file) found nothing either. */
+		if (a->n == 0 && ++idle > ADMIT_IDLE_LOOKS)
 			break;
 		wait_ms(a, left < ADMIT_POLL_MS ? left : ADMIT_POLL_MS);
 		last = UINT64_MAX; /* things moved: reclaiming may help again */

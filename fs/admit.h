@@ -18,9 +18,10 @@
  * may still write (the daemon's write path makes the rest of the room).
  *
  * Threads: FUSE workers (open, create, release).  `lock` guards the list
- * of admitted writers and each listed handle's adm_* fields; it is taken
- * with no other lock held, and nothing else is taken under it except
- * atomics and fstat.
+ * of admitted writers and each listed handle's adm_* fields.  It is a
+ * leaf: nothing is taken under it (atomics and fstat only), and the
+ * admission takes it with no other lock held (the release, under
+ * ns->lock).
  */
 #ifndef KVFS_ADMIT_H
 #define KVFS_ADMIT_H
@@ -61,7 +62,8 @@ void kvfs_admit_release(struct kvfs_admit *a);
 int kvfs_admit_writer(struct kvfs_ns *ns, struct kvfs_handle *h, int bind);
 /* After the bind: whether h's growth is read from its backing file. */
 void kvfs_admit_bound(struct kvfs_ns *ns, struct kvfs_handle *h);
-/* At h's release (no lock held): unlists h and wakes the waiters. */
+/* At h's release, once its file can be stored: unlists h and wakes the
+ * waiters. */
 void kvfs_admit_done(struct kvfs_ns *ns, struct kvfs_handle *h);
 
 #endif

@@ -994,9 +994,6 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	struct kvfs_inode *ino = h->ino;
 	int shared, pt_settled = 0;
 
-	/* First, while the inode surely lives: others' admissions read its
-	 * size through the list. */
-	kvfs_admit_done(ns, h);
 	/* A reader's close of a named file frees nothing, so ns->lock shared
 	 * is enough (ns.h); a writer's (it may publish) or the close of an
 	 * unlinked file (it may free the inode) takes it exclusive. */
@@ -1037,6 +1034,10 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		kvfs_index_touch(ns->index, ino->id, atomic_load(&ino->hits),
 				 atomic_load(&ino->last_access_ns));
 	pthread_rwlock_unlock(&ino->lock);
+	/* While the inode surely lives (others' admissions read its size
+	 * through the list), and once its file can be stored (no bound
+	 * writer left): the opens this wakes reclaim it at once. */
+	kvfs_admit_done(ns, h);
 	if (shared) {
 		KVFS_ASSERT(ino->nopen > 0);
 		ino->nopen--; /* named: nothing to free, whatever the count */
