@@ -265,6 +265,15 @@ uint64_t kvfs_mem_free(struct kvfs_mem *mem)
 	return used < mem->size ? mem->size - used : 0;
 }
 
+uint64_t kvfs_mem_room(struct kvfs_mem *mem)
+{
+	struct statvfs sv;
+
+	if (mem->own_tmpfs && fstatvfs(mem->dirfd, &sv) == 0)
+		return (uint64_t)sv.f_bavail * sv.f_frsize;
+	return kvfs_mem_free(mem);
+}
+
 const char *kvfs_mem_where(const struct kvfs_mem *mem)
 {
 	return mem->where;

@@ -115,6 +115,10 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem);
  * minus `used`), and bytes in use. */
 uint64_t kvfs_mem_free(struct kvfs_mem *mem);
 uint64_t kvfs_mem_used(struct kvfs_mem *mem);
+/* Bytes the kernel can still write into the tier: the tmpfs's free
+ * blocks, headroom included (what a bound writer may use); without a tmpfs
+ * of its own, kvfs_mem_free. */
+uint64_t kvfs_mem_room(struct kvfs_mem *mem);
 /* "tmpfs at <state>/mem, huge=within_size" (named), "private tmpfs,
  * huge=within_size", or the fallback directory's path. */
 const char *kvfs_mem_where(const struct kvfs_mem *mem);

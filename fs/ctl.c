@@ -189,6 +189,9 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->opens_served = atomic_load(&ns->opens_served);
 	s->pt_absorbed = atomic_load(&ns->pt_absorbed);
 	s->tmpfiles = atomic_load(&kv->kproto.tmpfiles);
+	s->writer_waits = atomic_load(&kv->ns.admit.waits);
+	s->writer_wait_ms = atomic_load(&kv->ns.admit.wait_ms);
+	s->writers_no_room = atomic_load(&kv->ns.admit.no_room);
 	s->passthrough = atomic_load(&kv->ns.passthrough);
 	s->crc_pending = atomic_load(&ns->crc_pending);
 	s->crc_passes = atomic_load(&ns->crc_passes);
@@ -426,10 +429,13 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 		PRIu64 ", \"file_hits\": %" PRIu64 ", \"enospc\": %" PRIu64
 		", \"passthrough\": %s, \"opens_passthrough\": %" PRIu64
 		", \"opens_served\": %" PRIu64 ", \"passthrough_changes\": %" PRIu64
-		", \"tmpfiles\": %" PRIu64 "},\n",
+		", \"tmpfiles\": %" PRIu64
+		", \"writer_waits\": %" PRIu64 ", \"writer_wait_ms\": %" PRIu64
+		", \"writers_without_room\": %" PRIu64 "},\n",
 		s->bytes_read, s->bytes_written, s->file_hits, s->enospc,
 		s->passthrough ? "true" : "false", s->opens_passthrough,
-		s->opens_served, s->pt_absorbed, s->tmpfiles);
+		s->opens_served, s->pt_absorbed, s->tmpfiles, s->writer_waits,
+		s->writer_wait_ms, s->writers_no_room);
 	fprintf(f, "  \"checksums\": {\"pending\": %" PRIu64 ", \"passes\": %"
 		PRIu64 ", \"patched_writes\": %" PRIu64 "},\n", s->crc_pending,
 		s->crc_passes, s->crc_patched_writes);
@@ -591,6 +597,15 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 	prom_one(f, "kvfs_opens_served_total", "counter",
 		 "Opens of regular files whose reads and writes the daemon serves.",
 		 s->opens_served);
+	prom_one(f, "kvfs_writer_waits_total", "counter",
+		 "Writable opens that waited for memory to have room (backpressure).",
+		 s->writer_waits);
+	prom_head(f, "kvfs_writer_wait_seconds_total", "counter",
+		  "Time writable opens waited for room.");
+	fprintf(f, "kvfs_writer_wait_seconds_total %.3f\n", s->writer_wait_ms / 1000.0);
+	prom_one(f, "kvfs_writers_without_room_total", "counter",
+		 "Writable opens that went on without room after waiting (served by the daemon).",
+		 s->writers_no_room);
 	prom_head(f, "kvfs_lookups_total", "counter",
 		  "Name lookups that reached the daemon, by result.");
 	fprintf(f, "kvfs_lookups_total{result=\"found\"} %" PRIu64 "\n", s->lookup_hits);

@@ -54,6 +54,7 @@ struct kvfs_ctl_snap {
 	uint64_t bytes_read, bytes_written, file_hits, enospc;
 	uint64_t opens_passthrough, opens_served, pt_absorbed;
 	uint64_t tmpfiles;               /* O_TMPFILE opens (kproto.h) */
+	uint64_t writer_waits, writer_wait_ms, writers_no_room; /* admit.h */
 	int passthrough;                 /* the mount binds opens (file.c) */
 	uint64_t crc_pending, crc_passes, crc_patched_writes;
 	uint64_t lookup_hits, lookup_misses;

@@ -312,10 +312,11 @@ out:
 	return r;
 }
 
-/* Memory is short when less than this part of the tier is free: new
- * writable opens are then served by the daemon (see "Passthrough"), and a
- * bound writer wakes the reclaimer (kvfs_store_keep_room keeps twice this
- * free while passthrough is on). */
+/* Memory is short when less than this part of the tier is free: a bound
+ * writer then wakes the reclaimer (kvfs_store_keep_room keeps twice this
+ * free while passthrough is on), and the writable opens admit.c does not
+ * hold back (no SSD tier; in-place writers) are served by the daemon (see
+ * "Passthrough"). */
 #define PT_SHORT_DIV 8
 
 /* A bound writer fills memory the daemon cannot refuse: below 1/4 of mem=
@@ -327,31 +328,62 @@ static void pt_room(struct kvfs_ns *ns)
 		kvfs_store_kick(ns->store);
 }
 
+/* Whether an open of ino may be bound, memory aside: while the inode
+ * has a bound open, every new one is (kernel rule).  Caller holds
+ * ino->lock. */
+static int pt_bindable(const struct kvfs_inode *ino, const struct kvfs_handle *h)
+{
+	if (ino->npassthrough)
+		return 1;
+	/* One mode per inode at a time: while the daemon serves an open of
+	 * it, it serves the new ones too.  (A bound writer beside
+	 * daemon-served readers of a file just promoted failed its open with
+	 * EIO in 1 of about 10 runs of test_ssd_tier on a loaded machine;
+	 * with one mode at a time there is no mix.) */
+	if (!ino->t.resident || atomic_load(&ino->t.promoting) || ino->gone ||
+	    ino->nserved)
+		return 0;
+	/* A write must clear set-id bits (issue 11's rule, file.c's write
+	 * path); the kernel's own writes would not tell us. */
+	return !(h->writer && (ino->mode & (S_ISUID | S_ISGID)));
+}
+
+/* Backpressure for a writer with an SSD tier (admit.c): a writer of new
+ * content (a new or truncated file: it starts empty) waits until memory
+ * has room for it, as a bound writer if it may be one.  In-place writers
+ * (a header rewrite) are not held back: they keep the old rule.  Returns
+ * whether it fits. */
+static int pt_admit(struct kvfs_ns *ns, struct kvfs_handle *h, int pt)
+{
+	int bind, fresh;
+
+	pthread_rwlock_rdlock(&h->ino->lock);
+	fresh = h->ino->size == 0;
+	bind = pt && pt_bindable(h->ino, h);
+	pthread_rwlock_unlock(&h->ino->lock);
+	return fresh ? kvfs_admit_writer(ns, h, bind) : 1;
+}
+
 void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
-	int fd;
+	int pt = atomic_load(&ns->passthrough) && ns->hooks.bind;
+	int ssd = ns->store && ns->store->ssd, fits = 1, fd;
 
-	if (!atomic_load(&ns->passthrough) || !ns->hooks.bind) {
+	if (h->writer && ssd)
+		fits = pt_admit(ns, h, pt);
+	if (!pt) {
 		atomic_fetch_add(&ns->stats.opens_served, 1);
 		return;
 	}
 	pthread_rwlock_wrlock(&ino->lock);
 	if (ino->npassthrough == 0) {
-		/* One mode per inode at a time: while the daemon serves an
-		 * open of it, it serves the new ones too.  (A bound writer
-		 * beside daemon-served readers of a file just promoted failed
-		 * its open with EIO in 1 of about 10 runs of test_ssd_tier on
-		 * a loaded machine; with one mode at a time there is no mix.) */
-		if (!ino->t.resident || atomic_load(&ino->t.promoting) || ino->gone ||
-		    ino->nserved)
+		if (!pt_bindable(ino, h))
 			goto out;
-		/* A write must clear set-id bits (issue 11's rule, file.c's
-		 * write path); the kernel's own writes would not tell us. */
-		if (h->writer && (ino->mode & (S_ISUID | S_ISGID)))
-			goto out;
-		if (h->writer && ns->store &&
-		    kvfs_mem_free(ns->mem) < ns->mem->size / PT_SHORT_DIV)
+		/* No room for what it may write: the daemon serves it (its
+		 * writes make room, or fail with a precise ENOSPC). */
+		if (h->writer && (h->admitted ? !fits : ns->store &&
+		    kvfs_mem_free(ns->mem) < ns->mem->size / PT_SHORT_DIV))
 			goto out;
 	}
 	fd = kvfs_data_fd(&ino->data, ns->mem, ino->size);
@@ -391,6 +423,8 @@ out:
 	pthread_rwlock_unlock(&ino->lock);
 	atomic_fetch_add(h->passthrough ? &ns->stats.opens_passthrough :
 			 &ns->stats.opens_served, 1);
+	if (h->admitted && h->passthrough)
+		kvfs_admit_bound(ns, h);
 	if (h->pt_writer)
 		pt_room(ns);
 }
@@ -1004,6 +1038,10 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		kvfs_index_touch(ns->index, ino->id, atomic_load(&ino->hits),
 				 atomic_load(&ino->last_access_ns));
 	pthread_rwlock_unlock(&ino->lock);
+	/* While the inode surely lives (others' admissions read its size
+	 * through the list), and once its file can be stored (no bound
+	 * writer left): the opens this wakes reclaim it at once. */
+	kvfs_admit_done(ns, h);
 	if (shared) {
 		KVFS_ASSERT(ino->nopen > 0);
 		ino->nopen--; /* named: nothing to free, whatever the count */

@@ -393,6 +393,10 @@ int kvfs_ns_init(struct kvfs_ns *ns, struct kvfs_mem *mem,
 	memset(ns, 0, sizeof(*ns));
 	if (pthread_rwlock_init(&ns->lock, NULL) != 0)
 		return -ENOMEM;
+	if (kvfs_admit_init(&ns->admit) != 0) {
+		pthread_rwlock_destroy(&ns->lock);
+		return -ENOMEM;
+	}
 	ns->mem = mem;
 	ns->index = index;
 	ns->root_uid = uid;
@@ -724,6 +728,7 @@ void kvfs_ns_release(struct kvfs_ns *ns)
 		inode_free(ns, ns->root);
 		ns->root = NULL;
 	}
+	kvfs_admit_release(&ns->admit);
 	pthread_rwlock_destroy(&ns->lock);
 }
 

@@ -51,6 +51,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "admit.h"
 #include "backing.h"
 #include "store.h"
 
@@ -243,6 +244,7 @@ struct kvfs_ns {
 	atomic_int passthrough;         /* the kernel granted passthrough and the
 					   options allow it: opens may be bound */
 	struct kvfs_ns_stats stats;
+	struct kvfs_admit admit;        /* writers' backpressure (admit.h) */
 	uid_t root_uid;
 	gid_t root_gid;
 };
@@ -270,6 +272,12 @@ struct kvfs_handle {
 	int pt_writer;      /* passthrough and open for writing: counted in
 			       ino->npt_writers until released */
 	int pt_counted;     /* served with passthrough on: in ino->nserved */
+	/* Backpressure (admit.h): listed among the admitted writers, with
+	 * the bytes its file held at the open; adm_* under ns->admit.lock. */
+	int admitted;
+	int adm_bound;      /* growth read from the backing file */
+	uint64_t adm_base;
+	struct kvfs_handle *adm_next, *adm_prev;
 	char *ctl_buf;      /* control files: the content generated at open */
 	size_t ctl_len;
 	/* Directory snapshot (opendir), rebuilt when readdir starts at 0. */

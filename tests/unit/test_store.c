@@ -8,14 +8,17 @@
  * (head load, SSD reads, promotion), a flipped byte on the SSD caught by
  * its chunk's checksum, the eviction order on a full SSD (coldest first,
  * never pinned, leaf-first), memory reclaim by demotion (and by flushing
- * cold files first), and rule 4 of the durability protocol (old runs are
- * freed only once the row that stopped pointing at them has committed).
+ * cold files first), rule 4 of the durability protocol (old runs are
+ * freed only once the row that stopped pointing at them has committed),
+ * and the writers' backpressure (admit.c: a bound open demotes before it
+ * is bound, a served one waits for another writer's release).
  *
  * Temp directories live under $KVFS_TEST_TMP or /tmp, which must support
  * fallocate (ext4, xfs, tmpfs); each test removes its own.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -511,6 +514,117 @@ static void test_reclaim_flushes_cold_files(void **state)
 	}
 }
 
+/* ---- backpressure (admit.c) ---- */
+
+static int32_t t_bind(void *arg, int fd)
+{
+	(void)arg; (void)fd;
+	return 1;
+}
+
+/* Closes (publishes) and releases a writer made by kvfs_ns_create. */
+static void t_done(struct fixture *f, struct kvfs_handle *h, struct kvfs_inode *ino)
+{
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
+	kvfs_file_release(&f->kv.ns, h);
+	kvfs_ns_forget(&f->kv.ns, ino, 1);
+}
+
+/* Bound writers reserve mem=/2 each (8 MiB here) in the tmpfs (16 MiB and
+ * 16 MiB of headroom): with 12 MiB of stored files in memory, the third
+ * open finds 20 MiB free for 24 MiB of reservations and demotes stored
+ * files before it is bound; none goes on without room. */
+static void test_admit_bound_writer_reclaims_first(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_ns *ns = &f->kv.ns;
+	struct kvfs_handle *h[3];
+	struct kvfs_entry e[3];
+	uint64_t dem0;
+	char name[16];
+	int i;
+
+	if (!f->kv.mem.own_tmpfs)
+		skip(); /* the headroom is the daemon's own tmpfs's (root) */
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		assert_int_equal(kvfs_store_fsync(&f->kv.store, t_make(f, name, 3 * MiB, (unsigned)i)), 0);
+	}
+	dem0 = atomic_load(&f->kv.store.stats.demotions);
+	ns->hooks.bind = t_bind;
+	atomic_store(&ns->passthrough, 1);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "w%d", i);
+		assert_int_equal(kvfs_ns_create(ns, &f->a, ns->root, name, 0644, O_WRONLY,
+						&e[i], &h[i]), 0);
+		assert_int_equal(h[i]->passthrough, 1);
+	}
+	assert_true(atomic_load(&f->kv.store.stats.demotions) > dem0);
+	assert_true(kvfs_mem_room(&f->kv.mem) >= 24 * MiB);
+	assert_true(atomic_load(&ns->admit.waits) >= 1);
+	assert_int_equal(atomic_load(&ns->admit.no_room), 0);
+	for (i = 0; i < 3; i++)
+		t_done(f, h[i], e[i].ino);
+	assert_int_equal(ns->admit.n, 0);
+	atomic_store(&ns->passthrough, 0);
+	ns->hooks.bind = NULL;
+	t_expect(f, "s0", 0, 3 * MiB, 0);
+}
+
+struct t_later {
+	struct fixture *f;
+	struct kvfs_handle *h;
+	struct kvfs_inode *ino;
+	atomic_int done;
+};
+
+static void *t_release_later(void *arg)
+{
+	struct t_later *l = arg;
+	struct timespec ts = { 0, 200 * 1000000 };
+
+	nanosleep(&ts, NULL);
+	atomic_store(&l->done, 1);
+	t_done(l->f, l->h, l->ino);
+	return NULL;
+}
+
+/* Served writers: two open ones reserve all of mem= (8 MiB each), so a
+ * third open waits for a release, then goes on with room.  An in-place
+ * writer (an existing file, not truncated) is not held back. */
+static void test_admit_served_writer_waits_for_release(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_ns *ns = &f->kv.ns;
+	struct kvfs_handle *h[3];
+	struct kvfs_entry e[3];
+	struct t_later l = { 0 };
+	struct kvfs_inode *old = t_make(f, "old", MiB, 5);
+	struct kvfs_handle *rw;
+	pthread_t t;
+
+	assert_int_equal(kvfs_ns_create(ns, &f->a, ns->root, "a", 0644, O_WRONLY, &e[0], &h[0]), 0);
+	assert_int_equal(kvfs_ns_create(ns, &f->a, ns->root, "b", 0644, O_WRONLY, &e[1], &h[1]), 0);
+	assert_int_equal(atomic_load(&ns->admit.waits), 0);
+	assert_int_equal(kvfs_file_open(ns, &f->a, old, O_RDWR, 0, &rw), 0);
+	assert_false(rw->admitted);
+	assert_int_equal(kvfs_file_flush(ns, &f->a, rw), 0);
+	kvfs_file_release(ns, rw);
+	assert_int_equal(atomic_load(&ns->admit.waits), 0);
+	l.f = f;
+	l.h = h[0];
+	l.ino = e[0].ino;
+	assert_int_equal(pthread_create(&t, NULL, t_release_later, &l), 0);
+	assert_int_equal(kvfs_ns_create(ns, &f->a, ns->root, "c", 0644, O_WRONLY, &e[2], &h[2]), 0);
+	assert_int_equal(atomic_load(&l.done), 1); /* not before the release */
+	assert_int_equal(atomic_load(&ns->admit.waits), 1);
+	assert_int_equal(atomic_load(&ns->admit.no_room), 0);
+	pthread_join(t, NULL);
+	t_done(f, h[1], e[1].ino);
+	t_done(f, h[2], e[2].ino);
+	assert_int_equal(ns->admit.n, 0);
+}
+
 /* ---- rule 4 ---- */
 
 
@@ -591,6 +705,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_flushes_cold_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_tier_check_catches_broken_states, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_old_runs_freed_after_commit, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_admit_bound_writer_reclaims_first, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_admit_served_writer_waits_for_release, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
