@@ -1038,9 +1038,14 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		kvfs_index_touch(ns->index, ino->id, atomic_load(&ino->hits),
 				 atomic_load(&ino->last_access_ns));
 	pthread_rwlock_unlock(&ino->lock);
-	/* While the inode surely lives (others' admissions read its size
-	 * through the list), and once its file can be stored (no bound
-	 * writer left): the opens this wakes reclaim it at once. */
+	/* Both while this open still holds the inode: without a kernel
+	 * lookup left (a FORGET may be handled before this RELEASE), the put
+	 * below frees an unlinked file. */
+	if (pt_settled)
+		pt_settle(ns, ino);
+	/* Others' admissions read its size through the list; and once its
+	 * file can be stored (queued just above): the opens this wakes
+	 * reclaim it at once. */
 	kvfs_admit_done(ns, h);
 	if (shared) {
 		KVFS_ASSERT(ino->nopen > 0);
@@ -1048,8 +1053,6 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 	} else {
 		kvfs_ns_put_open(ns, ino);
 	}
-	if (pt_settled)
-		pt_settle(ns, ino);
 	pthread_rwlock_unlock(&ns->lock);
 	free(h->ctl_buf);
 	free(h);
