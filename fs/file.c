@@ -815,14 +815,34 @@ int kvfs_file_lock_resident(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	}
 }
 
-/* A change needs memory it could not get: make room and say whether to
- * try again (at most a few times). */
+/* How long a daemon-served change waits for files on their way to the
+ * SSD, looking again every ROOM_POLL_MS. */
+#define ROOM_WAIT_MS 2000
+#define ROOM_POLL_MS 10
+
+/*
+ * A change needs memory it could not get: make room and say whether to
+ * try again.  The reclaimer demotes stored files and flushes cold ones;
+ * what it cannot free yet is files on their way to the SSD (queued at
+ * their writer's close: another writer's file, just finished).  With an
+ * SSD tier and files queued, the change waits for them (a writer that
+ * outruns the SSD is slowed, not failed), up to ROOM_WAIT_MS; then, or
+ * with nothing queued, -ENOSPC stands.
+ */
 static int room_for(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t want,
 		    int *tries)
 {
-	if (!ns->store || (*tries)++ >= 3)
+	struct kvfs_store *st = ns->store;
+
+	if (!st || (*tries)++ >= 3 + ROOM_WAIT_MS / ROOM_POLL_MS)
 		return 0;
-	return kvfs_store_reclaim(ns->store, want, ino) == 0;
+	if (kvfs_store_reclaim(st, want, ino) == 0)
+		return 1;
+	if (!st->ssd || atomic_load(&st->stats.queue_depth) == 0)
+		return 0;
+	kvfs_store_kick(st);
+	usleep(ROOM_POLL_MS * 1000);
+	return 1;
 }
 
 /*
