@@ -823,11 +823,11 @@ int kvfs_file_lock_resident(struct kvfs_ns *ns, struct kvfs_inode *ino)
 /*
  * A change needs memory it could not get: make room and say whether to
  * try again.  The reclaimer demotes stored files and flushes cold ones;
- * what it cannot free yet is files on their way to the SSD (queued at
- * their writer's close: another writer's file, just finished).  With an
- * SSD tier and files queued, the change waits for them (a writer that
- * outruns the SSD is slowed, not failed), up to ROOM_WAIT_MS; then, or
- * with nothing queued, -ENOSPC stands.
+ * what it cannot free yet is files on their way to the SSD: queued at
+ * their writer's close, in the flusher's batch, or still being written by
+ * another admitted writer (admit.h).  With an SSD tier and any of those,
+ * the change waits for them (a writer that outruns the SSD is slowed, not
+ * failed), up to ROOM_WAIT_MS; then, or with none, -ENOSPC stands.
  */
 static int room_for(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t want,
 		    int *tries)
@@ -838,7 +838,9 @@ static int room_for(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t want,
 		return 0;
 	if (kvfs_store_reclaim(st, want, ino) == 0)
 		return 1;
-	if (!st->ssd || atomic_load(&st->stats.queue_depth) == 0)
+	if (!st->ssd || (atomic_load(&st->stats.queue_depth) == 0 &&
+			 atomic_load(&st->stats.flushing) == 0 &&
+			 __atomic_load_n(&ns->admit.n, __ATOMIC_RELAXED) <= 1))
 		return 0;
 	kvfs_store_kick(st);
 	usleep(ROOM_POLL_MS * 1000);

@@ -695,8 +695,10 @@ static void *flusher_main(void *arg)
 		n = queue_pop(st, batch, FLUSH_BATCH_FILES);
 		pthread_mutex_unlock(&st->lock);
 		if (n) {
+			atomic_store(&st->stats.flushing, (uint64_t)n);
 			kvfs_store_flush_files(st, batch, n);
 			requeue_changed(st, batch, n);
+			atomic_store(&st->stats.flushing, 0);
 		}
 		kvfs_store_keep_room(st);
 		if (until.tv_sec - last_retry >= RETRY_S) {

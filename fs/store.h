@@ -41,6 +41,7 @@ struct kvfs_store_stats {
 	atomic_uint_fast64_t mem_evictions, mem_evicted_bytes;
 	atomic_uint_fast64_t crc_errors, stored_files, stored_bytes;
 	atomic_uint_fast64_t queue_depth, ssd_only_files;
+	atomic_uint_fast64_t flushing;   /* files in the flusher's batch now */
 };
 
 struct kvfs_store {
