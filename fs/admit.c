@@ -14,7 +14,6 @@
 #include "admit.h"
 
 #include <errno.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "backing.h"
@@ -72,24 +71,18 @@ static uint64_t reserve(const struct kvfs_ns *ns)
  * the inode's lock; a stale value only shifts the estimate). */
 static uint64_t writer_bytes(const struct kvfs_handle *h)
 {
-	struct stat st;
-
-	if (h->adm_bound && fstat(h->ino->data.fd, &st) == 0)
-		return (uint64_t)st.st_blocks * 512;
+	if (h->adm_bound)
+		return kvfs_data_allocated(&h->ino->data);
 	return __atomic_load_n(&h->ino->data.bytes, __ATOMIC_RELAXED);
 }
 
 /* The bytes a new writer's file already holds, before it is bound. */
 static uint64_t own_bytes(struct kvfs_inode *ino)
 {
-	struct stat st;
 	uint64_t b;
 
 	pthread_rwlock_rdlock(&ino->lock);
-	if (ino->data.fd >= 0 && fstat(ino->data.fd, &st) == 0)
-		b = (uint64_t)st.st_blocks * 512;
-	else
-		b = ino->data.bytes;
+	b = kvfs_data_allocated(&ino->data);
 	pthread_rwlock_unlock(&ino->lock);
 	return b;
 }

@@ -65,5 +65,10 @@ void kvfs_admit_bound(struct kvfs_ns *ns, struct kvfs_handle *h);
 /* At h's release, once its file can be stored: unlists h and wakes the
  * waiters. */
 void kvfs_admit_done(struct kvfs_ns *ns, struct kvfs_handle *h);
+/* Writers admitted and not yet released (a hint: read without the lock). */
+static inline unsigned kvfs_admit_writers(struct kvfs_admit *a)
+{
+	return __atomic_load_n(&a->n, __ATOMIC_RELAXED);
+}
 
 #endif

@@ -304,12 +304,18 @@ static void set_bytes(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t b)
 	d->bytes = b;
 }
 
-uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem)
+uint64_t kvfs_data_allocated(const struct kvfs_data *d)
 {
 	struct stat st;
 
 	if (d->fd >= 0 && fstat(d->fd, &st) == 0)
-		set_bytes(d, mem, (uint64_t)st.st_blocks * 512);
+		return (uint64_t)st.st_blocks * 512;
+	return d->bytes;
+}
+
+uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem)
+{
+	set_bytes(d, mem, kvfs_data_allocated(d));
 	return d->bytes;
 }
 

@@ -137,6 +137,9 @@ int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size);
 /* Re-reads `bytes` from the backing file (after the kernel wrote to it on a
  * passthrough open) and fixes the tier's count.  Returns the new value. */
 uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem);
+/* The bytes the backing file holds now (its st_blocks), counted nowhere;
+ * `bytes` where it has none. */
+uint64_t kvfs_data_allocated(const struct kvfs_data *d);
 
 /* Allocates (zeroed) every page of [off, off + len) that has no memory, and
  * grows the backing file to at least `size`.  Returns 0, -ENOSPC, -EFBIG. */

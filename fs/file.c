@@ -840,7 +840,7 @@ static int room_for(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t want,
 		return 1;
 	if (!st->ssd || (atomic_load(&st->stats.queue_depth) == 0 &&
 			 atomic_load(&st->stats.flushing) == 0 &&
-			 __atomic_load_n(&ns->admit.n, __ATOMIC_RELAXED) <= 1))
+			 kvfs_admit_writers(&ns->admit) <= 1))
 		return 0;
 	kvfs_store_kick(st);
 	usleep(ROOM_POLL_MS * 1000);

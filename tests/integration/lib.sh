@@ -359,6 +359,17 @@ t_wait_zero() {
 # (write_policy=through).
 t_wait_flushed() { t_wait_zero "$1" store flush_queue "the flush queue"; }
 
+# t_wait_stored FILE: FILE's present bytes reached the SSD (user.kvfs.tier
+# memory+ssd or ssd) under write_policy=through; fails after 10 s.
+t_wait_stored() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ $(t_xattr "$1" user.kvfs.tier) != memory ]] && return 0
+		sleep 0.1
+	done
+	t_fail "$1 was not written to the SSD within 10 s (tier $(t_xattr "$1" user.kvfs.tier))"
+}
+
 # t_xattr PATH NAME: the value of an extended attribute (fails if absent).
 t_xattr() {
 	getfattr --absolute-names --only-values -n "$2" -- "$1" 2>/dev/null ||

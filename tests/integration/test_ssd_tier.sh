@@ -34,17 +34,7 @@ stat_io() { t_stat "$M" io "$1"; }
 tier() { t_xattr "$1" user.kvfs.tier; }
 
 wait_flushed() { t_wait_flushed "$M"; }
-
-# wait_stored FILE: FILE's present bytes reached the SSD (tier memory+ssd or
-# ssd) under write_policy=through.
-wait_stored() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ $(tier "$1") != memory ]] && return 0
-		sleep 0.1
-	done
-	t_fail "$1 was not written to the SSD within 10 s (tier $(tier "$1"))"
-}
+wait_stored() { t_wait_stored "$1"; }
 
 # --- options: one clear line, exit 1, nothing mounted ---------------------------
 # bad_opt OPTS PATTERN: kvfs -o OPTS exits 1 with one line matching PATTERN.

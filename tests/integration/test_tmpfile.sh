@@ -107,10 +107,7 @@ t_log "errors: EEXIST, ENOENT for O_EXCL, EPERM for hard links ($(t_elapsed))"
 t_eq "$(tf late "$M/blocks" b2.bin "$T_DIR/ref2")" "link ok" "linkat through a read-only reopen after the writer closed"
 t_cmp "$T_DIR/ref2" "$M/blocks/b2.bin"
 t_wait_flushed "$M"
-for ((i = 0; i < 100; i++)); do
-	[[ $(t_xattr "$M/blocks/b2.bin" user.kvfs.tier) != memory ]] && break
-	sleep 0.1
-done
+t_wait_stored "$M/blocks/b2.bin"
 t_eq "$(t_xattr "$M/blocks/b2.bin" user.kvfs.tier)" memory+ssd "tier of a file linked after its writer closed"
 t_eq "$(ls "$M/blocks" | tr '\n' ' ')" "b1.bin b2.bin " "the directory after the tmpfiles"
 

@@ -18,7 +18,7 @@ fi
 t_require_fuse
 [[ $(id -u) == 0 ]] || t_skip "needs root to start a daemon as nobody (this suite already runs unprivileged)"
 t_require_cmd setpriv python3
-t_require_helper crc32c
+t_require_helper crc32c pattern
 [[ -u $(command -v fusermount3) ]] || t_skip "fusermount3 is not set-uid root"
 # The system's Python, which nobody can run (root's PATH may hold a private one).
 PY=/usr/bin/python3
@@ -46,17 +46,19 @@ kvfs_mount "$U/mnt" "$U/state" mem=128M
 M=$U/mnt
 as_nobody test -d "$M/.kvfs" || t_fail "nobody cannot see its own mount's .kvfs"
 
+# Reference files fI.kv of I + 1 MiB, readable by nobody.
+mkdir -m 755 "$T_DIR/refs"
+for i in 0 1 2 3; do
+	"$IT/pattern" "$i" "$((i + 1))M" >"$T_DIR/refs/f$i.kv"
+done
+chmod 644 "$T_DIR"/refs/*
+
 # The client, as nobody: prints one "key value" line per check.
 cat >"$T_DIR/client.py" <<'PY'
-import ctypes, hashlib, json, mmap, os, sys
-m = sys.argv[1]
-def pattern(seed, n):
-    out = bytearray(); h = hashlib.sha256(str(seed).encode()).digest()
-    while len(out) < n:
-        out += h; h = hashlib.sha256(h).digest()
-    return bytes(out[:n])
+import ctypes, json, mmap, os, sys
+m, refs = sys.argv[1], sys.argv[2]
 ok = lambda b: "yes" if b else "no"
-files = {f"f{i}.kv": pattern(i, (i + 1) << 20) for i in range(4)}
+files = {n: open(os.path.join(refs, n), "rb").read() for n in sorted(os.listdir(refs))}
 for name, data in files.items():
     with open(f"{m}/{name}.tmp", "wb") as f:
         f.write(data)
@@ -85,20 +87,13 @@ for line in open(f"{m}/.kvfs/config"):
         print("config", line.strip())
 PY
 chmod 644 "$T_DIR/client.py"
-out=$(as_nobody "$PY" "$T_DIR/client.py" "$M" 2>&1) || t_fail "the client as nobody failed: $out"
+out=$(as_nobody "$PY" "$T_DIR/client.py" "$M" "$T_DIR/refs" 2>&1) || t_fail "the client as nobody failed: $out"
 get() { sed -n "s/^$1 //p" <<<"$out"; }
 t_eq "$(get readback)" yes "files read back through a daemon without CAP_SYS_ADMIN"
 t_eq "$(get mmap)" yes "a shared mapping through a daemon without CAP_SYS_ADMIN"
 t_eq "$(get tmpfile)" yes "O_TMPFILE and linkat through a daemon without CAP_SYS_ADMIN"
 t_eq "$(get replace)" yes "rename over a name through a daemon without CAP_SYS_ADMIN"
-python3 - "$T_DIR/f2" <<'PY'
-import hashlib, sys
-out = bytearray(); h = hashlib.sha256(b"2").digest()
-while len(out) < 3 << 20:
-    out += h; h = hashlib.sha256(h).digest()
-open(sys.argv[1], "wb").write(out[:3 << 20])
-PY
-t_eq "$(get crc)" "$("$IT/crc32c" "$T_DIR/f2")" "user.kvfs.crc32c through a daemon without CAP_SYS_ADMIN"
+t_eq "$(get crc)" "$("$IT/crc32c" "$T_DIR/refs/f2.kv")" "user.kvfs.crc32c through a daemon without CAP_SYS_ADMIN"
 t_eq "$(get passthrough)" "False 0" "stats io.passthrough and bound opens without CAP_SYS_ADMIN"
 t_eq "$(get served)" yes "daemon-served opens counted"
 [[ $(get config) == "# io mode: daemon-served; FUSE passthrough: "*"CAP_SYS_ADMIN not held" ]] ||
