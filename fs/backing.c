@@ -27,6 +27,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
@@ -36,9 +37,17 @@
 /* The tmpfs's huge= (docs/design.md, "The memory tier": measured). */
 #define MEM_HUGE "within_size"
 
-/* Warming step and priority (see kvfs_mem_warm_start). */
-#define MEM_WARM_STEP (16ull << 20)
-#define MEM_WARM_NICE 10
+/* The warm reserve (kvfs_mem_warm_start): its unit (a huge page), the
+ * quiet it waits for before it grows, how often it looks, its priority,
+ * and what a writer is lent before any has closed. */
+#define WARM_UNIT       (2ull << 20)
+#define WARM_QUIET_NS   (100ull * 1000 * 1000)
+#define WARM_POLL_MS    20
+#define WARM_IDLE_MS    100
+#define WARM_NICE       10
+#define WARM_FIRST_HINT (8ull << 20)
+
+enum { UNIT_EMPTY, UNIT_FILLING, UNIT_HELD };
 
 /* pread/crc step. */
 #define DATA_STEP (1u << 20)
@@ -64,7 +73,9 @@ static uint64_t headroom(uint64_t size)
 	return size / 2 > (16ull << 20) ? size / 2 : 16ull << 20;
 }
 
-static int mount_private_tmpfs(uint64_t size, int huge)
+/* A tmpfs of `size` bytes, huge=`huge`, attached nowhere: its root's fd,
+ * or -errno. */
+static int mount_tmpfs(uint64_t size, const char *huge)
 {
 	char sz[32];
 	int fs, mnt, root, e;
@@ -72,10 +83,10 @@ static int mount_private_tmpfs(uint64_t size, int huge)
 	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return -errno;
-	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)(size + headroom(size)));
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
 	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", sz, 0) < 0 ||
 	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "huge", huge ? MEM_HUGE : "never", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "huge", huge, 0) < 0 ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		e = errno;
 		close(fs);
@@ -90,6 +101,12 @@ static int mount_private_tmpfs(uint64_t size, int huge)
 	/* The mount fd itself is the root directory: O_TMPFILE works on it. */
 	root = mnt;
 	return root;
+}
+
+/* The tier's own tmpfs: mem= and its headroom. */
+static int mount_private_tmpfs(uint64_t size, int huge)
+{
+	return mount_tmpfs(size + headroom(size), huge ? MEM_HUGE : "never");
 }
 
 /* Whether dirfd is the root of a tmpfs mount. */
@@ -167,6 +184,9 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
 
 	memset(mem, 0, sizeof(*mem));
 	mem->dirfd = -1;
+	mem->warm_fd = -1;
+	mem->warm_mnt = -1;
+	atomic_store(&mem->lend_hint, WARM_FIRST_HINT);
 	mem->size = size;
 	if (!(flags & KVFS_MEM_NOMOUNT) && keep) {
 		fd = keep_tmpfs(keep, size, !(flags & KVFS_MEM_NOHUGE));
@@ -205,44 +225,243 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
 	return 0;
 }
 
+/* ---- the warm reserve ---- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Frees held units from the top until `bytes` are freed (at least one
+ * unit when bytes > 0); returns the bytes freed.  Caller holds warm_lock. */
+static uint64_t warm_free_locked(struct kvfs_mem *mem, uint64_t bytes)
+{
+	uint64_t freed = 0, i = mem->warm_units;
+
+	while (i > 0 && freed < bytes) {
+		uint64_t hi = i, lo;
+
+		/* One run of held units, freed with one punch. */
+		while (i > 0 && mem->warm_unit[i - 1] != UNIT_HELD)
+			i--;
+		hi = i;
+		while (i > 0 && mem->warm_unit[i - 1] == UNIT_HELD &&
+		       freed + (hi - i) * WARM_UNIT < bytes)
+			i--;
+		lo = i;
+		if (lo == hi)
+			break;
+		if (fallocate(mem->warm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)(lo * WARM_UNIT), (off_t)((hi - lo) * WARM_UNIT)) != 0)
+			break; /* cannot happen on a tmpfs; the pages stay held */
+		memset(mem->warm_unit + lo, UNIT_EMPTY, hi - lo);
+		freed += (hi - lo) * WARM_UNIT;
+	}
+	atomic_fetch_sub(&mem->warm_held, freed);
+	return freed;
+}
+
+void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes)
+{
+	uint64_t freed;
+
+	if (!mem->warm_running || bytes == 0 || atomic_load(&mem->warm_held) == 0)
+		return;
+	pthread_mutex_lock(&mem->warm_lock);
+	freed = warm_free_locked(mem, bytes);
+	mem->warm_lend_ns = mono_ns();
+	pthread_mutex_unlock(&mem->warm_lock);
+	atomic_fetch_add(&mem->lent, freed);
+}
+
+uint64_t kvfs_mem_lend_hint(struct kvfs_mem *mem)
+{
+	return atomic_load(&mem->lend_hint);
+}
+
+void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size)
+{
+	uint64_t h = atomic_load(&mem->lend_hint), next = h - h / 8;
+
+	/* The largest recent size, decaying by 1/8 per writer; never under
+	 * one unit.  A lost update between two writers only delays this. */
+	if (size > next)
+		next = size;
+	if (next < WARM_UNIT)
+		next = WARM_UNIT;
+	atomic_store(&mem->lend_hint, next);
+}
+
+/* What the reserve may hold now: the tier's free room (so tier + reserve
+ * stay within mem=), in whole units. */
+static uint64_t warm_target(struct kvfs_mem *mem)
+{
+	uint64_t t = kvfs_mem_free(mem);
+
+	if (t > mem->warm_units * WARM_UNIT)
+		t = mem->warm_units * WARM_UNIT;
+	return t / WARM_UNIT * WARM_UNIT;
+}
+
+/* Fills one empty unit (zeros written: each page touched once, here).
+ * Returns 1 if it did, 0 if none is empty, -1 on an error (tmpfs full). */
+static int warm_fill_one(struct kvfs_mem *mem, const char *zeros)
+{
+	uint64_t i;
+	size_t done = 0;
+
+	pthread_mutex_lock(&mem->warm_lock);
+	for (i = 0; i < mem->warm_units && mem->warm_unit[i] != UNIT_EMPTY; i++)
+		;
+	if (i == mem->warm_units) {
+		pthread_mutex_unlock(&mem->warm_lock);
+		return 0;
+	}
+	mem->warm_unit[i] = UNIT_FILLING; /* lend skips it */
+	pthread_mutex_unlock(&mem->warm_lock);
+	while (done < WARM_UNIT) {
+		ssize_t n = pwrite(mem->warm_fd, zeros + done, WARM_UNIT - done,
+				   (off_t)(i * WARM_UNIT + done));
+
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	pthread_mutex_lock(&mem->warm_lock);
+	if (done < WARM_UNIT) {
+		(void)fallocate(mem->warm_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)(i * WARM_UNIT), (off_t)WARM_UNIT);
+		mem->warm_unit[i] = UNIT_EMPTY;
+	} else {
+		mem->warm_unit[i] = UNIT_HELD;
+		atomic_fetch_add(&mem->warm_held, WARM_UNIT);
+		atomic_fetch_add(&mem->warmed, WARM_UNIT);
+	}
+	pthread_mutex_unlock(&mem->warm_lock);
+	return done < WARM_UNIT ? -1 : 1;
+}
+
 static void *warm_main(void *arg)
 {
 	struct kvfs_mem *mem = arg;
-	int fd = memfd_create("kvfs-warm", MFD_CLOEXEC);
-	uint64_t off = 0;
+	uint64_t last_used = UINT64_MAX;
+	char *zeros = calloc(1, WARM_UNIT);
 
-	(void)setpriority(PRIO_PROCESS, 0, MEM_WARM_NICE); /* this thread only */
-	if (fd < 0)
+	pthread_setname_np(pthread_self(), "kvfs-warm"); /* top -H, ps -L */
+	(void)setpriority(PRIO_PROCESS, 0, WARM_NICE); /* this thread only */
+	if (!zeros)
 		return NULL;
-	/* fallocate zeroes each page: the first touch, done once, off the
-	 * write path.  Closing the memfd gives them all back warm. */
-	while (off < mem->size && !atomic_load(&mem->warm_stop)) {
-		uint64_t n = mem->size - off < MEM_WARM_STEP ? mem->size - off : MEM_WARM_STEP;
+	while (!atomic_load(&mem->warm_stop)) {
+		uint64_t used = kvfs_mem_used(mem), target = warm_target(mem);
+		uint64_t held = atomic_load(&mem->warm_held), lend_ns;
+		int quiet;
 
-		if (fallocate(fd, 0, (off_t)off, (off_t)n) < 0)
-			break;
-		off += n;
-		atomic_store(&mem->warmed, off);
+		if (held > target) { /* the tier grew: give it back */
+			pthread_mutex_lock(&mem->warm_lock);
+			(void)warm_free_locked(mem, held - target);
+			pthread_mutex_unlock(&mem->warm_lock);
+		}
+		pthread_mutex_lock(&mem->warm_lock);
+		lend_ns = mem->warm_lend_ns;
+		pthread_mutex_unlock(&mem->warm_lock);
+		quiet = used == last_used && mono_ns() - lend_ns >= WARM_QUIET_NS;
+		last_used = used;
+		/* Grow while quiet, a unit at a time, looking again between. */
+		if (quiet && held + WARM_UNIT <= target && warm_fill_one(mem, zeros) == 1)
+			continue;
+		pthread_mutex_lock(&mem->warm_lock);
+		if (!atomic_load(&mem->warm_stop)) {
+			long ms = held + WARM_UNIT > target ? WARM_IDLE_MS : WARM_POLL_MS;
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += ms * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&mem->warm_wake, &mem->warm_lock, &ts);
+		}
+		pthread_mutex_unlock(&mem->warm_lock);
 	}
-	close(fd);
+	free(zeros);
 	return NULL;
+}
+
+/* The reserve's file: in a tmpfs of its own with huge pages where the
+ * process may mount one (the tier's huge pages come back as huge pages),
+ * else a memfd.  Returns 0 or -errno. */
+static int warm_open(struct kvfs_mem *mem)
+{
+	uint64_t units = (mem->size + WARM_UNIT - 1) / WARM_UNIT;
+
+	mem->warm_unit = calloc(units ? units : 1, 1);
+	if (!mem->warm_unit)
+		return -ENOMEM;
+	mem->warm_units = units;
+	if (mem->own_tmpfs) {
+		mem->warm_mnt = mount_tmpfs(units * WARM_UNIT, mem->huge ? "always" : "never");
+		if (mem->warm_mnt >= 0)
+			mem->warm_fd = openat(mem->warm_mnt, ".",
+					      O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	}
+	if (mem->warm_fd < 0)
+		mem->warm_fd = memfd_create("kvfs-warm", MFD_CLOEXEC);
+	if (mem->warm_fd < 0) {
+		int e = errno;
+
+		if (mem->warm_mnt >= 0)
+			close(mem->warm_mnt);
+		mem->warm_mnt = -1;
+		free(mem->warm_unit);
+		mem->warm_unit = NULL;
+		mem->warm_units = 0;
+		return -e;
+	}
+	return 0;
 }
 
 void kvfs_mem_warm_start(struct kvfs_mem *mem)
 {
-	if (mem->warm_running)
+	if (mem->warm_running || mem->size == 0)
+		return;
+	if (warm_open(mem) != 0)
 		return;
 	atomic_store(&mem->warm_stop, 0);
-	if (pthread_create(&mem->warm_thread, NULL, warm_main, mem) == 0)
+	pthread_mutex_init(&mem->warm_lock, NULL);
+	pthread_cond_init(&mem->warm_wake, NULL);
+	if (pthread_create(&mem->warm_thread, NULL, warm_main, mem) == 0) {
 		mem->warm_running = 1;
+		return;
+	}
+	pthread_cond_destroy(&mem->warm_wake);
+	pthread_mutex_destroy(&mem->warm_lock);
 }
 
 void kvfs_mem_close(struct kvfs_mem *mem)
 {
 	if (mem->warm_running) {
+		pthread_mutex_lock(&mem->warm_lock);
 		atomic_store(&mem->warm_stop, 1);
+		pthread_cond_signal(&mem->warm_wake);
+		pthread_mutex_unlock(&mem->warm_lock);
 		pthread_join(mem->warm_thread, NULL);
 		mem->warm_running = 0;
+		pthread_cond_destroy(&mem->warm_wake);
+		pthread_mutex_destroy(&mem->warm_lock);
+	}
+	if (mem->warm_unit) { /* warm_open made the reserve */
+		close(mem->warm_fd); /* its pages go back to the kernel */
+		if (mem->warm_mnt >= 0)
+			close(mem->warm_mnt);
+		mem->warm_fd = mem->warm_mnt = -1;
+		atomic_store(&mem->warm_held, 0);
+		free(mem->warm_unit);
+		mem->warm_unit = NULL;
+		mem->warm_units = 0;
 	}
 	if (mem->dirfd >= 0)
 		close(mem->dirfd);
@@ -408,6 +627,7 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	need = len - data_in(fd, off, end, (uint64_t)st.st_size);
 	if (need && kvfs_mem_free(mem) < need)
 		return -ENOSPC;
+	kvfs_mem_lend(mem, need); /* warm pages for the fallocate */
 	if (len && fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0)

@@ -64,11 +64,23 @@ struct kvfs_mem {
 	int huge;              /* that tmpfs has huge=within_size */
 	uint64_t size;         /* mem=: bytes */
 	atomic_uint_fast64_t used;   /* sum of every file's `bytes` */
-	/* Warming: see kvfs_mem_warm_start(). */
+	/* The warm reserve: see kvfs_mem_warm_start().  warm_lock guards
+	 * warm_unit and is a leaf; the counters are read without it. */
 	pthread_t warm_thread;
 	int warm_running;
 	atomic_int warm_stop;
-	atomic_uint_fast64_t warmed; /* bytes warmed so far, up to size */
+	int warm_fd;                 /* the reserve's file, -1 for none */
+	int warm_mnt;                /* its tmpfs, -1 for a memfd */
+	pthread_mutex_t warm_lock;
+	pthread_cond_t warm_wake;
+	uint8_t *warm_unit;          /* per 2 MiB of the file: empty, being
+					filled, or held (backing.c) */
+	uint64_t warm_units;         /* entries in warm_unit */
+	uint64_t warm_lend_ns;       /* CLOCK_MONOTONIC of the last lend */
+	atomic_uint_fast64_t warm_held;  /* bytes the reserve holds now */
+	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
+	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
+	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
 	/* Passthrough: forgets a backing id the FUSE adaptor registered for
 	 * a backing file that is being closed (kconn.c).  Set before use. */
 	void (*unbind)(void *arg, int32_t id);
@@ -102,14 +114,33 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
 void kvfs_mem_close(struct kvfs_mem *mem);
 
 /*
- * Touches the tier's worth of fresh memory once, from a background thread,
- * and gives it back: on a VM the first touch of a guest page costs 10-30x a
- * later one (tmpfs writes 0.4 GB/s cold, 12 GB/s warm here), and the pages
- * the kernel frees go back on its free lists warm.  The thread's memory is
- * its own memfd, so it never takes room from the tier; it works in 16 MiB
- * steps at nice 10 and stops early at close.  No-op if already running.
+ * The warm reserve (prefault=1).  On a VM the first touch of a guest page
+ * costs 10-30x a later one (0.4-0.7 GB/s against 8-12 GB/s into a tmpfs
+ * here), and a page the guest frees goes cold again within about 2 s (this
+ * VM's balloon reports free pages to the host, which takes them back).
+ * So touching memory once and freeing it warms nothing; the daemon holds
+ * the pages instead: a background thread (nice 10) writes zeros into a
+ * file of its own (a private tmpfs with huge=always, or a memfd) until it
+ * holds the tier's free room (mem= less what the tier uses), 2 MiB at a
+ * time, and only while the tier is quiet (no lend for 100 ms and its use
+ * unchanged), so it never races a writer for the pages it just freed.
+ * When the tier is about to use memory, kvfs_mem_lend frees that much of
+ * the reserve first: the kernel's next allocations take those pages off
+ * its free lists, still warm.  The reserve shrinks whenever the tier grows
+ * past its share, so tier + reserve stay within mem=.  It never holds room
+ * the tier counts: it is outside the tier's tmpfs.  No-op if running.
  */
 void kvfs_mem_warm_start(struct kvfs_mem *mem);
+/* Frees up to `bytes` of the reserve (whole 2 MiB units, at least one)
+ * for an allocation the tier is about to make.  Any thread; takes only
+ * warm_lock.  A no-op without a reserve. */
+void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes);
+/* What a writer of new content is lent at its open (the kernel writes its
+ * bytes; the daemon learns their size only at close): the largest size
+ * such writers left recently, decaying, and 8 MiB before the first. */
+uint64_t kvfs_mem_lend_hint(struct kvfs_mem *mem);
+/* A writer of new content left a file of `size` bytes (its release). */
+void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size);
 
 /* Bytes the tier can still allocate (the tmpfs's free blocks, or mem=
  * minus `used`), and bytes in use. */

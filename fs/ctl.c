@@ -176,6 +176,8 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->tier[1].name = "ssd";
 	snap_store(kv, s);
 	s->warmed_bytes = atomic_load(&kv->mem.warmed);
+	s->warm_bytes = atomic_load(&kv->mem.warm_held);
+	s->lent_bytes = atomic_load(&kv->mem.lent);
 	s->mem_where = kvfs_mem_where(&kv->mem);
 
 	s->files = atomic_load(&ns->files);
@@ -303,9 +305,9 @@ static void stats_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 			human_bytes(t->capacity_bytes - t->used_bytes, fr, sizeof(fr)),
 			t->files);
 	}
-	fprintf(f, "memory tier: %s; fresh memory warmed: %s of %s\n", s->mem_where,
-		human_bytes(s->warmed_bytes, p, sizeof(p)),
-		human_bytes(s->tier[0].capacity_bytes, c, sizeof(c)));
+	fprintf(f, "memory tier: %s; warm reserve: %s held, %s lent\n", s->mem_where,
+		human_bytes(s->warm_bytes, p, sizeof(p)),
+		human_bytes(s->lent_bytes, c, sizeof(c)));
 	fprintf(f, "gpu library: %" PRIu64 " INFO ioctls\n", s->op[KVFS_OP_IOCTL].count);
 }
 
@@ -386,6 +388,8 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 	}
 	fprintf(f, "\n  },\n  \"memory_warmed_bytes\": %" PRIu64 ",\n",
 		s->warmed_bytes);
+	fprintf(f, "  \"memory_warm_bytes\": %" PRIu64 ",\n", s->warm_bytes);
+	fprintf(f, "  \"memory_lent_bytes\": %" PRIu64 ",\n", s->lent_bytes);
 	fprintf(f, "  \"memory_tier\": ");
 	kvfs_ctl_json_str(f, s->mem_where);
 	fprintf(f, ",\n  \"gpu\": {\"ioctls\": %" PRIu64 "},\n", s->op[KVFS_OP_IOCTL].count);
@@ -575,8 +579,12 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 		  "When the daemon mounted, in seconds since the epoch.");
 	fprintf(f, "kvfs_start_time_seconds %.3f\n", s->start_ns / 1e9);
 	prom_tiers(f, s);
-	prom_one(f, "kvfs_memory_warmed_bytes", "gauge",
-		 "Bytes of fresh memory warmed so far (prefault=1).", s->warmed_bytes);
+	prom_one(f, "kvfs_memory_warmed_bytes_total", "counter",
+		 "Bytes of memory the warm reserve has touched (prefault=1).", s->warmed_bytes);
+	prom_one(f, "kvfs_memory_warm_bytes", "gauge",
+		 "Bytes the warm reserve holds now.", s->warm_bytes);
+	prom_one(f, "kvfs_memory_lent_bytes_total", "counter",
+		 "Bytes the warm reserve has freed for the memory tier.", s->lent_bytes);
 	prom_one(f, "kvfs_gpu_ioctls_total", "counter",
 		 "INFO ioctls answered to the GPU library.", s->op[KVFS_OP_IOCTL].count);
 	prom_one(f, "kvfs_files", "gauge", "Regular files in the namespace.", s->files);

@@ -48,7 +48,9 @@ struct kvfs_ctl_snap {
 	pid_t pid;
 	const char *version, *mountpoint, *state;
 	struct kvfs_ctl_tier tier[KVFS_CTL_NTIER];
-	uint64_t warmed_bytes;           /* fresh memory warmed (backing.h) */
+	uint64_t warmed_bytes;           /* the warm reserve (backing.h): touched, */
+	uint64_t warm_bytes;             /* held now, */
+	uint64_t lent_bytes;             /* and lent, in all */
 	const char *mem_where;           /* kvfs_mem_where() */
 	uint64_t files, dirs, published;
 	uint64_t bytes_read, bytes_written, file_hits, enospc;

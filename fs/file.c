@@ -368,7 +368,7 @@ void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
 	int pt = atomic_load(&ns->passthrough) && ns->hooks.bind;
-	int ssd = ns->store && ns->store->ssd, fits = 1, fd;
+	int ssd = ns->store && ns->store->ssd, fits = 1, fd, fresh;
 
 	if (h->writer && ssd)
 		fits = pt_admit(ns, h, pt);
@@ -377,6 +377,7 @@ void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 		return;
 	}
 	pthread_rwlock_wrlock(&ino->lock);
+	fresh = ino->size == 0; /* new content: nothing in memory yet */
 	if (ino->npassthrough == 0) {
 		if (!pt_bindable(ino, h))
 			goto out;
@@ -425,6 +426,10 @@ out:
 			 &ns->stats.opens_served, 1);
 	if (h->admitted && h->passthrough)
 		kvfs_admit_bound(ns, h);
+	/* The kernel allocates a bound writer's pages: warm ones for what
+	 * it will likely write (backing.h, the warm reserve). */
+	if (h->pt_writer && fresh)
+		kvfs_mem_lend(ns->mem, kvfs_mem_lend_hint(ns->mem));
 	if (h->pt_writer)
 		pt_room(ns);
 }
@@ -1050,6 +1055,9 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		pt_settled = ino->published && ino->nwriters == 0 &&
 			     atomic_load(&ino->npt_writers) == 0;
 	}
+	/* What the next writer is lent (h->writer is cleared at publish). */
+	if ((h->flags & O_ACCMODE) != O_RDONLY && ino->size)
+		kvfs_mem_note_written(ns->mem, ino->size);
 	/* Hits and access times change on reads; record them at close, alone
 	 * unless something else of the row changed too (a header scan closes
 	 * thousands of files a second: rewriting each row and its chunk map

@@ -205,6 +205,7 @@ static void *hasher_main(void *arg)
 	struct kvfs_hasher *q = arg;
 	struct hash_job *j;
 
+	pthread_setname_np(pthread_self(), "kvfs-hash"); /* top -H, ps -L */
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		while (!q->head && !q->stop)

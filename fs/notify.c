@@ -59,6 +59,7 @@ static void *notify_main(void *arg)
 	struct kvfs_notify *q = arg;
 	struct notice *n;
 
+	pthread_setname_np(pthread_self(), "kvfs-notify"); /* top -H, ps -L */
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		while (!q->head && !q->stop)

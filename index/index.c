@@ -1207,6 +1207,7 @@ static void *writer_main(void *arg)
 	struct kvfs_index *ix = arg;
 	struct ix_op *batch;
 
+	pthread_setname_np(pthread_self(), "kvfs-index"); /* top -H, ps -L */
 	for (;;) {
 		pthread_mutex_lock(&ix->q_lock);
 		while (!ix->head && !ix->stop)
