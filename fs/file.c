@@ -26,9 +26,9 @@
  *   5. a passthrough writer's bytes never pass through here.  At its
  *      flush the backing file's size and mtime tell whether write(2) or
  *      a first store into a mapped page changed it (pt_absorb); at its
- *      release and at fsync, where they do not, the CRC is computed again
- *      and compared (pt_verify: a store into a page already written moves
- *      no mtime).  A change counts the whole file as changed: CRC stale,
+ *      release (of a handle open for reading too) and at fsync, where
+ *      they do not, the CRC is computed again and compared (pt_verify: a
+ *      store into a page already written moves no mtime).  A change counts the whole file as changed: CRC stale,
  *      every chunk marked; the flusher writes those whose CRC moved
  *      (store.c, same_crc).
  *
@@ -480,13 +480,21 @@ static int pt_absorb(struct kvfs_ns *ns, struct kvfs_inode *ino, int force)
  * nothing, the usual write-fsync-close: nothing changes, the stored copy
  * stays current); one whose CRC is being computed counts as changed,
  * which restarts that pass over the bytes as they are now.  Returns
- * whether anything was taken as changed.  Caller holds ino->lock for
- * writing.
+ * whether anything was taken as changed.  At the release of a handle
+ * `h` opened write-only, the hash is skipped: a shared writable mapping
+ * needs a descriptor opened for reading and writing (mmap says EACCES
+ * otherwise), so such a handle made no store that left no trace; another
+ * handle's mappings are checked at that handle's release (a mapping holds
+ * its open until munmap).  fsync passes NULL: it answers for every
+ * handle.  Caller holds ino->lock for writing.
  */
-static int pt_verify(struct kvfs_ns *ns, struct kvfs_inode *ino)
+static int pt_verify(struct kvfs_ns *ns, struct kvfs_inode *ino,
+		     const struct kvfs_handle *h)
 {
 	if (pt_absorb(ns, ino, 0))
 		return 1;
+	if (h && (h->flags & O_ACCMODE) == O_WRONLY)
+		return 0;
 	if (ino->crc_valid && kvfs_data_crc(&ino->data, ino->size) == ino->crc)
 		return 0;
 	return pt_absorb(ns, ino, 1);
@@ -991,7 +999,7 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	}
 	if (!h->writer)
 		return 0;
-	if (!ino->published && kvfs_ctx_tgid(ctx) == ino->owner_tgid)
+	if (!ino->published && kvfs_ctx_in_process(ctx, ino->owner_tgid))
 		creator_done = kvfs_proc_holds(ino->owner_tgid, ino->id) == 0;
 	pthread_rwlock_wrlock(&ns->lock);
 	if (h->writer && (ino->published || creator_done))
@@ -1050,7 +1058,7 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		atomic_fetch_sub(&ino->npt_writers, 1);
 		/* Writes through a mapping may outlive the last flush (mmap,
 		 * close, store, munmap): the release is their end. */
-		(void)pt_verify(ns, ino);
+		(void)pt_verify(ns, ino, h);
 		/* The last bound writer: what writer_done left for now. */
 		pt_settled = ino->published && ino->nwriters == 0 &&
 			     atomic_load(&ino->npt_writers) == 0;
@@ -1096,7 +1104,7 @@ int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync)
 	(void)datasync;
 	if (h->pt_writer) {
 		pthread_rwlock_wrlock(&ino->lock);
-		(void)pt_verify(ns, ino);
+		(void)pt_verify(ns, ino, NULL);
 		pthread_rwlock_unlock(&ino->lock);
 	}
 	if (ns->store && ns->store->ssd) {

@@ -284,7 +284,7 @@ static int link_set(struct kvfs_inode *ino, const char *target)
  * seen by its creating process only. */
 static int visible(struct kvfs_ctx *ctx, const struct kvfs_inode *ino)
 {
-	return ino->published || (ctx && kvfs_ctx_tgid(ctx) == ino->owner_tgid);
+	return ino->published || (ctx && kvfs_ctx_in_process(ctx, ino->owner_tgid));
 }
 
 void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)

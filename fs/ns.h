@@ -88,6 +88,9 @@ struct kvfs_ctx {
 
 /* The process of ctx->tid, read from /proc once per ctx (proc.c). */
 pid_t kvfs_ctx_tgid(struct kvfs_ctx *ctx);
+/* Whether ctx's thread belongs to process tgid; cheaper than comparing
+ * kvfs_ctx_tgid when the answer is yes (a flush from the creator). */
+int kvfs_ctx_in_process(struct kvfs_ctx *ctx, pid_t tgid);
 /* 1 if process tgid has a descriptor open on st_ino `id`, 0 if not, -errno
  * if /proc cannot tell (proc.c). */
 int kvfs_proc_holds(pid_t tgid, uint64_t id);
