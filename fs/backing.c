@@ -49,6 +49,10 @@
 
 enum { UNIT_EMPTY, UNIT_FILLING, UNIT_HELD };
 
+/* What a unit is filled from: in .bss, so its pages are the kernel's
+ * shared zero page until written (never). */
+static char warm_zeros[WARM_UNIT];
+
 /* pread/crc step. */
 #define DATA_STEP (1u << 20)
 
@@ -308,7 +312,7 @@ static uint64_t warm_target(struct kvfs_mem *mem)
 
 /* Fills one empty unit (zeros written: each page touched once, here).
  * Returns 1 if it did, 0 if none is empty, -1 on an error (tmpfs full). */
-static int warm_fill_one(struct kvfs_mem *mem, const char *zeros)
+static int warm_fill_one(struct kvfs_mem *mem)
 {
 	uint64_t i;
 	size_t done = 0;
@@ -323,7 +327,7 @@ static int warm_fill_one(struct kvfs_mem *mem, const char *zeros)
 	mem->warm_unit[i] = UNIT_FILLING; /* lend skips it */
 	pthread_mutex_unlock(&mem->warm_lock);
 	while (done < WARM_UNIT) {
-		ssize_t n = pwrite(mem->warm_fd, zeros + done, WARM_UNIT - done,
+		ssize_t n = pwrite(mem->warm_fd, warm_zeros + done, WARM_UNIT - done,
 				   (off_t)(i * WARM_UNIT + done));
 
 		if (n <= 0)
@@ -344,16 +348,25 @@ static int warm_fill_one(struct kvfs_mem *mem, const char *zeros)
 	return done < WARM_UNIT ? -1 : 1;
 }
 
+void kvfs_mem_refill(struct kvfs_mem *mem, uint64_t bytes)
+{
+	uint64_t done = 0, target;
+
+	if (!mem->warm_running || bytes == 0)
+		return;
+	target = warm_target(mem);
+	while (done < bytes && atomic_load(&mem->warm_held) + WARM_UNIT <= target &&
+	       warm_fill_one(mem) == 1)
+		done += WARM_UNIT;
+}
+
 static void *warm_main(void *arg)
 {
 	struct kvfs_mem *mem = arg;
 	uint64_t last_used = UINT64_MAX;
-	char *zeros = calloc(1, WARM_UNIT);
 
 	pthread_setname_np(pthread_self(), "kvfs-warm"); /* top -H, ps -L */
 	(void)setpriority(PRIO_PROCESS, 0, WARM_NICE); /* this thread only */
-	if (!zeros)
-		return NULL;
 	while (!atomic_load(&mem->warm_stop)) {
 		uint64_t used = kvfs_mem_used(mem), target = warm_target(mem);
 		uint64_t held = atomic_load(&mem->warm_held), lend_ns;
@@ -370,7 +383,7 @@ static void *warm_main(void *arg)
 		quiet = used == last_used && mono_ns() - lend_ns >= WARM_QUIET_NS;
 		last_used = used;
 		/* Grow while quiet, a unit at a time, looking again between. */
-		if (quiet && held + WARM_UNIT <= target && warm_fill_one(mem, zeros) == 1)
+		if (quiet && held + WARM_UNIT <= target && warm_fill_one(mem) == 1)
 			continue;
 		pthread_mutex_lock(&mem->warm_lock);
 		if (!atomic_load(&mem->warm_stop)) {
@@ -387,7 +400,6 @@ static void *warm_main(void *arg)
 		}
 		pthread_mutex_unlock(&mem->warm_lock);
 	}
-	free(zeros);
 	return NULL;
 }
 

@@ -135,6 +135,11 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem);
  * for an allocation the tier is about to make.  Any thread; takes only
  * warm_lock.  A no-op without a reserve. */
 void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes);
+/* Fills up to `bytes` of the reserve now, in the calling thread, within
+ * its target: after a demotion freed that much, while its pages are
+ * still warm (the thread itself waits for quiet, which a sustained
+ * writer never leaves).  A no-op without a reserve. */
+void kvfs_mem_refill(struct kvfs_mem *mem, uint64_t bytes);
 /* What a writer of new content is lent at its open (the kernel writes its
  * bytes; the daemon learns their size only at close): the largest size
  * such writers left recently, decaying, and 8 MiB before the first. */

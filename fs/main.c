@@ -79,7 +79,7 @@ static void usage(const char *prog)
 	       "                       mmap of files memory holds whole (FUSE passthrough,\n"
 	       "                       kernel 6.9+, needs CAP_SYS_ADMIN), else io= applies;\n"
 	       "                       0: never; 1: refuse to start without CAP_SYS_ADMIN\n"
-	       "    -o prefault=0|1    warm mem= of fresh memory once, in the background (default 1)\n"
+	       "    -o prefault=0|1    hold the tier's free room as warm pages, lent to writers (default 1)\n"
 	       "    -o hugepages=0|1   huge pages for files of 2 MiB and more (tmpfs huge=within_size;\n"
 	       "                       default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
