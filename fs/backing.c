@@ -67,7 +67,6 @@ static long page_size(void)
 
 /* ---- the tier ---- */
 
-/* A tmpfs of `size` bytes attached nowhere; its root's fd, or -errno. */
 /* The tmpfs holds mem= and this much more: room for what bound writers
  * write (the kernel's writes, which the daemon cannot hold back) between
  * the daemon's reclaims.  Half of mem=, and at least 16 MiB; a tmpfs's
@@ -246,7 +245,7 @@ static uint64_t warm_free_locked(struct kvfs_mem *mem, uint64_t bytes)
 	uint64_t freed = 0, i = mem->warm_units;
 
 	while (i > 0 && freed < bytes) {
-		uint64_t hi = i, lo;
+		uint64_t hi, lo;
 
 		/* One run of held units, freed with one punch. */
 		while (i > 0 && mem->warm_unit[i - 1] != UNIT_HELD)

@@ -28,9 +28,9 @@
  *      a first store into a mapped page changed it (pt_absorb); at its
  *      release (of a handle open for reading too) and at fsync, where
  *      they do not, the CRC is computed again and compared (pt_verify: a
- *      store into a page already written moves no mtime).  A change counts the whole file as changed: CRC stale,
- *      every chunk marked; the flusher writes those whose CRC moved
- *      (store.c, same_crc).
+ *      store into a page already written moves no mtime).  A change
+ *      counts the whole file as changed: CRC stale, every chunk marked;
+ *      the flusher writes those whose CRC moved (store.c, same_crc).
  *
  * Passthrough.  Where the kernel granted it (ns->passthrough), an open of
  * a file whose bytes memory holds whole is bound to the file's backing file
