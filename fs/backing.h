@@ -81,6 +81,11 @@ struct kvfs_mem {
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
 	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
+	/* A restart's list of the backing files a named tier holds
+	 * (kvfs_mem_list_kept): sorted ids, while the index loads. */
+	uint64_t *kept;
+	size_t nkept;
+	int kept_listed;
 	/* Passthrough: forgets a backing id the FUSE adaptor registered for
 	 * a backing file that is being closed (kconn.c).  Set before use. */
 	void (*unbind)(void *arg, int32_t id);
@@ -238,6 +243,12 @@ void kvfs_data_walk_init(struct kvfs_data_walk *w, const struct kvfs_data *d,
 			 const struct kvfs_data_view *v, uint64_t off, uint64_t len);
 int kvfs_data_walk_next(struct kvfs_data_walk *w, char **p, uint64_t *len);
 
+/* Lists the backing files a named tier holds, so that kvfs_data_adopt
+ * tries to open only those; kvfs_mem_unlist_kept frees the list.  Returns
+ * 0 (also for an unnamed tier: nothing to list) or -errno (then adopt
+ * opens every name, as without a list). */
+int kvfs_mem_list_kept(struct kvfs_mem *mem);
+void kvfs_mem_unlist_kept(struct kvfs_mem *mem);
 /*
  * A restart (named tiers only).  kvfs_data_keep marks a file, at a clean
  * exit, with its size and CRC and makes its release leave it in place

@@ -640,8 +640,11 @@ int kvfs_ns_load(struct kvfs_ns *ns)
 	struct load_state ls = { .ns = ns };
 	int r = 0;
 
-	if (ns->index)
+	if (ns->index) {
+		(void)kvfs_mem_list_kept(ns->mem); /* on failure, adopt looks anyway */
 		r = kvfs_index_load(ns->index, load_row, load_xattr, &ls);
+		kvfs_mem_unlist_kept(ns->mem);
+	}
 	if (r == 0 && ns->mem->named) {
 		int swept = kvfs_mem_sweep(ns->mem, load_adopted, &ls);
 
