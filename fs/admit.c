@@ -14,9 +14,9 @@
 #include "admit.h"
 
 #include <errno.h>
-#include <time.h>
 
 #include "backing.h"
+#include "clock.h"
 #include "ns.h"
 #include "store.h"
 
@@ -31,24 +31,15 @@
 
 int kvfs_admit_init(struct kvfs_admit *a)
 {
-	pthread_condattr_t ca;
-	int r;
-
 	a->writers = NULL;
 	a->n = 0;
 	if (pthread_mutex_init(&a->lock, NULL) != 0)
 		return -ENOMEM;
-	if (pthread_condattr_init(&ca) != 0)
-		goto fail_mutex;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	r = pthread_cond_init(&a->released, &ca);
-	pthread_condattr_destroy(&ca);
-	if (r != 0)
-		goto fail_mutex;
+	if (kvfs_cond_init_monotonic(&a->released) != 0) {
+		pthread_mutex_destroy(&a->lock);
+		return -ENOMEM;
+	}
 	return 0;
-fail_mutex:
-	pthread_mutex_destroy(&a->lock);
-	return -ENOMEM;
 }
 
 void kvfs_admit_release(struct kvfs_admit *a)
@@ -120,24 +111,7 @@ static uint64_t shortfall(struct kvfs_ns *ns, int bind)
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void wait_ms(struct kvfs_admit *a, int64_t ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	(void)pthread_cond_timedwait(&a->released, &a->lock, &ts);
+	return (int64_t)(kvfs_mono_ns() / 1000000);
 }
 
 int kvfs_admit_writer(struct kvfs_ns *ns, struct kvfs_handle *h, int bind)
@@ -181,7 +155,8 @@ int kvfs_admit_writer(struct kvfs_ns *ns, struct kvfs_handle *h, int bind)
 		 * last writer's file) found nothing either. */
 		if (a->n == 0 && ++idle > ADMIT_IDLE_LOOKS)
 			break;
-		wait_ms(a, left < ADMIT_POLL_MS ? left : ADMIT_POLL_MS);
+		kvfs_cond_wait_ms(&a->released, &a->lock,
+				  (uint64_t)(left < ADMIT_POLL_MS ? left : ADMIT_POLL_MS));
 		last = UINT64_MAX; /* things moved: reclaiming may help again */
 	}
 	h->adm_base = base;

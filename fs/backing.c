@@ -27,10 +27,10 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
-#include <time.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 #include "log.h"
 
@@ -230,14 +230,6 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
 
 /* ---- the warm reserve ---- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Frees held units from the top until `bytes` are freed (at least one
  * unit when bytes > 0); returns the bytes freed.  Caller holds warm_lock. */
 static uint64_t warm_free_locked(struct kvfs_mem *mem, uint64_t bytes)
@@ -275,7 +267,7 @@ void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes)
 		return;
 	pthread_mutex_lock(&mem->warm_lock);
 	freed = warm_free_locked(mem, bytes);
-	mem->warm_lend_ns = mono_ns();
+	mem->warm_lend_ns = kvfs_mono_ns();
 	pthread_mutex_unlock(&mem->warm_lock);
 	atomic_fetch_add(&mem->lent, freed);
 }
@@ -298,11 +290,11 @@ void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size)
 	atomic_store(&mem->lend_hint, next);
 }
 
-/* What the reserve may hold now: the tier's free room (so tier + reserve
- * stay within mem=), in whole units. */
-static uint64_t warm_target(struct kvfs_mem *mem)
+/* What the reserve may hold with the tier using `used` bytes: the tier's
+ * free room (so tier + reserve stay within mem=), in whole units. */
+static uint64_t warm_target(struct kvfs_mem *mem, uint64_t used)
 {
-	uint64_t t = kvfs_mem_free(mem);
+	uint64_t t = used < mem->size ? mem->size - used : 0;
 
 	if (t > mem->warm_units * WARM_UNIT)
 		t = mem->warm_units * WARM_UNIT;
@@ -353,7 +345,7 @@ void kvfs_mem_refill(struct kvfs_mem *mem, uint64_t bytes)
 
 	if (!mem->warm_running || bytes == 0)
 		return;
-	target = warm_target(mem);
+	target = warm_target(mem, kvfs_mem_used(mem));
 	while (done < bytes && atomic_load(&mem->warm_held) + WARM_UNIT <= target &&
 	       warm_fill_one(mem) == 1)
 		done += WARM_UNIT;
@@ -367,36 +359,24 @@ static void *warm_main(void *arg)
 	pthread_setname_np(pthread_self(), "kvfs-warm"); /* top -H, ps -L */
 	(void)setpriority(PRIO_PROCESS, 0, WARM_NICE); /* this thread only */
 	while (!atomic_load(&mem->warm_stop)) {
-		uint64_t used = kvfs_mem_used(mem), target = warm_target(mem);
+		uint64_t used = kvfs_mem_used(mem), target = warm_target(mem, used);
 		uint64_t held = atomic_load(&mem->warm_held), lend_ns;
 		int quiet;
 
-		if (held > target) { /* the tier grew: give it back */
-			pthread_mutex_lock(&mem->warm_lock);
-			(void)warm_free_locked(mem, held - target);
-			pthread_mutex_unlock(&mem->warm_lock);
-		}
 		pthread_mutex_lock(&mem->warm_lock);
+		if (held > target) /* the tier grew: give it back */
+			(void)warm_free_locked(mem, held - target);
 		lend_ns = mem->warm_lend_ns;
 		pthread_mutex_unlock(&mem->warm_lock);
-		quiet = used == last_used && mono_ns() - lend_ns >= WARM_QUIET_NS;
+		quiet = used == last_used && kvfs_mono_ns() - lend_ns >= WARM_QUIET_NS;
 		last_used = used;
 		/* Grow while quiet, a unit at a time, looking again between. */
 		if (quiet && held + WARM_UNIT <= target && warm_fill_one(mem) == 1)
 			continue;
 		pthread_mutex_lock(&mem->warm_lock);
-		if (!atomic_load(&mem->warm_stop)) {
-			long ms = held + WARM_UNIT > target ? WARM_IDLE_MS : WARM_POLL_MS;
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += ms * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&mem->warm_wake, &mem->warm_lock, &ts);
-		}
+		if (!atomic_load(&mem->warm_stop))
+			kvfs_cond_wait_ms(&mem->warm_wake, &mem->warm_lock,
+					  held + WARM_UNIT > target ? WARM_IDLE_MS : WARM_POLL_MS);
 		pthread_mutex_unlock(&mem->warm_lock);
 	}
 	return NULL;
@@ -443,7 +423,10 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem)
 		return;
 	atomic_store(&mem->warm_stop, 0);
 	pthread_mutex_init(&mem->warm_lock, NULL);
-	pthread_cond_init(&mem->warm_wake, NULL);
+	if (kvfs_cond_init_monotonic(&mem->warm_wake) != 0) {
+		pthread_mutex_destroy(&mem->warm_lock);
+		return;
+	}
 	if (pthread_create(&mem->warm_thread, NULL, warm_main, mem) == 0) {
 		mem->warm_running = 1;
 		return;
@@ -808,24 +791,36 @@ static int name_id(const char *name, uint64_t *id)
 	return *end == 0 ? 0 : -1;
 }
 
+/* A stream over the tier's directory, from its start; NULL with errno. */
+static DIR *open_tier_dir(struct kvfs_mem *mem)
+{
+	int fd = dup(mem->dirfd), e;
+	DIR *dir;
+
+	if (fd < 0)
+		return NULL;
+	dir = fdopendir(fd);
+	if (!dir) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	rewinddir(dir); /* the dup shares dirfd's offset: a listing moved it */
+	return dir;
+}
+
 int kvfs_mem_list_kept(struct kvfs_mem *mem)
 {
 	size_t cap = 0;
 	struct dirent *e;
 	DIR *dir;
-	int fd;
 
 	if (!mem->named)
 		return 0;
-	fd = dup(mem->dirfd);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		int r = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	rewinddir(dir); /* the dup shares dirfd's offset */
+	dir = open_tier_dir(mem);
+	if (!dir)
+		return -errno;
 	while ((e = readdir(dir))) {
 		uint64_t id;
 
@@ -897,19 +892,12 @@ int kvfs_data_adopt(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size,
 int kvfs_mem_sweep(struct kvfs_mem *mem, int (*adopted)(void *arg, uint64_t id),
 		   void *arg)
 {
-	int n = 0, fd;
+	int n = 0;
 	DIR *dir;
 	struct dirent *e;
 
-	if (!mem->named)
+	if (!mem->named || !(dir = open_tier_dir(mem)))
 		return 0;
-	fd = dup(mem->dirfd);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	rewinddir(dir); /* the dup shares dirfd's offset: a listing moved it */
 	while ((e = readdir(dir))) {
 		uint64_t id;
 

@@ -16,26 +16,18 @@
 #define FUSE_USE_VERSION 312
 
 #include <fuse_lowlevel.h>
-#include <time.h>
 
+#include "clock.h"
 #include "kvfs.h"
 #include "ops.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 #define TIMED(name, OP, params, args)                                        \
 	static void t_##name params                                          \
 	{                                                                    \
 		struct kvfs *kv = fuse_req_userdata(req);                     \
-		uint64_t t0 = mono_ns();                                     \
+		uint64_t t0 = kvfs_mono_ns();                                \
 		kvfs_ops.name args;                                          \
-		kvfs_opstat_record(&kv->opstats, KVFS_OP_##OP, mono_ns() - t0); \
+		kvfs_opstat_record(&kv->opstats, KVFS_OP_##OP, kvfs_mono_ns() - t0); \
 	}
 
 typedef struct fuse_file_info fi_t;

@@ -18,6 +18,7 @@
  * order").  SQLite result codes become -errno in kvfs_sql_errno() (sql.c, the
  * table the offline check uses too) and nowhere else.
  */
+#include "clock.h"
 #include "index.h"
 #include "log.h"
 #include "sql.h"
@@ -564,21 +565,6 @@ static int db_open(struct kvfs_index *ix, const char *dir)
 	return err;
 }
 
-/* A condition variable whose timed waits use CLOCK_MONOTONIC. */
-static int cond_init_monotonic(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-	int err = pthread_condattr_init(&attr);
-
-	if (err)
-		return err;
-	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (!err)
-		err = pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-	return err;
-}
-
 static int locks_init(struct kvfs_index *ix)
 {
 	int err;
@@ -589,7 +575,7 @@ static int locks_init(struct kvfs_index *ix)
 	err = pthread_mutex_init(&ix->q_lock, NULL);
 	if (err)
 		goto fail_db_lock;
-	err = cond_init_monotonic(&ix->q_cond);
+	err = kvfs_cond_init_monotonic(&ix->q_cond);
 	if (err)
 		goto fail_q_lock;
 	err = pthread_cond_init(&ix->done_cond, NULL);
