@@ -14,7 +14,11 @@
  * Every other fd takes the fallback path: pwrite/pread, through a bounce
  * buffer for device memory (host memory directly).  A mapping that cannot
  * be made (an O_WRONLY fd, a kernel that refuses to map the file) falls
- * back too, for that transfer.
+ * back too, for that transfer.  A transfer whose buffers are all host
+ * memory takes pwritev/preadv on every fd unless KVFS_GPU_MAP=1: the
+ * kernel's write fills a new file page in one pass, where a copy into a
+ * mapping makes the kernel zero the page first, and no mapping is made
+ * (docs/gpu.md, "Host memory").
  *
  * Threads: any number may share a context.  The mapping cache has its own
  * lock (maps.c); `bounce_lock` guards the bounce buffer; `grow_lock`
@@ -23,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -495,6 +500,56 @@ static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
 	return (ssize_t)done;
 }
 
+/* Whether every buffer of iov is host memory (no DMA, no bounce). */
+static int all_host(const struct kvfs_gpu *g, const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++)
+		if (iov[i].iov_len && g->be->is_device(iov[i].iov_base))
+			return 0;
+	return 1;
+}
+
+/*
+ * Moves `total` bytes between iov and the file at off with pwritev/preadv,
+ * IOV_MAX buffers per call, resuming after short transfers.  Returns the
+ * bytes moved (fewer only for a read that reaches EOF) or -errno.
+ */
+static ssize_t vec_all(int fd, const struct iovec *iov, int iovcnt, uint64_t off,
+		       uint64_t total, int write)
+{
+	struct iovec v[IOV_MAX];
+	uint64_t done = 0;
+	size_t skip = 0;	/* bytes of iov[0] already moved */
+	ssize_t got;
+	int n;
+
+	while (done < total) {
+		while (iovcnt && iov[0].iov_len == skip) {
+			iov++;
+			iovcnt--;
+			skip = 0;
+		}
+		for (n = 0; n < iovcnt && n < IOV_MAX; n++)
+			v[n] = iov[n];
+		v[0].iov_base = (char *)v[0].iov_base + skip;
+		v[0].iov_len -= skip;
+		got = write ? pwritev(fd, v, n, (off_t)(off + done))
+			    : preadv(fd, v, n, (off_t)(off + done));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0 && write)
+			return -EIO;
+		if (got == 0)
+			break;	/* EOF */
+		done += (uint64_t)got;
+		for (skip += (size_t)got; iovcnt && skip >= iov[0].iov_len; iovcnt--, iov++)
+			skip -= iov[0].iov_len;
+	}
+	return (ssize_t)done;
+}
+
 static ssize_t slow(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt,
 		    uint64_t off, int write, void *stream)
 {
@@ -558,6 +613,14 @@ static int start(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt
 		return -EINVAL;
 	if (total == 0)
 		return 0;
+	if (g->map_env != 1 && all_host(g, iov, iovcnt)) {
+		n = vec_all(fd, iov, iovcnt, off, (uint64_t)total, write);
+		if (n < 0)
+			return (int)n;
+		*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .done = 1,
+					    .fellback = 1, .result = n };
+		return 0;
+	}
 	r = mapped(g, fd, iov, iovcnt, off, (uint64_t)total, write, stream, io, &fellback);
 	if (!fellback) {
 		io->done = r < 0;

@@ -2,8 +2,10 @@
  * host.c - the host backend: "device" buffers are host memory and every
  * copy is a memcpy, done before the call returns (streams are ignored).
  * Used where no GPU exists, when asked for (KVFS_GPU_HOST or
- * KVFS_GPU_BACKEND=host), and by the tests; it exercises every path of the
- * library except the DMA engine itself.  Stateless and thread-safe.
+ * KVFS_GPU_BACKEND=host), and by the tests.  Its buffers are host memory,
+ * which gpu.c moves with pwritev/preadv; under KVFS_GPU_MAP=1 (the tests)
+ * they take the mapped path, every path of the library but the DMA engine
+ * itself.  Stateless and thread-safe.
  */
 #include <errno.h>
 #include <stdlib.h>

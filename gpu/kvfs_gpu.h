@@ -9,7 +9,9 @@
  * then one copy between the device and the file's pages.  Any other fd (a
  * daemon-served kvfs open, a file elsewhere) works too, through pwrite/pread
  * (with a bounce buffer for device memory, like cuFile's compatibility
- * mode); the statistics say which path each transfer took.  KVFS_GPU_MAP=1
+ * mode); host memory goes by pwritev/preadv on every fd (a write fills new
+ * file pages in one pass, where a mapping's fault zeroes them first); the
+ * statistics say which path each transfer took.  KVFS_GPU_MAP=1
  * in the environment maps daemon-served kvfs opens too (through the page
  * cache; each write is msync()ed before it returns): for tests and
  * measurements, not faster.

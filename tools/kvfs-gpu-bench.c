@@ -8,9 +8,13 @@
  *   memcpy   single-thread memcpy of the pages into a contiguous buffer: the
  *            copy the library does (the bar: library >= 0.9x of it);
  *   library  libkvfs-gpu (host backend): one kvfs_gpu_pwritev gathering
- *            every page into the file (on the mapped path: fallocate, copies
- *            into the file's mapping; else pwrite), timed without and with
- *            the close that publishes the file;
+ *            every page into the file (host memory: pwritev, the kernel
+ *            filling the file's pages), timed without and with the close
+ *            that publishes the file;
+ *   mapped   the same write through a second context opened with
+ *            KVFS_GPU_MAP=1: fallocate, then copies into the file's mapping,
+ *            which is what a DMA from a GPU does (the kernel zeroes each new
+ *            page at its first touch, then the copy fills it);
  *   posix    pwrite() of each page through the mount, and close();
  *   staged   what kvfs exists to remove: pwrite() of each page to a temp
  *            file on the local disk, then a copy of it into the mount under
@@ -18,10 +22,11 @@
  *   and back: kvfs_gpu_preadv scattering the file into the pages, against
  *            memcpy and pread() of each page through the mount.
  * The host backend is measured: it shows what the library and the daemon
- * add to the copy itself.  The path is the library's choice: mapped on
- * passthrough opens, or on any kvfs open under KVFS_GPU_MAP=1 (then each
- * write is msync()ed through the daemon: daemon-served writeback, not the
- * passthrough figure), else pwrite/pread; the counters printed say which.
+ * add to the copy itself.  The path is the library's choice: host-memory
+ * writes take pwritev; reads are mapped on passthrough opens (on a
+ * daemon-served open only under KVFS_GPU_MAP=1, whose writes are then
+ * msync()ed through the daemon: not the passthrough figure), else pread;
+ * the counters printed say which.
  * Device<->file bandwidth against cuMemcpy is measured by
  * tests/integration/gpu_cuda.c where a GPU exists.
  * Each figure is the median of --repeat runs (default 3) after one warm-up;
@@ -45,11 +50,12 @@
 #define MAX_REPEAT 32
 #define COPY_CHUNK (4u << 20)
 
-enum { R_MEMCPY, R_FAST, R_FAST_CLOSE, R_POSIX, R_STAGED, R_MEMCPY_IN, R_FAST_IN,
-       R_POSIX_IN, R_NR };
+enum { R_MEMCPY, R_FAST, R_FAST_CLOSE, R_MAPPED, R_POSIX, R_STAGED, R_MEMCPY_IN,
+       R_FAST_IN, R_POSIX_IN, R_NR };
 
 static const char *const names[R_NR] = {
 	"memcpy (pages -> buffer)", "library write", "library write + close",
+	"library write, mapped (as a DMA)",
 	"POSIX pwrite via mount + close", "staged: disk temp + copy + rename",
 	"memcpy (buffer -> pages)", "library read", "POSIX pread via mount",
 };
@@ -149,6 +155,7 @@ struct bench {
 	char *pool, *flat;
 	struct iovec *iov;
 	struct kvfs_gpu *g;
+	struct kvfs_gpu *gm;     /* KVFS_GPU_MAP=1: every write mapped */
 	unsigned repeat;
 	double t[R_NR][MAX_REPEAT];
 };
@@ -256,6 +263,22 @@ static void round_once(struct bench *b, int r)
 	verify_pages(b, "pread via the mount");
 	xclose(fd, fpath);
 	unlink(fpath);
+
+	fd = xopen(fpath, O_CREAT | O_RDWR | O_TRUNC);
+	t0 = now();
+	n = kvfs_gpu_pwritev(b->gm, fd, b->iov, (int)b->npages, 0);
+	v[R_MAPPED] = now() - t0;
+	if (n != (ssize_t)b->size)
+		die("kvfs_gpu_pwritev (mapped): %s", n < 0 ? strerror((int)-n) : "short");
+	xclose(fd, fpath);
+	fd = xopen(fpath, O_RDONLY);
+	scramble_pages(b);
+	n = kvfs_gpu_preadv(b->g, fd, b->iov, (int)b->npages, 0);
+	if (n != (ssize_t)b->size)
+		die("kvfs_gpu_preadv: %s", n < 0 ? strerror((int)-n) : "short");
+	verify_pages(b, "mapped write, read back");
+	xclose(fd, fpath);
+	unlink(fpath);
 	scramble_pages(b);
 	t0 = now();
 	for (uint64_t i = 0; i < b->npages; i++)
@@ -322,13 +345,15 @@ static void report(const struct bench *b, FILE *json)
 		{ R_FAST_CLOSE, R_MEMCPY, "library write + close / memcpy", "" },
 		{ R_FAST_CLOSE, R_POSIX, "library write + close / POSIX pwrite", "" },
 		{ R_FAST_CLOSE, R_STAGED, "library write + close / staged copy", "" },
+		{ R_MAPPED, R_MEMCPY, "mapped write / memcpy", "" },
 		{ R_FAST_IN, R_MEMCPY_IN, "library read / memcpy", "" },
 		{ R_FAST_IN, R_POSIX_IN, "library read / POSIX pread", "" },
 	};
-	struct kvfs_gpu_stats st;
+	struct kvfs_gpu_stats st, sm;
 	double g[R_NR];
 
 	kvfs_gpu_get_stats(b->g, &st);
+	kvfs_gpu_get_stats(b->gm, &sm);
 	printf("\nlibkvfs-gpu (%s backend): %llu MiB in %llu pages of %llu KiB, scattered;"
 	       " medians of %u runs (GB = 10^9 bytes)\n", kvfs_gpu_backend(b->g),
 	       (unsigned long long)(b->size >> 20), (unsigned long long)b->npages,
@@ -341,11 +366,15 @@ static void report(const struct bench *b, FILE *json)
 	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++)
 		printf("  %-40s %7.2f %7s\n", ratios[i].what, g[ratios[i].num] / g[ratios[i].den],
 		       ratios[i].goal);
-	printf("  mapped transfers %llu, fallbacks %llu, copies %llu, ioctls %llu, maps %llu,"
-	       " registrations %llu\n",
+	printf("  library: mapped transfers %llu, pwrite/pread transfers %llu, copies %llu,"
+	       " ioctls %llu, maps %llu\n",
 	       (unsigned long long)st.mapped, (unsigned long long)st.fallback,
 	       (unsigned long long)st.copies, (unsigned long long)st.ioctls,
-	       (unsigned long long)st.maps, (unsigned long long)st.registrations);
+	       (unsigned long long)st.maps);
+	printf("  mapped writes: mapped transfers %llu, pwrite/pread transfers %llu, maps %llu,"
+	       " registrations %llu\n",
+	       (unsigned long long)sm.mapped, (unsigned long long)sm.fallback,
+	       (unsigned long long)sm.maps, (unsigned long long)sm.registrations);
 	if (!json)
 		return;
 	fprintf(json, "{\n  \"backend\": \"%s\", \"size\": %llu, \"page\": %llu, \"repeat\": %u,\n"
@@ -357,8 +386,10 @@ static void report(const struct bench *b, FILE *json)
 	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++)
 		fprintf(json, "%s\n    \"%s\": %.3f", i ? "," : "", ratios[i].what,
 			g[ratios[i].num] / g[ratios[i].den]);
-	fprintf(json, "\n  },\n  \"mapped\": %llu, \"fallbacks\": %llu\n}\n",
-		(unsigned long long)st.mapped, (unsigned long long)st.fallback);
+	fprintf(json, "\n  },\n  \"mapped\": %llu, \"fallbacks\": %llu,"
+		" \"mapped_writes\": %llu\n}\n",
+		(unsigned long long)st.mapped, (unsigned long long)st.fallback,
+		(unsigned long long)sm.mapped);
 }
 
 int main(int argc, char **argv)
@@ -397,10 +428,16 @@ int main(int argc, char **argv)
 	snprintf(stmp, sizeof(stmp), "%s/gpubench.%d.tmp", disk, (int)getpid());
 	/* The host backend: it measures what the library and daemon add to a
 	 * copy; the CUDA backend's bar is the DMA engine (gpu_cuda.c). */
+	unsetenv("KVFS_GPU_MAP");
 	r = kvfs_gpu_open(&b->g, mnt, KVFS_GPU_HOST);
 	if (r < 0)
 		die("kvfs_gpu_open %s: %s (is it a kvfs mount?)", mnt,
 		    strerror(-r));
+	setenv("KVFS_GPU_MAP", "1", 1);	/* read once, by kvfs_gpu_open */
+	r = kvfs_gpu_open(&b->gm, mnt, KVFS_GPU_HOST);
+	unsetenv("KVFS_GPU_MAP");
+	if (r < 0)
+		die("kvfs_gpu_open %s: %s", mnt, strerror(-r));
 	setup(b);
 	round_once(b, -1);
 	for (unsigned k = 0; k < b->repeat; k++)
@@ -411,6 +448,7 @@ int main(int argc, char **argv)
 	if (jf)
 		fclose(jf);
 	kvfs_gpu_close(b->g);
+	kvfs_gpu_close(b->gm);
 	cleanup();
 	return 0;
 }

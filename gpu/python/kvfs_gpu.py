@@ -3,8 +3,9 @@
 Moves GPU memory (a tensor's data pointer) into an open kvfs file and back
 with one copy per buffer and no staging file: where the kernel serves the
 open file from its memory pages (FUSE passthrough) the library maps the file
-and copies (counted in stats()["mapped"]); anywhere else the same calls go
-through pwrite/pread (stats()["fallback"]).
+and copies device memory (counted in stats()["mapped"]); anywhere else, and
+for host memory everywhere, the same calls go through pwrite/pread
+(stats()["fallback"]).
 
     import os, torch, kvfs_gpu
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test_gpu_host.sh - libkvfs-gpu's host backend on a real mount, on both of
 # its paths: the fallback (pwrite/pread: what a daemon-served open gets) and
-# the mapped path, forced with KVFS_GPU_MAP=1 on these daemon-served opens
-# (mmap of the kvfs fd through the page cache, msync before a write
-# returns), which is the code passthrough opens use.  In each: 1,000
+# the mapped path, forced with KVFS_GPU_MAP=1 (on daemon-served opens: mmap
+# of the kvfs fd through the page cache, msync before a write returns),
+# which is the code device memory takes on passthrough opens; then the
+# default, where host memory always goes by pwritev/preadv (on a
+# passthrough mount: no READ or WRITE request reaches the daemon).  In each: 1,000
 # scattered pages read back with read(2) (cmp, checksum), write(2) then a
 # library read, library and POSIX writes mixed on one file, asynchronous
 # transfers, a file grown by odd-sized writes with reads across and past
@@ -20,18 +22,45 @@ M=$T_DIR/mnt
 kvfs_mount "$M" "$T_DIR/state"
 t_require_kvfs_mount "$M"
 
-for mode in fallback mapped; do
-	if [[ $mode == mapped ]]; then export KVFS_GPU_MAP=1; else export KVFS_GPU_MAP=0; fi
+# ops: "read write" request counts of the daemon so far.
+ops() {
+	python3 -c 'import json, sys
+o = json.load(open(sys.argv[1]))["fuse_ops"]
+print(*(o.get(k, {}).get("requests", 0) for k in ("read", "write")))' "$M/.kvfs/stats.json"
+}
+
+# What reading the counters itself costs (READs of stats.json), taken off.
+read -r ra _ < <(ops)
+read -r rb _ < <(ops)
+rstat=$((rb - ra))
+
+for mode in fallback mapped default; do
+	case $mode in
+	mapped) export KVFS_GPU_MAP=1 ;;
+	fallback) export KVFS_GPU_MAP=0 ;;
+	default) unset KVFS_GPU_MAP; export GPU_IO_PATH=fallback ;;
+	esac
 	D=$M/$mode
 	mkdir "$D"
 	# 1,000 pages of 16 KiB, scattered in memory, 10 per pwritev.
+	read -r r0 w0 < <(ops)
 	"$IT/gpu_io" write "$D/pages.kv" 21 1000 16K 10 >/dev/null
+	read -r r1 w1 < <(ops)
+	if [[ $mode == default && $(t_stat "$M" io passthrough) == True ]]; then
+		t_eq "$((w1 - w0))" 0 "WRITE requests for the library's 16,000 KiB (host memory, passthrough)"
+	fi
 	"$IT/pattern" 21 16000K >"$T_DIR/ref"
 	t_eq "$(t_size "$D/pages.kv")" $((16000 << 10)) "size after 1,000 pages ($mode)"
 	t_cmp "$D/pages.kv" "$T_DIR/ref"
 	t_eq "$(t_xattr "$D/pages.kv" user.kvfs.crc32c)" "$("$IT/crc32c" "$T_DIR/ref")" \
 		"user.kvfs.crc32c of the library's file ($mode)"
+	read -r r0 w0 < <(ops)
 	"$IT/gpu_io" read "$D/pages.kv" 21 16000K 16K >/dev/null
+	read -r r1 w1 < <(ops)
+	if [[ $mode == default && $(t_stat "$M" io passthrough) == True ]]; then
+		t_eq "$((r1 - r0 - rstat))" 0 "READ requests for the library's read (host memory, passthrough)"
+		t_log "default path, passthrough: no READ or WRITE request for the library's transfers"
+	fi
 
 	# write(2), then the library reads it.
 	"$IT/pattern" 22 5M | dd of="$D/posix.kv" bs=1M status=none
@@ -62,6 +91,7 @@ for mode in fallback mapped; do
 	t_cmp "$D/repeat.kv" "$T_DIR/ref"
 	t_log "$mode path: pages, posix, mixed, async, grow, repeat ($(t_elapsed))"
 done
+unset GPU_IO_PATH
 
 # A file outside kvfs: same calls, through pwrite/pread, counted (even
 # with KVFS_GPU_MAP=1: only kvfs files are mapped).
@@ -180,6 +210,6 @@ t_eq "$(cat "$M2/f")" ok "a file on the mount with arena_group="
 kvfs_umount "$M2"
 
 # Deleting the files gives their space back.
-rm -rf "$M"/*.kv "$M"/fallback "$M"/mapped
+rm -rf "$M"/*.kv "$M"/fallback "$M"/mapped "$M"/default
 t_eq "$(t_statfs "$M" free)" "$(t_statfs "$M" total)" "free space after deleting every file"
 kvfs_umount "$M"
