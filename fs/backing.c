@@ -339,18 +339,6 @@ static int warm_fill_one(struct kvfs_mem *mem)
 	return done < WARM_UNIT ? -1 : 1;
 }
 
-void kvfs_mem_refill(struct kvfs_mem *mem, uint64_t bytes)
-{
-	uint64_t done = 0, target;
-
-	if (!mem->warm_running || bytes == 0)
-		return;
-	target = warm_target(mem, kvfs_mem_used(mem));
-	while (done < bytes && atomic_load(&mem->warm_held) + WARM_UNIT <= target &&
-	       warm_fill_one(mem) == 1)
-		done += WARM_UNIT;
-}
-
 static void *warm_main(void *arg)
 {
 	struct kvfs_mem *mem = arg;
@@ -628,6 +616,40 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		return -errno;
 	kvfs_data_refresh(d, mem);
 	return 0;
+}
+
+void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes)
+{
+	struct stat st;
+
+	/* A hint of one unit or less: small files, which the kernel gives
+	 * small pages (huge=within_size) and a preallocated huge page would
+	 * make it zero whole. */
+	if (d->fd < 0 || bytes <= WARM_UNIT || kvfs_mem_free(mem) < bytes ||
+	    fstat(d->fd, &st) != 0)
+		return;
+	if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)bytes) != 0)
+		return; /* a full tmpfs: the writes allocate, or fail, as before */
+	if ((uint64_t)st.st_size + bytes > d->pre_end)
+		d->pre_end = (uint64_t)st.st_size + bytes;
+	kvfs_data_refresh(d, mem);
+}
+
+void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from;
+	struct stat st;
+
+	if (d->pre_end == 0 || d->fd < 0 || fstat(d->fd, &st) != 0)
+		return;
+	/* From the page after EOF: the kernel splits a huge page that EOF
+	 * falls in, as it would have allocated small ones there. */
+	from = ((uint64_t)st.st_size + page - 1) / page * page;
+	if (from < d->pre_end)
+		(void)fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+				(off_t)(d->pre_end - from));
+	d->pre_end = 0;
+	kvfs_data_refresh(d, mem);
 }
 
 ssize_t kvfs_data_write(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,

@@ -100,6 +100,8 @@ struct kvfs_data {
 	uint64_t name;   /* in a named tier, the file's name: this, in hex
 			    (the inode's id) */
 	int kept;        /* marked for a restart: release leaves the file */
+	uint64_t pre_end; /* pages allocated past EOF up to here for a bound
+			     writer (kvfs_data_prealloc), 0 for none */
 };
 
 /* A walk's piece that is a hole. */
@@ -140,11 +142,6 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem);
  * for an allocation the tier is about to make.  Any thread; takes only
  * warm_lock.  A no-op without a reserve. */
 void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes);
-/* Fills up to `bytes` of the reserve now, in the calling thread, within
- * its target: after a demotion freed that much, while its pages are
- * still warm (the thread itself waits for quiet, which a sustained
- * writer never leaves).  A no-op without a reserve. */
-void kvfs_mem_refill(struct kvfs_mem *mem, uint64_t bytes);
 /* What a writer of new content is lent at its open (the kernel writes its
  * bytes; the daemon learns their size only at close): the largest size
  * such writers left recently, decaying, and 8 MiB before the first. */
@@ -186,6 +183,20 @@ uint64_t kvfs_data_allocated(const struct kvfs_data *d);
  * grows the backing file to at least `size`.  Returns 0, -ENOSPC, -EFBIG. */
 int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		    uint64_t len, uint64_t size);
+/*
+ * A bound writer of fresh content is about to write about `bytes`: gives
+ * its backing file the pages now, past EOF (FALLOC_FL_KEEP_SIZE), on this
+ * thread, right after kvfs_mem_lend freed as many warm ones here, so the
+ * allocation takes those (the CPU's own free list is last in, first out)
+ * and the kernel's writes find their pages.  Best effort: nothing is done
+ * where the tier has no such room, nor for `bytes` of one huge page or
+ * less.  kvfs_data_trim gives back what the
+ * writer did not use.
+ */
+void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes);
+/* Frees the pages kvfs_data_prealloc left past EOF.  Caller makes sure no
+ * bound writer is left: none may write past EOF meanwhile. */
+void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem);
 /* Copies buf to [off, off + len); the backing file grows to cover it.
  * Returns len, or -errno (-ENOSPC) with nothing changed. */
 ssize_t kvfs_data_write(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,

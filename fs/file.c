@@ -428,8 +428,14 @@ out:
 		kvfs_admit_bound(ns, h);
 	/* The kernel allocates a bound writer's pages: warm ones for what
 	 * it will likely write (backing.h, the warm reserve). */
-	if (h->pt_writer && fresh)
-		kvfs_mem_lend(ns->mem, kvfs_mem_lend_hint(ns->mem));
+	if (h->pt_writer && fresh) {
+		uint64_t hint = kvfs_mem_lend_hint(ns->mem);
+
+		kvfs_mem_lend(ns->mem, hint);
+		pthread_rwlock_wrlock(&ino->lock);
+		kvfs_data_prealloc(&ino->data, ns->mem, hint);
+		pthread_rwlock_unlock(&ino->lock);
+	}
 	if (h->pt_writer)
 		pt_room(ns);
 }
@@ -1055,7 +1061,9 @@ void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h)
 		ino->nserved--;
 	}
 	if (h->pt_writer) {
-		atomic_fetch_sub(&ino->npt_writers, 1);
+		/* The last bound writer: no write past EOF can come now. */
+		if (atomic_fetch_sub(&ino->npt_writers, 1) == 1)
+			kvfs_data_trim(&ino->data, ns->mem);
 		/* Writes through a mapping may outlive the last flush (mmap,
 		 * close, store, munmap): the release is their end. */
 		(void)pt_verify(ns, ino, h);

@@ -4,7 +4,8 @@
 # the tier allocates, so tier + reserve stay within mem=.  mem=64M: the
 # reserve fills to 64 MiB; a 16 MiB file is lent pages and the reserve
 # settles at what is left; more files shrink it; unlinking them grows it
-# back; prefault=0 holds nothing.  Every file reads back intact.
+# back; a writer's pages given at its open and not used go back at its
+# close; prefault=0 holds nothing.  Every file reads back intact.
 . "$(dirname "$0")/lib.sh"
 t_require_fuse
 t_require_helper pattern
@@ -63,6 +64,19 @@ rm "$M/a.kv" "$M/b.kv"
 settle "$M" "after the unlinks"
 read -r held lent used < <(warm "$M")
 t_eq "$held" $((64 * MIB)) "the reserve once the files are gone"
+
+# A bound writer of new content is given its pages at its open, as many
+# as the largest recent file (40 MiB here); what it leaves unused goes
+# back at its close: a 3 MiB + 5 KiB file holds at most its bytes and one
+# huge page, and the tier's use says the same.
+"$IT/pattern" 3 3149824 >"$T_DIR/c.ref"
+cp "$T_DIR/c.ref" "$M/c.kv"
+t_cmp "$M/c.kv" "$T_DIR/c.ref"
+blocks=$(($(stat -c %b "$M/c.kv") * 512))
+((blocks <= 3149824 + 2 * MIB)) || t_fail "c.kv (3149824 bytes) holds $blocks bytes after its close"
+read -r held lent used < <(warm "$M")
+((used <= 3149824 + 2 * MIB)) || t_fail "the tier uses $used bytes for one file of 3149824"
+rm "$M/c.kv"
 kvfs_umount "$M"
 
 kvfs_mount "$M" "$T_DIR/state" "mem=64M,prefault=0"
