@@ -536,6 +536,7 @@ void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem)
 		close(d->fd);
 	d->fd = -1;
 	d->kept = 0;
+	d->pre_end = 0;
 }
 
 int kvfs_data_fd(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
@@ -618,6 +619,16 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	return 0;
 }
 
+/* Sets fd's mtime back to st's after an fallocate: tmpfs moves it for
+ * pages past EOF too, and a bound file's mtime is the backing file's
+ * (file.c, pt_absorb: a moved mtime is a write). */
+static void keep_mtime(int fd, const struct stat *st)
+{
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, st->st_mtim };
+
+	(void)futimens(fd, t);
+}
+
 void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes)
 {
 	struct stat st;
@@ -630,6 +641,7 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
 		return;
 	if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)bytes) != 0)
 		return; /* a full tmpfs: the writes allocate, or fail, as before */
+	keep_mtime(d->fd, &st);
 	if ((uint64_t)st.st_size + bytes > d->pre_end)
 		d->pre_end = (uint64_t)st.st_size + bytes;
 	kvfs_data_refresh(d, mem);
@@ -645,9 +657,10 @@ void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem)
 	/* From the page after EOF: the kernel splits a huge page that EOF
 	 * falls in, as it would have allocated small ones there. */
 	from = ((uint64_t)st.st_size + page - 1) / page * page;
-	if (from < d->pre_end)
-		(void)fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
-				(off_t)(d->pre_end - from));
+	if (from < d->pre_end &&
+	    fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+		      (off_t)(d->pre_end - from)) == 0)
+		keep_mtime(d->fd, &st);
 	d->pre_end = 0;
 	kvfs_data_refresh(d, mem);
 }

@@ -190,8 +190,7 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
  * allocation takes those (the CPU's own free list is last in, first out)
  * and the kernel's writes find their pages.  Best effort: nothing is done
  * where the tier has no such room, nor for `bytes` of one huge page or
- * less.  kvfs_data_trim gives back what the
- * writer did not use.
+ * less.  kvfs_data_trim gives back what the writer did not use.
  */
 void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes);
 /* Frees the pages kvfs_data_prealloc left past EOF.  Caller makes sure no

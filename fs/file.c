@@ -426,8 +426,9 @@ out:
 			 &ns->stats.opens_served, 1);
 	if (h->admitted && h->passthrough)
 		kvfs_admit_bound(ns, h);
-	/* The kernel allocates a bound writer's pages: warm ones for what
-	 * it will likely write (backing.h, the warm reserve). */
+	/* A bound writer's pages for what it will likely write: warm ones
+	 * from the reserve, allocated here on the thread that freed them
+	 * (backing.h, kvfs_data_prealloc); its release trims the rest. */
 	if (h->pt_writer && fresh) {
 		uint64_t hint = kvfs_mem_lend_hint(ns->mem);
 
