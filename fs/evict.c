@@ -400,7 +400,7 @@ int kvfs_store_ssd_room(struct kvfs_store *st, uint64_t want,
 
 void kvfs_store_keep_room(struct kvfs_store *st)
 {
-	uint64_t cap = st->ns->mem->size, low = cap / 16, target = cap / 8, freed;
+	uint64_t cap = st->ns->mem->size, low = cap / 16, target = cap / 8;
 
 	/* Low watermark 1/16 of the tier: below it, free up to 1/8.  With
 	 * passthrough, 1/8 and 1/4: bound writers fill memory with no handler
@@ -412,10 +412,9 @@ void kvfs_store_keep_room(struct kvfs_store *st)
 	if (!st->ssd || mem_free(st) >= low)
 		return;
 	pthread_mutex_lock(&st->room_lock);
-	freed = demote(st, target, NULL);
-	if (freed == 0 && st->write_policy == KVFS_WRITE_BACK) {
+	if (demote(st, target, NULL) == 0 && st->write_policy == KVFS_WRITE_BACK) {
 		flush_cold(st, target, NULL);
-		freed = demote(st, target, NULL);
+		demote(st, target, NULL);
 	}
 	pthread_mutex_unlock(&st->room_lock);
 }

@@ -416,6 +416,15 @@ void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 		h->pt_writer = 1;
 		atomic_fetch_add(&ino->npt_writers, 1);
 	}
+	/* A bound writer's pages for what it will likely write: warm ones
+	 * from the reserve, allocated here on the thread that freed them
+	 * (backing.h, kvfs_data_prealloc); its release trims the rest. */
+	if (h->pt_writer && fresh) {
+		uint64_t hint = kvfs_mem_lend_hint(ns->mem);
+
+		kvfs_mem_lend(ns->mem, hint);
+		kvfs_data_prealloc(&ino->data, ns->mem, hint);
+	}
 out:
 	if (!h->passthrough) {
 		ino->nserved++;
@@ -426,17 +435,6 @@ out:
 			 &ns->stats.opens_served, 1);
 	if (h->admitted && h->passthrough)
 		kvfs_admit_bound(ns, h);
-	/* A bound writer's pages for what it will likely write: warm ones
-	 * from the reserve, allocated here on the thread that freed them
-	 * (backing.h, kvfs_data_prealloc); its release trims the rest. */
-	if (h->pt_writer && fresh) {
-		uint64_t hint = kvfs_mem_lend_hint(ns->mem);
-
-		kvfs_mem_lend(ns->mem, hint);
-		pthread_rwlock_wrlock(&ino->lock);
-		kvfs_data_prealloc(&ino->data, ns->mem, hint);
-		pthread_rwlock_unlock(&ino->lock);
-	}
 	if (h->pt_writer)
 		pt_room(ns);
 }

@@ -420,86 +420,6 @@ static int mapped(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcn
 /* ---- the fallback path: pwrite/pread, through a bounce buffer for device
  * memory (like cuFile's compatibility mode) ---- */
 
-static ssize_t pwrite_all(int fd, const char *p, size_t n, uint64_t off)
-{
-	ssize_t w;
-	size_t done = 0;
-
-	while (done < n) {
-		w = pwrite(fd, p + done, n - done, (off_t)(off + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		if (w == 0)
-			return -EIO;
-		done += (size_t)w;
-	}
-	return (ssize_t)done;
-}
-
-/* Reads until n bytes or EOF; returns the bytes read or -errno. */
-static ssize_t pread_full(int fd, char *p, size_t n, uint64_t off)
-{
-	ssize_t got;
-	size_t done = 0;
-
-	while (done < n) {
-		got = pread(fd, p + done, n - done, (off_t)(off + done));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		done += (size_t)got;
-	}
-	return (ssize_t)done;
-}
-
-/*
- * One device buffer through the bounce buffer, its copies on the caller's
- * stream: a non-blocking stream is not ordered with the default one, so
- * copying on the default stream could read device memory before the
- * caller's kernels on `stream` have written it.  Caller holds bounce_lock.
- */
-static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
-			  uint64_t off, int write, void *stream)
-{
-	size_t done = 0, n;
-	ssize_t got;
-	int r;
-
-	while (done < len) {
-		n = len - done < BOUNCE_SIZE ? len - done : BOUNCE_SIZE;
-		if (write) {
-			r = g->be->to_host(g->bounce, dev + done, n, stream);
-			if (r == 0) {	/* issued: counted, even if it fails later */
-				atomic_fetch_add(&g->st.copies, 1);
-				r = g->be->sync(stream, dev + done);
-			}
-			got = r < 0 ? r : pwrite_all(fd, g->bounce, n, off + done);
-		} else {
-			got = pread_full(fd, g->bounce, n, off + done);
-			if (got > 0) {
-				r = g->be->to_device(dev + done, g->bounce, (size_t)got, stream);
-				if (r == 0) {
-					atomic_fetch_add(&g->st.copies, 1);
-					r = g->be->sync(stream, dev + done);
-				}
-				if (r < 0)
-					got = r;
-			}
-		}
-		if (got < 0)
-			return got;
-		done += (size_t)got;
-		if ((size_t)got < n)
-			break;	/* EOF */
-	}
-	return (ssize_t)done;
-}
-
 /* Whether every buffer of iov is host memory (no DMA, no bounce). */
 static int all_host(const struct kvfs_gpu *g, const struct iovec *iov, int iovcnt)
 {
@@ -550,32 +470,88 @@ static ssize_t vec_all(int fd, const struct iovec *iov, int iovcnt, uint64_t off
 	return (ssize_t)done;
 }
 
+/* vec_all for one buffer. */
+static ssize_t one_all(int fd, char *p, size_t n, uint64_t off, int write)
+{
+	struct iovec v = { p, n };
+
+	return vec_all(fd, &v, 1, off, n, write);
+}
+
+/*
+ * One device buffer through the bounce buffer, its copies on the caller's
+ * stream: a non-blocking stream is not ordered with the default one, so
+ * copying on the default stream could read device memory before the
+ * caller's kernels on `stream` have written it.  Caller holds bounce_lock.
+ */
+static ssize_t bounce_one(struct kvfs_gpu *g, int fd, char *dev, size_t len,
+			  uint64_t off, int write, void *stream)
+{
+	size_t done = 0, n;
+	ssize_t got;
+	int r;
+
+	while (done < len) {
+		n = len - done < BOUNCE_SIZE ? len - done : BOUNCE_SIZE;
+		if (write) {
+			r = g->be->to_host(g->bounce, dev + done, n, stream);
+			if (r == 0) {	/* issued: counted, even if it fails later */
+				atomic_fetch_add(&g->st.copies, 1);
+				r = g->be->sync(stream, dev + done);
+			}
+			got = r < 0 ? r : one_all(fd, g->bounce, n, off + done, 1);
+		} else {
+			got = one_all(fd, g->bounce, n, off + done, 0);
+			if (got > 0) {
+				r = g->be->to_device(dev + done, g->bounce, (size_t)got, stream);
+				if (r == 0) {
+					atomic_fetch_add(&g->st.copies, 1);
+					r = g->be->sync(stream, dev + done);
+				}
+				if (r < 0)
+					got = r;
+			}
+		}
+		if (got < 0)
+			return got;
+		done += (size_t)got;
+		if ((size_t)got < n)
+			break;	/* EOF */
+	}
+	return (ssize_t)done;
+}
+
+/* Device buffers one at a time through the bounce buffer; each run of
+ * host buffers with one pwritev/preadv (vec_all). */
 static ssize_t slow(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt,
 		    uint64_t off, int write, void *stream)
 {
 	ssize_t got = 0, done = 0;
-	char *p;
-	int r;
+	uint64_t want;
+	int r, i = 0, j;
 
-	for (int i = 0; i < iovcnt; i++) {
-		p = iov[i].iov_base;
-		if (iov[i].iov_len == 0)
-			continue;
-		if (g->be->is_device(p)) {
+	while (i < iovcnt) {
+		char *p = iov[i].iov_base;
+
+		if (iov[i].iov_len && g->be->is_device(p)) {
+			want = iov[i].iov_len;
 			pthread_mutex_lock(&g->bounce_lock);
 			r = g->bounce ? 0 : g->be->alloc_host(&g->bounce, BOUNCE_SIZE);
-			got = r < 0 ? r : bounce_one(g, fd, p, iov[i].iov_len, off + (uint64_t)done,
+			got = r < 0 ? r : bounce_one(g, fd, p, want, off + (uint64_t)done,
 						     write, stream);
 			pthread_mutex_unlock(&g->bounce_lock);
-		} else if (write) {
-			got = pwrite_all(fd, p, iov[i].iov_len, off + (uint64_t)done);
+			i++;
 		} else {
-			got = pread_full(fd, p, iov[i].iov_len, off + (uint64_t)done);
+			for (j = i, want = 0; j < iovcnt && (iov[j].iov_len == 0 ||
+			     !g->be->is_device(iov[j].iov_base)); j++)
+				want += iov[j].iov_len;
+			got = vec_all(fd, iov + i, j - i, off + (uint64_t)done, want, write);
+			i = j;
 		}
 		if (got < 0)
 			return got;
 		done += got;
-		if ((size_t)got < iov[i].iov_len)
+		if ((uint64_t)got < want)
 			break;	/* EOF */
 	}
 	return done;
@@ -613,18 +589,15 @@ static int start(struct kvfs_gpu *g, int fd, const struct iovec *iov, int iovcnt
 		return -EINVAL;
 	if (total == 0)
 		return 0;
-	if (g->map_env != 1 && all_host(g, iov, iovcnt)) {
-		n = vec_all(fd, iov, iovcnt, off, (uint64_t)total, write);
-		if (n < 0)
-			return (int)n;
-		*io = (struct kvfs_gpu_io){ .fd = fd, .write = write, .done = 1,
-					    .fellback = 1, .result = n };
-		return 0;
-	}
-	r = mapped(g, fd, iov, iovcnt, off, (uint64_t)total, write, stream, io, &fellback);
+	/* Host memory needs no mapping: the kernel copies it (file top). */
+	fellback = g->map_env != 1 && all_host(g, iov, iovcnt);
 	if (!fellback) {
-		io->done = r < 0;
-		return r;
+		r = mapped(g, fd, iov, iovcnt, off, (uint64_t)total, write, stream, io,
+			   &fellback);
+		if (!fellback) {
+			io->done = r < 0;
+			return r;
+		}
 	}
 	n = slow(g, fd, iov, iovcnt, off, write, stream);
 	if (n < 0)

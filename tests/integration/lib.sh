@@ -344,6 +344,15 @@ t_stat() {
 		"$1/.kvfs/stats.json" "$2" "$3"
 }
 
+# t_requests MNT OP...: the daemon's request counts so far for each FUSE
+# operation named (stats.json's fuse_ops, e.g. read write getxattr), on
+# one line.  Reading stats.json itself costs READ requests.
+t_requests() {
+	python3 -c 'import json, sys
+o = json.load(open(sys.argv[1]))["fuse_ops"]
+print(*(o.get(k, {}).get("requests", 0) for k in sys.argv[2:]))' "$1/.kvfs/stats.json" "${@:2}"
+}
+
 # t_wait_zero MNT SECTION KEY WHAT: waits until stats.json's SECTION.KEY of
 # MNT is 0 (a queue drained); fails after 30 s naming WHAT.
 t_wait_zero() {

@@ -23,11 +23,7 @@ kvfs_mount "$M" "$T_DIR/state"
 t_require_kvfs_mount "$M"
 
 # ops: "read write" request counts of the daemon so far.
-ops() {
-	python3 -c 'import json, sys
-o = json.load(open(sys.argv[1]))["fuse_ops"]
-print(*(o.get(k, {}).get("requests", 0) for k in ("read", "write")))' "$M/.kvfs/stats.json"
-}
+ops() { t_requests "$M" read write; }
 
 # What reading the counters itself costs (READs of stats.json), taken off.
 read -r ra _ < <(ops)

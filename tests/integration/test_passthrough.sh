@@ -21,12 +21,7 @@ kvfs_mount "$M" "$T_DIR/state" mem=256M
 t_require_kvfs_mount "$M"
 
 # ops: "read write getxattr" request counts so far.
-ops() {
-	python3 -c 'import json, sys
-o = json.load(open(sys.argv[1]))["fuse_ops"]
-print(*(o.get(k, {}).get("requests", 0) for k in ("read", "write", "getxattr")))' \
-		"$M/.kvfs/stats.json"
-}
+ops() { t_requests "$M" read write getxattr; }
 io() { t_stat "$M" io "$1"; }
 
 "$IT/pattern" 64 64M >"$T_DIR/ref"
