@@ -725,6 +725,49 @@ int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 	return 0;
 }
 
+int kvfs_data_drop_tail(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t keep,
+			uint64_t size)
+{
+	size_t ps = (size_t)page_size();
+	char head[KVFS_DATA_KEEP_MAX];
+	void *map;
+	int r = 0;
+
+	/* A file of small pages (all of a small-page tier's; under one huge
+	 * page, a huge-page tier gives small ones), or a head this cannot
+	 * hold: the punch after the kept bytes. */
+	if (!mem->huge || d->fd < 0 || keep == 0 || keep > ps || keep > sizeof(head) ||
+	    size < WARM_UNIT || kvfs_data_read(d, 0, head, (size_t)keep) != 0)
+		return kvfs_data_punch(d, mem, keep, size > keep ? size - keep : 0);
+	/* A mapping that may not fault a huge page in: the kept bytes' page
+	 * will be a small one. */
+	map = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, 0);
+	if (map == MAP_FAILED)
+		return kvfs_data_punch(d, mem, keep, size - keep);
+	if (madvise(map, ps, MADV_NOHUGEPAGE) != 0) {
+		munmap(map, ps);
+		return kvfs_data_punch(d, mem, keep, size - keep);
+	}
+	/* To the page after EOF: a partial last page would be zeroed, not
+	 * freed. */
+	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      (off_t)((size + ps - 1) / ps * ps)) != 0) {
+		r = -errno;
+		munmap(map, ps);
+		return r;
+	}
+	/* The page, allocated here or refused with an error (a store into
+	 * a page a full tmpfs cannot give would be SIGBUS), then the bytes;
+	 * pwrite puts them back where the mapping cannot (a huge page). */
+	if (madvise(map, ps, MADV_POPULATE_WRITE) == 0)
+		memcpy(map, head, (size_t)keep);
+	else if (pwrite(d->fd, head, (size_t)keep, 0) != (ssize_t)keep)
+		r = 1;
+	munmap(map, ps);
+	kvfs_data_refresh(d, mem);
+	return r;
+}
+
 int kvfs_data_punch(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		    uint64_t len)
 {

@@ -206,6 +206,21 @@ int kvfs_data_read(const struct kvfs_data *d, uint64_t off, void *buf, size_t le
 /* Sets the backing file's size (ftruncate: bytes past it are freed, the
  * gap of a growth is a hole).  Returns 0 or -errno. */
 int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size);
+/*
+ * Frees all but the first `keep` bytes (at most KVFS_DATA_KEEP_MAX and one
+ * page) of a file `size` bytes long: a demotion.  In a huge-page tier the
+ * kept bytes move to a small page of their own, so each of the file's
+ * huge pages goes back whole: a punch after them splits the first one,
+ * whose other 511 pages then serve no huge page while the head's page
+ * stays, and a writer's next huge page comes from memory the host may
+ * have taken back (docs/design.md, "The warm reserve").  Returns 0; 1
+ * when the kept bytes could not be put back (no page for them: they read
+ * as zeros now, and the caller counts the head as gone); or -errno with
+ * nothing freed.
+ */
+#define KVFS_DATA_KEEP_MAX 65536
+int kvfs_data_drop_tail(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t keep,
+			uint64_t size);
 /* Frees [off, off + len), zeroing partial pages (PUNCH_HOLE; the size
  * stays).  Returns 0 or -errno. */
 int kvfs_data_punch(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,

@@ -138,6 +138,7 @@ static int cmp_score(const void *a, const void *b)
 static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 {
 	uint64_t before = ino->data.bytes, end;
+	int r;
 
 	/* A bound file must stay whole: the kernel reads its backing file
 	 * directly (file.c, "Passthrough"). */
@@ -145,9 +146,10 @@ static uint64_t demote_one(struct kvfs_store *st, struct kvfs_inode *ino)
 	    ino->npassthrough)
 		return 0;
 	end = ino->size;
-	if (kvfs_data_punch(&ino->data, st->ns->mem, KVFS_HEAD, end - KVFS_HEAD))
+	r = kvfs_data_drop_tail(&ino->data, st->ns->mem, KVFS_HEAD, end);
+	if (r < 0)
 		return 0;
-	kvfs_tier_demoted(st, ino);
+	kvfs_tier_demoted(st, ino, r == 0);
 	/* st_blocks changed: drop the kernel's copy. */
 	if (st->ns->hooks.inval_inode)
 		st->ns->hooks.inval_inode(st->ns->hooks.arg, ino, (uint64_t)-1, 0);

@@ -190,11 +190,11 @@ void kvfs_tier_flush_retry(struct kvfs_inode *ino)
 
 /* ---- demotion, head loads, promotion ---- */
 
-void kvfs_tier_demoted(struct kvfs_store *st, struct kvfs_inode *ino)
+void kvfs_tier_demoted(struct kvfs_store *st, struct kvfs_inode *ino, int head)
 {
 	KVFS_DCHECK(kvfs_inode_stored(ino));
 	set_resident(st, ino, 0);
-	ino->t.head_loaded = 1;
+	ino->t.head_loaded = head;
 	KVFS_DCHECK(kvfs_tier_check(ino) == 0); /* BOTH -> SSD */
 }
 

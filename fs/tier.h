@@ -140,9 +140,11 @@ void kvfs_tier_stored(struct kvfs_store *st, struct kvfs_inode *ino,
 void kvfs_tier_flush_failed(struct kvfs_inode *ino, int err);
 void kvfs_tier_flush_retry(struct kvfs_inode *ino);
 
-/* BOTH -> SSD: the caller dropped all of the file's memory but its head.
- * st may be NULL. */
-void kvfs_tier_demoted(struct kvfs_store *st, struct kvfs_inode *ino);
+/* BOTH -> SSD: the caller dropped all of the file's memory but its head;
+ * `head` says whether memory still holds the head (0: it could not be put
+ * back, kvfs_data_drop_tail, and a head load reads it again).  st may be
+ * NULL. */
+void kvfs_tier_demoted(struct kvfs_store *st, struct kvfs_inode *ino, int head);
 
 /* SSD: the head is in memory now (read back and verified, or a hole);
  * BOTH when the head is the whole file.  st may be NULL. */

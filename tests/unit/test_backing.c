@@ -136,6 +136,65 @@ static void test_punch_seek_crc(void **state)
 	free(want);
 }
 
+/* A counter of /proc/vmstat, -1 where the kernel has none. */
+static long long vmstat(const char *key)
+{
+	char name[64];
+	long long v, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &v) == 2)
+		if (strcmp(name, key) == 0)
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* Demotion's drop: the head stays, byte for byte, in one small page; the
+ * rest is a hole; in a huge-page tier no huge page is split for it (each
+ * goes back whole: a punch after the head split the first). */
+static void test_drop_tail(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data d;
+	size_t len = 8 * MiB + 12345;
+	char *want = malloc(len);
+	long long split0, split1;
+
+	(void)state;
+	assert_non_null(want);
+	open_tier(&mem, 64 * MiB, 0);
+	kvfs_data_init(&d, 1);
+	fill(want, len, 5);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, len), (ssize_t)len);
+	split0 = vmstat("thp_split_page");
+	assert_int_equal(kvfs_data_drop_tail(&d, &mem, 4096, len), 0);
+	split1 = vmstat("thp_split_page");
+	memset(want + 4096, 0, len - 4096);
+	expect(&d, 0, want, len);
+	assert_int_equal(kvfs_data_seek(&d, 4096, SEEK_DATA, len), -ENXIO);
+	if (mem.huge) {
+		assert_int_equal(d.bytes, (uint64_t)sysconf(_SC_PAGESIZE));
+		assert_true(split1 == split0); /* both -1 without THP counters */
+	} else {
+		assert_true(d.bytes <= 2 * MiB);
+	}
+	assert_int_equal(kvfs_data_crc(&d, len), kvfs_crc32c(0, want, len));
+	/* under one huge page: the punch after the head, as before */
+	assert_int_equal(kvfs_data_truncate(&d, &mem, 0), 0);
+	fill(want, MiB, 6);
+	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_drop_tail(&d, &mem, 4096, MiB), 0);
+	memset(want + 4096, 0, MiB - 4096);
+	expect(&d, 0, want, MiB);
+	assert_int_equal(d.bytes, 4096);
+	kvfs_data_release(&d, &mem);
+	kvfs_mem_close(&mem);
+	free(want);
+}
+
 /* A full tier: a write that does not fit fails whole, nothing changes. */
 static void test_full_all_or_nothing(void **state)
 {
@@ -321,6 +380,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_read_truncate),
 		cmocka_unit_test(test_punch_seek_crc),
+		cmocka_unit_test(test_drop_tail),
 		cmocka_unit_test(test_full_all_or_nothing),
 		cmocka_unit_test(test_fallback_counts),
 		cmocka_unit_test(test_view_walk),

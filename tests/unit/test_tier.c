@@ -110,14 +110,14 @@ static char t_state(const struct kvfs_inode *ino)
 	return 'S';
 }
 
-/* BOTH -> SSD as demote_one() does it: all but the head punched, then the
+/* BOTH -> SSD as demote_one() does it: all but the head dropped, then the
  * verb. */
 static void t_demote(struct fixture *f, struct kvfs_inode *ino)
 {
 	pthread_rwlock_wrlock(&ino->lock);
-	assert_int_equal(kvfs_data_punch(&ino->data, &f->kv.mem, KVFS_HEAD,
-					 ino->size - KVFS_HEAD), 0);
-	kvfs_tier_demoted(&f->kv.store, ino);
+	assert_int_equal(kvfs_data_drop_tail(&ino->data, &f->kv.mem, KVFS_HEAD,
+					     ino->size), 0);
+	kvfs_tier_demoted(&f->kv.store, ino, 1);
 	pthread_rwlock_unlock(&ino->lock);
 }
 
