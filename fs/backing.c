@@ -733,11 +733,11 @@ int kvfs_data_drop_tail(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t keep
 	void *map;
 	int r = 0;
 
-	/* A file of small pages (all of a small-page tier's; under one huge
-	 * page, a huge-page tier gives small ones), or a head this cannot
-	 * hold: the punch after the kept bytes. */
+	/* A small-page tier's file, or a head this cannot hold: the punch
+	 * after the kept bytes.  (A huge-page tier gives a file under 2 MiB
+	 * large pages too, up to its size: the same split.) */
 	if (!mem->huge || d->fd < 0 || keep == 0 || keep > ps || keep > sizeof(head) ||
-	    size < WARM_UNIT || kvfs_data_read(d, 0, head, (size_t)keep) != 0)
+	    size < 2 * ps || kvfs_data_read(d, 0, head, (size_t)keep) != 0)
 		return kvfs_data_punch(d, mem, keep, size > keep ? size - keep : 0);
 	/* A mapping that may not fault a huge page in: the kept bytes' page
 	 * will be a small one. */

@@ -182,7 +182,7 @@ static void test_drop_tail(void **state)
 		assert_true(d.bytes <= 2 * MiB);
 	}
 	assert_int_equal(kvfs_data_crc(&d, len), kvfs_crc32c(0, want, len));
-	/* under one huge page: the punch after the head, as before */
+	/* under one huge page (its pages may be large ones too) */
 	assert_int_equal(kvfs_data_truncate(&d, &mem, 0), 0);
 	fill(want, MiB, 6);
 	assert_int_equal(kvfs_data_write(&d, &mem, 0, want, MiB), (ssize_t)MiB);
