@@ -210,7 +210,8 @@ int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
  * Frees all but the first `keep` bytes (at most KVFS_DATA_KEEP_MAX and one
  * page) of a file `size` bytes long: a demotion.  In a huge-page tier the
  * kept bytes move to a small page of their own, so each of the file's
- * huge pages goes back whole: a punch after them splits the first one,
+ * huge pages (or large ones: a file under 2 MiB gets them up to its size)
+ * goes back whole: a punch after them splits the first one,
  * whose other 511 pages then serve no huge page while the head's page
  * stays, and a writer's next huge page comes from memory the host may
  * have taken back (docs/design.md, "The warm reserve").  Returns 0; 1
