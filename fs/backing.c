@@ -742,29 +742,27 @@ int kvfs_data_drop_tail(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t keep
 	/* A mapping that may not fault a huge page in: the kept bytes' page
 	 * will be a small one. */
 	map = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, 0);
+	if (map != MAP_FAILED && madvise(map, ps, MADV_NOHUGEPAGE) != 0) {
+		munmap(map, ps);
+		map = MAP_FAILED;
+	}
 	if (map == MAP_FAILED)
 		return kvfs_data_punch(d, mem, keep, size - keep);
-	if (madvise(map, ps, MADV_NOHUGEPAGE) != 0) {
-		munmap(map, ps);
-		return kvfs_data_punch(d, mem, keep, size - keep);
-	}
-	/* To the page after EOF: a partial last page would be zeroed, not
-	 * freed. */
+	/* The whole file, to the page after EOF (a partial last page would
+	 * be zeroed, not freed); then the kept bytes' page, allocated here
+	 * or refused with an error (a store into a page a full tmpfs cannot
+	 * give would be SIGBUS), and the bytes; pwrite puts them back where
+	 * the mapping cannot (a huge page). */
 	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-		      (off_t)((size + ps - 1) / ps * ps)) != 0) {
+		      (off_t)((size + ps - 1) / ps * ps)) != 0)
 		r = -errno;
-		munmap(map, ps);
-		return r;
-	}
-	/* The page, allocated here or refused with an error (a store into
-	 * a page a full tmpfs cannot give would be SIGBUS), then the bytes;
-	 * pwrite puts them back where the mapping cannot (a huge page). */
-	if (madvise(map, ps, MADV_POPULATE_WRITE) == 0)
+	else if (madvise(map, ps, MADV_POPULATE_WRITE) == 0)
 		memcpy(map, head, (size_t)keep);
 	else if (pwrite(d->fd, head, (size_t)keep, 0) != (ssize_t)keep)
 		r = 1;
 	munmap(map, ps);
-	kvfs_data_refresh(d, mem);
+	if (r >= 0)
+		kvfs_data_refresh(d, mem);
 	return r;
 }
 
