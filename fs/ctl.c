@@ -656,6 +656,7 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 	fprintf(f, "prefault=%d\n", o->prefault);
 	fprintf(f, "hugepages=%d\n", o->hugepages);
 	fprintf(f, "threads=%u\n", o->threads);
+	fprintf(f, "hash_defer=%u\n", o->hash_defer_ms);
 	if (o->arena_group_str)
 		fprintf(f, "# arena_group=%s was given: obsolete, it does nothing\n",
 			o->arena_group_str);

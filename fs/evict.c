@@ -283,7 +283,7 @@ static int set_has(const struct name_set *ns, uint64_t dir, const char *name)
  * Caller holds ns->lock and ino->lock. */
 static uint64_t evict_gain(const struct kvfs_inode *ino, int ssd)
 {
-	if (ino->nopen || !ino->published || ino->nlink == 0 || !ino->parent ||
+	if (kvfs_inode_users(ino) || !ino->published || ino->nlink == 0 || !ino->parent ||
 	    ino->ctl || ino->pinned)
 		return 0;
 	return ssd ? kvfs_tier_ssd_bytes(&ino->t) : ino->data.bytes;

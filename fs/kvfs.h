@@ -21,6 +21,11 @@
  * not be cached twice (DESIGN.md 5). */
 #define KVFS_DIRECT_MIN (1u << 20)
 
+/* hash_defer= default, milliseconds: a published or rewritten file's
+ * checksum pass waits at most this long for a moment without requests
+ * (fs/hasher.c). */
+#define KVFS_HASH_DEFER_MS 2000
+
 enum kvfs_io { KVFS_IO_AUTO, KVFS_IO_DIRECT, KVFS_IO_CACHED };
 
 /* passthrough=: the kernel serves opens from backing files where it and
@@ -36,13 +41,14 @@ struct kvfs_opts {
 	int prefault;
 	int hugepages;
 	unsigned threads;     /* max FUSE worker threads */
+	unsigned hash_defer_ms; /* longest a checksum pass waits for quiet */
 	char *ssd;            /* SSD tier directory, or NULL: memory only */
 	uint64_t ssd_size;    /* 0: default (decided at open, main.c) */
 	enum kvfs_write_policy write_policy;
 	enum kvfs_evict_policy evict_policy;
 	/* Raw strings from the command line, validated by kvfs_opts_check(). */
 	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
-	char *passthrough_str;
+	char *passthrough_str, *hash_defer_str;
 	enum kvfs_pt passthrough;
 	char *arena_group_str; /* obsolete (ABI 2): accepted, warned about, unused */
 	char *ssd_size_str, *write_policy_str, *evict_policy_str;

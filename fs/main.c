@@ -45,6 +45,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("prefault", prefault_str),
 	OPT("hugepages", hugepages_str),
 	OPT("threads", threads_str),
+	OPT("hash_defer", hash_defer_str),
 	OPT("arena_group", arena_group_str),
 	OPT("ssd", ssd),
 	OPT("ssd_size", ssd_size_str),
@@ -83,6 +84,8 @@ static void usage(const char *prog)
 	       "    -o hugepages=0|1   huge pages for files of 2 MiB and more (tmpfs huge=within_size;\n"
 	       "                       default 1)\n"
 	       "    -o threads=N       most FUSE worker threads (default 8)\n"
+	       "    -o hash_defer=MS   longest a file's checksum waits for a moment without\n"
+	       "                       requests before it is computed (default 2000; 0: at once)\n"
 	       "    -o arena_group=G   obsolete: accepted with a warning, does nothing\n"
 	       "    -o ssd=DIR         SSD tier: slab files in DIR (default: none; memory\n"
 	       "                       only, and files are evicted when memory is full)\n"
@@ -599,8 +602,10 @@ int main(int argc, char **argv)
 		daemonize(&report);
 	write_pid(kv.lock_fd);
 	kv.mountpoint = cl.mountpoint;
-	if (open_store(&kv) != 0 || kvfs_hasher_start(&kv.ns) != 0 ||
-	    kvfs_store_start(&kv.store) != 0)
+	if (open_store(&kv) != 0)
+		goto out_session;
+	kv.ns.hash_defer_ns = (uint64_t)kv.opts.hash_defer_ms * 1000000u;
+	if (kvfs_hasher_start(&kv.ns) != 0 || kvfs_store_start(&kv.store) != 0)
 		goto out_session;
 	kv.se = se;
 	if (fuse_set_signal_handlers(se) != 0)

@@ -1062,6 +1062,8 @@ static void unlink_inode(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	dir_remove(parent, ino);
 	ino->nlink = 0;
 	unrecord(ns, ino);
+	if (ino->hashing)
+		kvfs_hasher_kick(ns);
 	pthread_rwlock_wrlock(&parent->lock);
 	kvfs_now(&parent->mtime);
 	parent->ctime = parent->mtime;
@@ -1378,7 +1380,7 @@ int kvfs_ns_evict_locked(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	atomic_fetch_add(&ns->stats.evicted_bytes, bytes);
 	/* The kernel may hold the inode for a while yet; its bytes are of no
 	 * use to anyone once no handle is open, and the cache needs them. */
-	if (ino->nopen == 0 && ns->store) {
+	if (kvfs_inode_users(ino) == 0 && ns->store) {
 		pthread_rwlock_wrlock(&ino->lock);
 		ino->gone = 1;
 		kvfs_store_forget(ns->store, ino);

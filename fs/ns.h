@@ -240,6 +240,11 @@ struct kvfs_ns {
 	struct kvfs_inode *ctl;         /* the control directory, or NULL (ctl.c) */
 	struct kvfs_hasher *hasher;     /* checksums off the write path, or NULL
 					   (then computed inline; hasher.c) */
+	uint64_t hash_defer_ns;         /* hash_defer=: how long a pass may wait
+					   for a quiet moment (0: none) */
+	atomic_uint_fast64_t busy_ns;   /* the last FUSE request's arrival
+					   (kvfs_ns_busy); the hasher waits
+					   for quiet */
 	struct kvfs_store *store;       /* tiers and eviction, or NULL (tests):
 					   then memory only, ENOSPC when full */
 	struct kvfs_inode *files;       /* list of regular files (fnext) */
@@ -491,12 +496,31 @@ void kvfs_now(struct timespec *ts);
 /* Drops one open count and frees the inode if that was its last reference.
  * Caller holds ns->lock for writing. */
 void kvfs_ns_put_open(struct kvfs_ns *ns, struct kvfs_inode *ino);
+/* A FUSE request arrived at `now` (kvfs_mono_ns): the hasher's passes
+ * wait for a quiet moment (hasher.c).  Any thread; one relaxed store. */
+static inline void kvfs_ns_busy(struct kvfs_ns *ns, uint64_t now)
+{
+	atomic_store_explicit(&ns->busy_ns, now, memory_order_relaxed);
+}
+
 /* The checksum thread (hasher.c).  queue: caller holds ns->lock for
  * writing; returns 0, or -ENODEV/-ENOMEM (then compute inline). */
 struct kvfs_hasher;
 int kvfs_hasher_start(struct kvfs_ns *ns);
 void kvfs_hasher_stop(struct kvfs_ns *ns);
 int kvfs_hasher_queue(struct kvfs_ns *ns, struct kvfs_inode *ino);
+/* A queued file lost its name: the hasher lets go of its job (and of the
+ * open reference that holds its memory) now, not at its turn.  Caller
+ * holds ns->lock for writing. */
+void kvfs_hasher_kick(struct kvfs_ns *ns);
+
+/* Opens of ino other than the hasher's queue's reference (hasher.c): that
+ * one only keeps the inode alive, and pins neither the file nor its
+ * memory.  Caller holds ns->lock. */
+static inline uint32_t kvfs_inode_users(const struct kvfs_inode *ino)
+{
+	return (uint32_t)ino->nopen - (ino->hashing ? 1u : 0u);
+}
 
 /* Takes ino->lock for writing with the whole file in memory, promoting it
  * from the SSD first if needed (file.c).  No lock held on entry.  Returns 0

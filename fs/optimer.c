@@ -2,13 +2,14 @@
  * optimer.c - times every FUSE request: the operations table main() hands to
  * libfuse is ops.c's, with each handler wrapped to count the request and the
  * time from its arrival to the handler's return (the reply is sent inside
- * the handler) in struct kvfs's opstats (opstat.h).
+ * the handler) in struct kvfs's opstats (opstat.h), and to stamp the
+ * namespace busy (kvfs_ns_busy: the hasher waits for a quiet moment).
  *
  * Part of the FUSE adaptor.  The handlers stay as they are; an operation
  * ops.c does not implement stays NULL (libfuse answers ENOSYS), and one this
  * file does not know is passed through untimed.  Cost per request: two
- * clock_gettime(CLOCK_MONOTONIC) calls (vDSO, no system call) and the
- * relaxed atomic adds of kvfs_opstat_record().
+ * clock_gettime(CLOCK_MONOTONIC) calls (vDSO, no system call), the
+ * relaxed atomic adds of kvfs_opstat_record() and one relaxed store.
  *
  * The request is gone once the handler replied, so the wrappers read the
  * userdata before calling it.  Any FUSE worker thread; no state here.
@@ -26,6 +27,7 @@
 	{                                                                    \
 		struct kvfs *kv = fuse_req_userdata(req);                     \
 		uint64_t t0 = kvfs_mono_ns();                                \
+		kvfs_ns_busy(&kv->ns, t0);                                   \
 		kvfs_ops.name args;                                          \
 		kvfs_opstat_record(&kv->opstats, KVFS_OP_##OP, kvfs_mono_ns() - t0); \
 	}

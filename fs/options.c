@@ -162,6 +162,17 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 			FAIL("kvfs: threads=%s must be a number from 1 to 256", o->threads_str);
 		o->threads = (unsigned)t;
 	}
+	o->hash_defer_ms = KVFS_HASH_DEFER_MS;
+	if (o->hash_defer_str) {
+		char *end;
+		unsigned long ms = strtoul(o->hash_defer_str, &end, 10);
+
+		if (*o->hash_defer_str < '0' || *o->hash_defer_str > '9' || *end ||
+		    ms > 60000)
+			FAIL("kvfs: hash_defer=%s must be milliseconds from 0 to 60000",
+			     o->hash_defer_str);
+		o->hash_defer_ms = (unsigned)ms;
+	}
 	/* arena_group_str: obsolete, accepted so fstab lines keep mounting;
 	 * main() warns that it does nothing. */
 	if (check_tiers(o, msg, msgsz) != 0)
@@ -183,6 +194,7 @@ void kvfs_opts_release(struct kvfs_opts *o)
 	free(o->prefault_str);
 	free(o->hugepages_str);
 	free(o->threads_str);
+	free(o->hash_defer_str);
 	free(o->arena_group_str);
 	free(o->ssd);
 	free(o->ssd_size_str);

@@ -16,7 +16,7 @@ t_require_cmd getfattr python3
 M=$T_DIR/mnt
 # The patching is the daemon's write path: passthrough writes never reach
 # it (their end is checked after the rounds).
-kvfs_mount "$M" "$T_DIR/state" mem=1200M,passthrough=0
+kvfs_mount "$M" "$T_DIR/state" mem=1200M,passthrough=0,hash_defer=0
 t_require_kvfs_mount "$M"
 
 size=$((512 << 20))

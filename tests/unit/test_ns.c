@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "clock.h"
 #include "crc32c.h"
 #include "index.h"
 #include "kvfs.h"
@@ -417,6 +418,83 @@ static void test_hasher_computes_after_publish(void **state)
 	free(want);
 }
 
+/*
+ * hash_defer= (issue 12): a pass waits while requests keep coming (here
+ * kvfs_ns_busy, as every FUSE request calls it), runs once they stop for
+ * the quiet time (20 ms), and runs anyway at its deadline while they go
+ * on.  Each phase's margins are a factor of 5 or more off the times.
+ */
+static void test_hasher_waits_for_quiet(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 2 << 20;
+	char *want = malloc(len);
+	struct kvfs_handle *h;
+	struct kvfs_entry e;
+	uint64_t t0;
+
+	t_pattern(want, len, 35, 0);
+	f->kv.ns.hash_defer_ns = 1500ull * 1000 * 1000;
+	assert_int_equal(kvfs_hasher_start(&f->kv.ns), 0);
+	for (int round = 0; round < 2; round++) {
+		const char *name = round ? "q1" : "q0";
+
+		assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, name, 0644,
+						O_WRONLY, &e, &h), 0);
+		assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
+		kvfs_ns_busy(&f->kv.ns, kvfs_mono_ns());
+		assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0); /* queued */
+		kvfs_file_release(&f->kv.ns, h);
+		/* Busy for 300 ms: nothing computed. */
+		t0 = kvfs_mono_ns();
+		while (kvfs_mono_ns() - t0 < 300ull * 1000 * 1000) {
+			kvfs_ns_busy(&f->kv.ns, kvfs_mono_ns());
+			usleep(2000);
+		}
+		assert_int_equal(atomic_load(&f->kv.ns.stats.crc_pending), 1);
+		assert_false(e.ino->crc_valid);
+		/* Round 0 goes quiet; round 1 stays busy until the deadline
+		 * (1.5 s after the publish) has passed by a wide margin. */
+		for (int i = 0; i < 5000 && atomic_load(&f->kv.ns.stats.crc_pending); i++) {
+			if (round == 1)
+				kvfs_ns_busy(&f->kv.ns, kvfs_mono_ns());
+			usleep(1000);
+		}
+		assert_int_equal(atomic_load(&f->kv.ns.stats.crc_pending), 0);
+		if (round == 0) /* 300 ms after the publish, deadline 1.5 s */
+			assert_true(kvfs_mono_ns() - t0 < 1000ull * 1000 * 1000);
+		assert_true(e.ino->crc_valid);
+		assert_int_equal(e.ino->crc, kvfs_crc32c(0, want, len));
+		assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, name), 0);
+		kvfs_ns_forget(&f->kv.ns, e.ino, 1);
+	}
+
+	/* Unlinked while its job waits: the job lets go of the file at once
+	 * (its memory comes back), not at the deadline. */
+	uint64_t free0 = kvfs_mem_free(&f->kv.mem);
+
+	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, "q2", 0644,
+					O_WRONLY, &e, &h), 0);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
+	kvfs_ns_busy(&f->kv.ns, kvfs_mono_ns());
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
+	kvfs_file_release(&f->kv.ns, h);
+	assert_true(kvfs_mem_free(&f->kv.mem) < free0);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.crc_pending), 1);
+	assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, "q2"), 0);
+	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
+	t0 = kvfs_mono_ns();
+	while (atomic_load(&f->kv.ns.stats.crc_pending) &&
+	       kvfs_mono_ns() - t0 < 300ull * 1000 * 1000) {
+		kvfs_ns_busy(&f->kv.ns, kvfs_mono_ns());
+		usleep(1000);
+	}
+	assert_int_equal(atomic_load(&f->kv.ns.stats.crc_pending), 0);
+	assert_int_equal(kvfs_mem_free(&f->kv.mem), free0);
+	kvfs_hasher_stop(&f->kv.ns);
+	free(want);
+}
+
 /* Symbolic links: a target and nothing else. */
 static void test_symlinks(void **state)
 {
@@ -686,6 +764,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_setid_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_restart_keeps_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher_computes_after_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hasher_waits_for_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hasher_patched_by_rewrites, setup, teardown),
 	};
 

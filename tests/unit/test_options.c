@@ -53,6 +53,8 @@ static void check_fails(const char *field_val, const char *want_in_msg)
 		o.prefault_str = val;
 	else if (strncmp(field_val, "threads=", 8) == 0)
 		o.threads_str = val;
+	else if (strncmp(field_val, "hash_defer=", 11) == 0)
+		o.hash_defer_str = val;
 	else if (strncmp(field_val, "arena_group=", 12) == 0)
 		o.arena_group_str = val;
 	else
@@ -74,6 +76,9 @@ static void test_bad_options(void **state)
 	check_fails("prefault=maybe", "prefault=maybe");
 	check_fails("threads=0", "threads=0");
 	check_fails("threads=9x", "threads=9x");
+	check_fails("hash_defer=soon", "hash_defer=soon must be milliseconds");
+	check_fails("hash_defer=-5", "hash_defer=-5");
+	check_fails("hash_defer=60001", "from 0 to 60000");
 }
 
 static void test_defaults(void **state)
@@ -87,6 +92,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.io, KVFS_IO_AUTO);
 	assert_int_equal(o.prefault, 1);
 	assert_int_equal(o.threads, 8);
+	assert_int_equal(o.hash_defer_ms, KVFS_HASH_DEFER_MS);
 	assert_non_null(o.state);
 	assert_true(strlen(o.state) > 0);
 	kvfs_opts_release(&o);
@@ -105,6 +111,10 @@ static void test_defaults(void **state)
 	assert_int_equal(o.mem, 256ull << 20);
 	assert_int_equal(o.io, KVFS_IO_CACHED);
 	assert_string_equal(o.state, "/tmp/x");
+	kvfs_opts_release(&o);
+	o.hash_defer_str = strdup("0");
+	assert_int_equal(kvfs_opts_check(&o, 24 * GiB, msg, sizeof(msg)), 0);
+	assert_int_equal(o.hash_defer_ms, 0);
 	kvfs_opts_release(&o);
 }
 
