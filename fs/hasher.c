@@ -10,7 +10,10 @@
  * file still patch a valid checksum inline (file.c): they are small.
  *
  * The queue holds an open reference on each inode (nopen), so an unlink or
- * rename-replace in the meantime cannot free it.
+ * rename-replace in the meantime cannot free it.  That reference pins
+ * nothing else (kvfs_inode_users): eviction takes a queued file, and a
+ * queued file that loses its name has its job let go at once
+ * (kvfs_hasher_kick, reap_dead), not at its turn.
  *
  * A pass waits for a quiet moment (issue 12): it starts, and goes on from
  * step to step, only after HASH_QUIET_NS without a FUSE request
