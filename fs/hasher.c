@@ -17,7 +17,7 @@
  *
  * A pass waits for a quiet moment (issue 12): it starts, and goes on from
  * step to step, only after HASH_QUIET_NS without a FUSE request
- * (ns->busy_ns), or once the job has waited ns->hash_defer_ns (option
+ * (ns->busy_ns), or once the job has waited q->defer_ns (option
  * hash_defer=; 0: at once).  On a 2-core host a pass beside the requests
  * it follows took a core and memory bandwidth from them: ds4-server's
  * scans and loads, which come right after its header rewrites and the
@@ -77,17 +77,32 @@ struct kvfs_hasher {
 	struct hash_job *head, **tail;
 	int stop;
 	int reap;               /* a queued file lost its name (kvfs_hasher_kick) */
+	uint64_t defer_ns;      /* hash_defer=: a job's longest wait; 0: none */
 	pthread_t thread;
 	struct kvfs_ns *ns;
 };
 
-/* Starts a pass: 1 if there is nothing to do (the CRC is valid, the bytes
- * are not all in memory: then whoever changes that sets the CRC, or the
- * file has no name: no one will ask).  Caller holds ns->lock and ino->lock
- * for writing. */
+/* A queued file that lost its name (unlinked, evicted, replaced) needs no
+ * checksum. */
+static int job_dead(const struct kvfs_inode *ino)
+{
+	return ino->nlink == 0 || ino->gone;
+}
+
+/* Is the pass over (or is there nothing to do): the CRC set by someone
+ * else, the bytes not all in memory (whoever changes that sets the CRC),
+ * or the file without a name (no one will ask)?  Caller holds ns->lock and
+ * ino->lock. */
+static int pass_over(const struct kvfs_inode *ino)
+{
+	return ino->crc_valid || !ino->t.resident || job_dead(ino);
+}
+
+/* Starts a pass: 1 if there is nothing to do (pass_over).  Caller holds
+ * ns->lock and ino->lock for writing. */
 static int pass_start(struct kvfs_inode *ino, uint64_t *gen)
 {
-	if (ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0)
+	if (pass_over(ino))
 		return 1;
 	ino->hash_active = 1;
 	ino->hash_pos = ino->hash_end = 0;
@@ -105,14 +120,6 @@ static int pass_moved(const struct kvfs_inode *ino, uint64_t gen)
 {
 	return ino->data_gen - ino->hash_patches != gen ||
 	       ino->size != ino->hash_size;
-}
-
-/* Is the pass over: the CRC set by someone else, the bytes gone from
- * memory, or the file without a name?  Caller holds ns->lock and
- * ino->lock. */
-static int pass_over(const struct kvfs_inode *ino)
-{
-	return ino->crc_valid || !ino->t.resident || ino->gone || ino->nlink == 0;
 }
 
 /*
@@ -167,11 +174,14 @@ static int hash_step(struct kvfs_ns *ns, struct kvfs_inode *ino, uint64_t gen,
 	return r;
 }
 
-/* A queued file that lost its name (unlinked, evicted, replaced) needs no
- * checksum. */
-static int job_dead(const struct kvfs_inode *ino)
+/* The hasher is done with a job: the queue's reference goes.  Caller holds
+ * ns->lock for writing. */
+static void job_done(struct kvfs_ns *ns, struct hash_job *j)
 {
-	return ino->nlink == 0 || ino->gone;
+	j->ino->hashing = 0;
+	kvfs_ns_put_open(ns, j->ino);
+	atomic_fetch_sub(&ns->stats.crc_pending, 1);
+	free(j);
 }
 
 /*
@@ -206,10 +216,7 @@ static void reap_dead(struct kvfs_hasher *q)
 		struct hash_job *j = dead;
 
 		dead = j->next;
-		j->ino->hashing = 0;
-		kvfs_ns_put_open(ns, j->ino);
-		atomic_fetch_sub(&ns->stats.crc_pending, 1);
-		free(j);
+		job_done(ns, j);
 	}
 	pthread_rwlock_unlock(&ns->lock);
 }
@@ -289,19 +296,15 @@ static int hash_pass(struct kvfs_hasher *q, struct kvfs_inode *ino, uint64_t due
 	return done;
 }
 
-static void hash_one(struct kvfs_hasher *q, const struct hash_job *j)
+/* Runs a job (up to three passes) and frees it. */
+static void hash_one(struct kvfs_hasher *q, struct hash_job *j)
 {
-	struct kvfs_ns *ns = q->ns;
-	struct kvfs_inode *ino = j->ino;
-
 	for (int tries = 0; tries < 3; tries++)
-		if (hash_pass(q, ino, j->due_ns))
+		if (hash_pass(q, j->ino, j->due_ns))
 			break;
-	pthread_rwlock_wrlock(&ns->lock);
-	ino->hashing = 0;
-	kvfs_ns_put_open(ns, ino);
-	pthread_rwlock_unlock(&ns->lock);
-	atomic_fetch_sub(&ns->stats.crc_pending, 1);
+	pthread_rwlock_wrlock(&q->ns->lock);
+	job_done(q->ns, j);
+	pthread_rwlock_unlock(&q->ns->lock);
 }
 
 static void *hasher_main(void *arg)
@@ -322,14 +325,13 @@ static void *hasher_main(void *arg)
 			q->tail = &q->head;
 		pthread_mutex_unlock(&q->lock);
 		hash_one(q, j);
-		free(j);
 		pthread_mutex_lock(&q->lock);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
 }
 
-int kvfs_hasher_start(struct kvfs_ns *ns)
+int kvfs_hasher_start(struct kvfs_ns *ns, uint64_t defer_ns)
 {
 	struct kvfs_hasher *q = calloc(1, sizeof(*q));
 	int r;
@@ -345,6 +347,7 @@ int kvfs_hasher_start(struct kvfs_ns *ns)
 	}
 	q->tail = &q->head;
 	q->ns = ns;
+	q->defer_ns = defer_ns;
 	r = pthread_create(&q->thread, NULL, hasher_main, q);
 	if (r) {
 		pthread_cond_destroy(&q->cond);
@@ -389,7 +392,7 @@ int kvfs_hasher_queue(struct kvfs_ns *ns, struct kvfs_inode *ino)
 		return -ENOMEM;
 	j->ino = ino;
 	j->next = NULL;
-	j->due_ns = ns->hash_defer_ns ? kvfs_mono_ns() + ns->hash_defer_ns : 0;
+	j->due_ns = q->defer_ns ? kvfs_mono_ns() + q->defer_ns : 0;
 	ino->hashing = 1;
 	ino->nopen++; /* the queue's reference; hash_one drops it */
 	atomic_fetch_add(&ns->stats.crc_pending, 1);

@@ -602,10 +602,9 @@ int main(int argc, char **argv)
 		daemonize(&report);
 	write_pid(kv.lock_fd);
 	kv.mountpoint = cl.mountpoint;
-	if (open_store(&kv) != 0)
-		goto out_session;
-	kv.ns.hash_defer_ns = (uint64_t)kv.opts.hash_defer_ms * 1000000u;
-	if (kvfs_hasher_start(&kv.ns) != 0 || kvfs_store_start(&kv.store) != 0)
+	if (open_store(&kv) != 0 ||
+	    kvfs_hasher_start(&kv.ns, (uint64_t)kv.opts.hash_defer_ms * 1000000u) != 0 ||
+	    kvfs_store_start(&kv.store) != 0)
 		goto out_session;
 	kv.se = se;
 	if (fuse_set_signal_handlers(se) != 0)

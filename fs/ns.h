@@ -240,8 +240,6 @@ struct kvfs_ns {
 	struct kvfs_inode *ctl;         /* the control directory, or NULL (ctl.c) */
 	struct kvfs_hasher *hasher;     /* checksums off the write path, or NULL
 					   (then computed inline; hasher.c) */
-	uint64_t hash_defer_ns;         /* hash_defer=: how long a pass may wait
-					   for a quiet moment (0: none) */
 	atomic_uint_fast64_t busy_ns;   /* the last FUSE request's arrival
 					   (kvfs_ns_busy); the hasher waits
 					   for quiet */
@@ -497,16 +495,21 @@ void kvfs_now(struct timespec *ts);
  * Caller holds ns->lock for writing. */
 void kvfs_ns_put_open(struct kvfs_ns *ns, struct kvfs_inode *ino);
 /* A FUSE request arrived at `now` (kvfs_mono_ns): the hasher's passes
- * wait for a quiet moment (hasher.c).  Any thread; one relaxed store. */
+ * wait for a quiet moment (hasher.c).  Any thread.  The stamp moves in
+ * steps of a millisecond or more, so that most requests only read its
+ * cache line (shared with the fields every handler reads) and the quiet
+ * time (20 ms) is measured to within one step. */
 static inline void kvfs_ns_busy(struct kvfs_ns *ns, uint64_t now)
 {
-	atomic_store_explicit(&ns->busy_ns, now, memory_order_relaxed);
+	if (now - atomic_load_explicit(&ns->busy_ns, memory_order_relaxed) >= 1000000u)
+		atomic_store_explicit(&ns->busy_ns, now, memory_order_relaxed);
 }
 
-/* The checksum thread (hasher.c).  queue: caller holds ns->lock for
+/* The checksum thread (hasher.c); a job waits for a quiet moment at most
+ * defer_ns (hash_defer=; 0: not at all).  queue: caller holds ns->lock for
  * writing; returns 0, or -ENODEV/-ENOMEM (then compute inline). */
 struct kvfs_hasher;
-int kvfs_hasher_start(struct kvfs_ns *ns);
+int kvfs_hasher_start(struct kvfs_ns *ns, uint64_t defer_ns);
 void kvfs_hasher_stop(struct kvfs_ns *ns);
 int kvfs_hasher_queue(struct kvfs_ns *ns, struct kvfs_inode *ino);
 /* A queued file lost its name: the hasher lets go of its job (and of the

@@ -387,7 +387,7 @@ static void test_hasher_computes_after_publish(void **state)
 	uint64_t free0 = kvfs_mem_free(&f->kv.mem);
 
 	t_pattern(want, len, 33, 0);
-	assert_int_equal(kvfs_hasher_start(&f->kv.ns), 0);
+	assert_int_equal(kvfs_hasher_start(&f->kv.ns, 0), 0);
 	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, "h", 0644,
 					O_WRONLY, &e, &h), 0);
 	assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
@@ -431,27 +431,35 @@ static void busy(struct kvfs_ns *ns)
 	kvfs_ns_busy(ns, kvfs_mono_ns() + 100ull * 1000 * 1000);
 }
 
+/* Creates and publishes `name` with len bytes of want, busy at the
+ * publish (its checksum is queued then). */
+static void publish_busy(struct fixture *f, const char *name, const char *want, size_t len,
+			 struct kvfs_entry *e)
+{
+	struct kvfs_handle *h;
+
+	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, name, 0644,
+					O_WRONLY, e, &h), 0);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
+	busy(&f->kv.ns);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0); /* queued */
+	kvfs_file_release(&f->kv.ns, h);
+}
+
 static void test_hasher_waits_for_quiet(void **state)
 {
 	struct fixture *f = *state;
 	size_t len = 2 << 20;
 	char *want = malloc(len);
-	struct kvfs_handle *h;
 	struct kvfs_entry e;
 	uint64_t t0;
 
 	t_pattern(want, len, 35, 0);
-	f->kv.ns.hash_defer_ns = 1500ull * 1000 * 1000;
-	assert_int_equal(kvfs_hasher_start(&f->kv.ns), 0);
+	assert_int_equal(kvfs_hasher_start(&f->kv.ns, 1500ull * 1000 * 1000), 0);
 	for (int round = 0; round < 2; round++) {
 		const char *name = round ? "q1" : "q0";
 
-		assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, name, 0644,
-						O_WRONLY, &e, &h), 0);
-		assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
-		busy(&f->kv.ns);
-		assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0); /* queued */
-		kvfs_file_release(&f->kv.ns, h);
+		publish_busy(f, name, want, len, &e);
 		/* Busy for 300 ms: nothing computed. */
 		t0 = kvfs_mono_ns();
 		while (kvfs_mono_ns() - t0 < 300ull * 1000 * 1000) {
@@ -480,12 +488,7 @@ static void test_hasher_waits_for_quiet(void **state)
 	 * (its memory comes back), not at the deadline. */
 	uint64_t free0 = kvfs_mem_free(&f->kv.mem);
 
-	assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, "q2", 0644,
-					O_WRONLY, &e, &h), 0);
-	assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
-	busy(&f->kv.ns);
-	assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
-	kvfs_file_release(&f->kv.ns, h);
+	publish_busy(f, "q2", want, len, &e);
 	assert_true(kvfs_mem_free(&f->kv.mem) < free0);
 	assert_int_equal(atomic_load(&f->kv.ns.stats.crc_pending), 1);
 	assert_int_equal(kvfs_ns_unlink(&f->kv.ns, &f->a, f->kv.ns.root, "q2"), 0);
@@ -713,7 +716,7 @@ static void test_hasher_patched_by_rewrites(void **state)
 	int settled = 0;
 
 	assert_non_null(want);
-	assert_int_equal(kvfs_hasher_start(&f->kv.ns), 0);
+	assert_int_equal(kvfs_hasher_start(&f->kv.ns, 0), 0);
 	for (int round = 0; round < 20 && !settled; round++) {
 		uint64_t patched0 = atomic_load(&f->kv.ns.stats.crc_patched_writes);
 		char name[16];
