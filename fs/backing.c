@@ -53,6 +53,16 @@ enum { UNIT_EMPTY, UNIT_FILLING, UNIT_HELD };
  * shared zero page until written (never). */
 static char warm_zeros[WARM_UNIT];
 
+/* The largest page a huge=within_size tier gives under a huge page: a
+ * file of 1 to 2 MiB (or the part of one past its last huge page) has
+ * one, and freed it is too small for a huge page (kvfs_data_prealloc). */
+#define PIECE (1ull << 20)
+/* How long the count of such pages holds after the last one was freed:
+ * free blocks of a huge page and up go back to the host after about 2 s
+ * (docs/design.md, "The warm reserve"), and a count of pages that merged
+ * into those would only cost huge pages. */
+#define FRAG_TTL_NS (2ull * 1000 * 1000 * 1000)
+
 /* pread/crc step. */
 #define DATA_STEP (1u << 20)
 
@@ -488,6 +498,7 @@ void kvfs_data_init(struct kvfs_data *d, uint64_t name)
 	d->bytes = 0;
 	d->bound = 0;
 	d->name = name;
+	d->pieces = 0;
 }
 
 /* The backing file's name in a named tier: the inode's id in hex. */
@@ -520,8 +531,90 @@ uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem)
 	return d->bytes;
 }
 
+/* The 1 MiB pages a file whose `bytes` are about to be freed gives back:
+ * those its preallocation took so, else the one a tail of 1 MiB or more
+ * past its last huge page has (its size as allocated: the kernel chose
+ * its pages by its size).  An estimate: the pages go back to the kernel
+ * once no passthrough open holds them either. */
+static void note_freed(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes)
+{
+	uint64_t n = d->pieces ? d->pieces : bytes % WARM_UNIT >= PIECE ? PIECE : 0;
+
+	d->pieces = 0;
+	if (!mem->huge || d->fd < 0)
+		return;
+	if (n > bytes)
+		n = bytes / PIECE * PIECE;
+	if (n && atomic_load(&mem->frag) < mem->size) {
+		atomic_store(&mem->frag_ns, kvfs_mono_ns());
+		atomic_fetch_add(&mem->frag, n);
+	}
+}
+
+uint64_t kvfs_mem_freed_small(struct kvfs_mem *mem)
+{
+	uint64_t f = atomic_load(&mem->frag);
+
+	return f && kvfs_mono_ns() - atomic_load(&mem->frag_ns) > FRAG_TTL_NS ? 0 : f;
+}
+
+/* Takes up to `want` bytes (whole pieces) of mem->frag; returns them. */
+static uint64_t take_frag(struct kvfs_mem *mem, uint64_t want)
+{
+	uint_fast64_t f = atomic_load(&mem->frag), n;
+
+	if (f && kvfs_mono_ns() - atomic_load(&mem->frag_ns) > FRAG_TTL_NS) {
+		atomic_store(&mem->frag, 0); /* stale: see FRAG_TTL_NS */
+		return 0;
+	}
+	do {
+		n = f / PIECE * PIECE;
+		if (n > want)
+			n = want;
+	} while (n && !atomic_compare_exchange_weak(&mem->frag, &f, f - n));
+	return n;
+}
+
+/*
+ * Allocates [off, off + len) of d's backing file (fallocate, the size
+ * unchanged): the whole 1 MiB pieces inside it one at a time, as many as
+ * the tier freed lately in 1 MiB pages (mem->frag), the rest at once.  A
+ * huge page would come from memory the host has taken back, while those
+ * pages, too small for one, would sit unused (docs/design.md, "The warm
+ * reserve").  Returns 0 or -errno (what is allocated stays).
+ */
+static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
+		       uint64_t len)
+{
+	uint64_t lo = (off + PIECE - 1) / PIECE * PIECE, end = off + len, take = 0, done = 0;
+	int e;
+
+	if (mem->huge && end >= lo + PIECE)
+		take = take_frag(mem, (end - lo) / PIECE * PIECE);
+	if (take == 0)
+		lo = off;
+	else if (lo > off && fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
+				      (off_t)(lo - off)) != 0)
+		goto fail;
+	while (done < take && fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)(lo + done),
+					(off_t)PIECE) == 0)
+		done += PIECE;
+	d->pieces += done;
+	if (done < take)
+		goto fail;
+	if (lo + take < end && fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)(lo + take),
+					 (off_t)(end - lo - take)) != 0)
+		return -errno;
+	return 0;
+fail:
+	e = errno;
+	atomic_fetch_add(&mem->frag, take - done);
+	return -e;
+}
+
 void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem)
 {
+	note_freed(d, mem, d->bytes);
 	set_bytes(d, mem, 0);
 	if (d->bound > 0 && mem->unbind)
 		mem->unbind(mem->unbind_arg, d->bound);
@@ -595,7 +688,7 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 {
 	uint64_t end = off + len, need;
 	struct stat st;
-	int fd;
+	int fd, r;
 
 	if (off > INT64_MAX || len > INT64_MAX - off || size > INT64_MAX)
 		return -EFBIG;
@@ -611,8 +704,8 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	if (need && kvfs_mem_free(mem) < need)
 		return -ENOSPC;
 	kvfs_mem_lend(mem, need); /* warm pages for the fallocate */
-	if (len && fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
-		return -errno;
+	if (len && (r = alloc_range(d, mem, off, len)) != 0)
+		return r;
 	if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0)
 		return -errno;
 	kvfs_data_refresh(d, mem);
@@ -639,8 +732,9 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
 	if (d->fd < 0 || bytes <= WARM_UNIT || kvfs_mem_free(mem) < bytes ||
 	    fstat(d->fd, &st) != 0)
 		return;
-	if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, st.st_size, (off_t)bytes) != 0)
-		return; /* a full tmpfs: the writes allocate, or fail, as before */
+	/* A full tmpfs: the writes allocate, or fail, as before. */
+	if (alloc_range(d, mem, (uint64_t)st.st_size, bytes) != 0)
+		return;
 	keep_mtime(d->fd, &st);
 	if ((uint64_t)st.st_size + bytes > d->pre_end)
 		d->pre_end = (uint64_t)st.st_size + bytes;
@@ -657,6 +751,8 @@ void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem)
 	/* From the page after EOF: the kernel splits a huge page that EOF
 	 * falls in, as it would have allocated small ones there. */
 	from = ((uint64_t)st.st_size + page - 1) / page * page;
+	if (d->pieces > (uint64_t)st.st_size / PIECE * PIECE) /* past EOF, or split */
+		d->pieces = (uint64_t)st.st_size / PIECE * PIECE;
 	if (from < d->pre_end &&
 	    fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
 		      (off_t)(d->pre_end - from)) == 0)
@@ -721,6 +817,10 @@ int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 	}
 	if (ftruncate(d->fd, (off_t)size) < 0)
 		return -errno;
+	if (size == 0)
+		note_freed(d, mem, d->bytes); /* a truncating open: all of it */
+	else if (d->pieces > size / PIECE * PIECE)
+		d->pieces = size / PIECE * PIECE;
 	kvfs_data_refresh(d, mem);
 	return 0;
 }
@@ -730,7 +830,7 @@ int kvfs_data_drop_tail(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t keep
 {
 	size_t ps = (size_t)page_size();
 	char head[KVFS_DATA_KEEP_MAX];
-	void *map;
+	uint64_t had = d->bytes;
 	int r = 0;
 
 	/* A small-page tier's file, or a head this cannot hold: the punch
@@ -739,30 +839,17 @@ int kvfs_data_drop_tail(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t keep
 	if (!mem->huge || d->fd < 0 || keep == 0 || keep > ps || keep > sizeof(head) ||
 	    size < 2 * ps || kvfs_data_read(d, 0, head, (size_t)keep) != 0)
 		return kvfs_data_punch(d, mem, keep, size > keep ? size - keep : 0);
-	/* A mapping that may not fault a huge page in: the kept bytes' page
-	 * will be a small one. */
-	map = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, 0);
-	if (map != MAP_FAILED && madvise(map, ps, MADV_NOHUGEPAGE) != 0) {
-		munmap(map, ps);
-		map = MAP_FAILED;
-	}
-	if (map == MAP_FAILED)
-		return kvfs_data_punch(d, mem, keep, size - keep);
-	/* The whole file, to the page after EOF (a partial last page would
-	 * be zeroed, not freed); then the kept bytes' page, allocated here
-	 * or refused with an error (a store into a page a full tmpfs cannot
-	 * give would be SIGBUS), and the bytes; pwrite puts them back where
-	 * the mapping cannot (a huge page). */
-	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-		      (off_t)((size + ps - 1) / ps * ps)) != 0)
-		r = -errno;
-	else if (madvise(map, ps, MADV_POPULATE_WRITE) == 0)
-		memcpy(map, head, (size_t)keep);
-	else if (pwrite(d->fd, head, (size_t)keep, 0) != (ssize_t)keep)
+	/* All of it, then the kept bytes into a file that short: the kernel
+	 * gives them a small page (huge=within_size), and the promotion
+	 * that grows the file back chooses its pages by what it allocates
+	 * (alloc_range), not by a size the file already has.  A page the
+	 * tmpfs refuses is an error of pwrite. */
+	if (ftruncate(d->fd, 0) != 0)
+		return -errno;
+	note_freed(d, mem, had);
+	if (pwrite(d->fd, head, (size_t)keep, 0) != (ssize_t)keep)
 		r = 1;
-	munmap(map, ps);
-	if (r >= 0)
-		kvfs_data_refresh(d, mem);
+	kvfs_data_refresh(d, mem);
 	return r;
 }
 
@@ -790,6 +877,8 @@ int64_t kvfs_data_seek(const struct kvfs_data *d, uint64_t off, int whence,
 	if (d->fd < 0) /* all hole */
 		return whence == SEEK_HOLE ? (int64_t)off : -ENXIO;
 	r = lseek(d->fd, (off_t)off, whence);
+	if (r < 0 && errno == ENXIO && whence == SEEK_HOLE)
+		return (int64_t)off; /* past the backing file's end: a hole */
 	if (r < 0)
 		return -errno;
 	if ((uint64_t)r > size) /* the backing file is never longer; be safe */

@@ -81,6 +81,12 @@ struct kvfs_mem {
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
 	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
+	/* Memory freed in 1 MiB pages and not yet taken back by a bound
+	 * writer's preallocation (kvfs_data_prealloc): in a huge-page tier
+	 * only, an estimate from the sizes of the files freed; it lapses
+	 * 2 s after the last such free (backing.c, FRAG_TTL_NS). */
+	atomic_uint_fast64_t frag;
+	atomic_uint_fast64_t frag_ns;    /* CLOCK_MONOTONIC of that free */
 	/* A restart's list of the backing files a named tier holds
 	 * (kvfs_mem_list_kept): sorted ids, while the index loads. */
 	uint64_t *kept;
@@ -102,6 +108,8 @@ struct kvfs_data {
 	int kept;        /* marked for a restart: release leaves the file */
 	uint64_t pre_end; /* pages allocated past EOF up to here for a bound
 			     writer (kvfs_data_prealloc), 0 for none */
+	uint64_t pieces;  /* bytes of it the daemon allocated in 1 MiB pages
+			     (kvfs_data_prealloc), as far as it knows */
 };
 
 /* A walk's piece that is a hole. */
@@ -157,6 +165,9 @@ uint64_t kvfs_mem_used(struct kvfs_mem *mem);
  * blocks, headroom included (what a bound writer may use); without a tmpfs
  * of its own, kvfs_mem_free. */
 uint64_t kvfs_mem_room(struct kvfs_mem *mem);
+/* What the tier freed in 1 MiB pages lately and has not allocated again
+ * (mem->frag, 0 once lapsed). */
+uint64_t kvfs_mem_freed_small(struct kvfs_mem *mem);
 /* "tmpfs at <state>/mem, huge=within_size" (named), "private tmpfs,
  * huge=within_size", or the fallback directory's path. */
 const char *kvfs_mem_where(const struct kvfs_mem *mem);
@@ -180,7 +191,8 @@ uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem);
 uint64_t kvfs_data_allocated(const struct kvfs_data *d);
 
 /* Allocates (zeroed) every page of [off, off + len) that has no memory, and
- * grows the backing file to at least `size`.  Returns 0, -ENOSPC, -EFBIG. */
+ * grows the backing file to at least `size`; in 1 MiB pages as far as
+ * kvfs_data_prealloc says.  Returns 0, -ENOSPC, -EFBIG. */
 int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		    uint64_t len, uint64_t size);
 /*
@@ -188,9 +200,13 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
  * its backing file the pages now, past EOF (FALLOC_FL_KEEP_SIZE), on this
  * thread, right after kvfs_mem_lend freed as many warm ones here, so the
  * allocation takes those (the CPU's own free list is last in, first out)
- * and the kernel's writes find their pages.  Best effort: nothing is done
- * where the tier has no such room, nor for `bytes` of one huge page or
- * less.  kvfs_data_trim gives back what the writer did not use.
+ * and the kernel's writes find their pages.  As much of it as the tier
+ * freed lately in 1 MiB pages (mem->frag) is allocated 1 MiB at a time:
+ * a huge page would come from memory the host has taken back, while
+ * those, too small for one, sit unused (docs/design.md, "The warm
+ * reserve").  Best effort: nothing is done where the tier has no such
+ * room, nor for `bytes` of one huge page or less.  kvfs_data_trim gives
+ * back what the writer did not use.
  */
 void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes);
 /* Frees the pages kvfs_data_prealloc left past EOF.  Caller makes sure no
@@ -209,12 +225,13 @@ int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 /*
  * Frees all but the first `keep` bytes (at most KVFS_DATA_KEEP_MAX and one
  * page) of a file `size` bytes long: a demotion.  In a huge-page tier the
- * kept bytes move to a small page of their own, so each of the file's
- * huge pages (or large ones: a file under 2 MiB gets them up to its size)
- * goes back whole: a punch after them splits the first one,
- * whose other 511 pages then serve no huge page while the head's page
- * stays, and a writer's next huge page comes from memory the host may
- * have taken back (docs/design.md, "The warm reserve").  Returns 0; 1
+ * backing file is cut to the kept bytes, which get a small page of their
+ * own (the rest reads as zeros; kvfs_data_alloc grows it back): each of
+ * the file's huge pages (or large ones: a file under 2 MiB gets them up
+ * to its size) goes back whole.  A punch after the head split the first
+ * one, whose other 511 pages then served no huge page while the head's
+ * page stayed, and a writer's next huge page came from memory the host
+ * may have taken back (docs/design.md, "The warm reserve").  Returns 0; 1
  * when the kept bytes could not be put back (no page for them: they read
  * as zeros now, and the caller counts the head as gone); or -errno with
  * nothing freed.

@@ -13,9 +13,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -162,6 +165,7 @@ static void test_drop_tail(void **state)
 	size_t len = 8 * MiB + 12345;
 	char *want = malloc(len);
 	long long split0, split1;
+	struct stat st;
 
 	(void)state;
 	assert_non_null(want);
@@ -182,6 +186,13 @@ static void test_drop_tail(void **state)
 		assert_true(d.bytes <= 2 * MiB);
 	}
 	assert_int_equal(kvfs_data_crc(&d, len), kvfs_crc32c(0, want, len));
+	assert_int_equal(kvfs_data_seek(&d, 5000, SEEK_HOLE, len), 5000);
+	/* A promotion's allocation gives the file its size and pages back. */
+	assert_int_equal(kvfs_data_alloc(&d, &mem, 4096, len - 4096, len), 0);
+	assert_int_equal(fstat(d.fd, &st), 0);
+	assert_int_equal(st.st_size, len);
+	assert_true(kvfs_data_allocated(&d) >= len);
+	expect(&d, 0, want, len);
 	/* under one huge page (its pages may be large ones too) */
 	assert_int_equal(kvfs_data_truncate(&d, &mem, 0), 0);
 	fill(want, MiB, 6);
@@ -193,6 +204,154 @@ static void test_drop_tail(void **state)
 	kvfs_data_release(&d, &mem);
 	kvfs_mem_close(&mem);
 	free(want);
+}
+
+/* How many pages (folios) of the kernel's hold [0, len) of fd: the heads
+ * of compound pages and the small pages, found through pagemap and
+ * kpageflags (root only).  -1 where those cannot be read. */
+static int folios(int fd, size_t len)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	volatile const char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
+	int n = 0;
+
+	assert_true(m != MAP_FAILED);
+	for (size_t off = 0; off < len && n >= 0; off += (size_t)ps) {
+		uint64_t ent = 0, flags = 0, pfn;
+
+		(void)m[off]; /* mapped now */
+		if (pm < 0 || kf < 0 ||
+		    pread(pm, &ent, 8, (off_t)((uintptr_t)(m + off) / (uintptr_t)ps * 8)) != 8 ||
+		    (pfn = ent & ((1ull << 55) - 1)) == 0 ||
+		    pread(kf, &flags, 8, (off_t)(pfn * 8)) != 8) {
+			n = -1;
+			break;
+		}
+		n += !(flags & (1ull << 16)); /* not a tail page (KPF_COMPOUND_TAIL) */
+	}
+	munmap((void *)m, len);
+	if (pm >= 0)
+		close(pm);
+	if (kf >= 0)
+		close(kf);
+	return n;
+}
+
+/* Writes `len` bytes into d's backing file as the kernel does for a bound
+ * writer, and grows it. */
+static void kernel_write(struct kvfs_data *d, const char *buf, size_t len)
+{
+	assert_int_equal(pwrite(d->fd, buf, len, 0), (ssize_t)len);
+}
+
+/* A huge-page tier remembers what it freed in 1 MiB pages (a file of 1 to
+ * 2 MiB has one, a preallocation's pieces are such), and its next
+ * allocations (a bound writer's preallocation, the daemon's own) take that
+ * much in 1 MiB pages, the rest in huge pages. */
+static void test_prealloc_pieces(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data a, b, c, e;
+	char *buf = malloc(8 * MiB);
+
+	(void)state;
+	assert_non_null(buf);
+	if (!open_tier(&mem, 64 * MiB, 0) || !mem.huge) {
+		kvfs_mem_close(&mem);
+		free(buf);
+		skip(); /* needs its own huge-page tmpfs */
+	}
+	fill(buf, 8 * MiB, 3);
+	assert_int_equal(atomic_load(&mem.frag), 0);
+	/* Freed: a 1 MiB file (one 1 MiB page), a 3 MiB one (a huge page and
+	 * a 1 MiB one), a demoted 1.5 MiB one; not an 8 MiB one. */
+	kvfs_data_init(&a, 1);
+	kvfs_data_init(&b, 2);
+	kvfs_data_init(&c, 3);
+	kvfs_data_init(&e, 4);
+	assert_int_equal(kvfs_data_write(&a, &mem, 0, buf, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_write(&b, &mem, 0, buf, 3 * MiB), (ssize_t)(3 * MiB));
+	assert_int_equal(kvfs_data_write(&c, &mem, 0, buf, 8 * MiB), (ssize_t)(8 * MiB));
+	assert_int_equal(kvfs_data_write(&e, &mem, 0, buf, 3 * MiB / 2), (ssize_t)(3 * MiB / 2));
+	assert_int_equal(atomic_load(&mem.frag), 0);
+	kvfs_data_release(&a, &mem);
+	assert_int_equal(atomic_load(&mem.frag), MiB);
+	kvfs_data_release(&b, &mem);
+	kvfs_data_release(&c, &mem);
+	assert_int_equal(atomic_load(&mem.frag), 2 * MiB);
+	assert_int_equal(kvfs_data_drop_tail(&e, &mem, 4096, 3 * MiB / 2), 0);
+	assert_int_equal(atomic_load(&mem.frag), 3 * MiB);
+	kvfs_data_release(&e, &mem); /* its head's small page: nothing more */
+	assert_int_equal(atomic_load(&mem.frag), 3 * MiB);
+
+	/* A writer of 8 MiB takes the 3 MiB in pieces, the rest whole. */
+	kvfs_data_init(&b, 5);
+	assert_true(kvfs_data_fd(&b, &mem, 0) >= 0);
+	kvfs_data_prealloc(&b, &mem, 8 * MiB);
+	assert_int_equal(b.pieces, 3 * MiB);
+	assert_int_equal(atomic_load(&mem.frag), 0);
+	assert_int_equal(kvfs_data_allocated(&b), 8 * MiB);
+	assert_int_equal(b.pre_end, 8 * MiB);
+	/* One with nothing to take is all huge pages. */
+	kvfs_data_init(&c, 6);
+	assert_true(kvfs_data_fd(&c, &mem, 0) >= 0);
+	kvfs_data_prealloc(&c, &mem, 8 * MiB);
+	assert_int_equal(c.pieces, 0);
+	kernel_write(&b, buf, 8 * MiB);
+	kernel_write(&c, buf, 8 * MiB);
+	/* The pages: b's 1 MiB at 0, 1, 2 and 3 MiB (a huge page cannot
+	 * start there), then huge ones at 4 and 6; c's huge at 0, 2, 4, 6. */
+	if (folios(c.fd, 8 * MiB) < 0) {
+		print_message("pagemap or kpageflags unreadable: page sizes unchecked\n");
+	} else {
+		assert_int_equal(folios(c.fd, 8 * MiB), 4);
+		assert_int_equal(folios(b.fd, 8 * MiB), 6);
+	}
+	kvfs_data_trim(&b, &mem);
+	kvfs_data_trim(&c, &mem);
+	expect(&b, 0, buf, 8 * MiB);
+	/* Freed, b gives its pieces back; c (all huge pages) nothing. */
+	kvfs_data_release(&b, &mem);
+	kvfs_data_release(&c, &mem);
+	assert_int_equal(atomic_load(&mem.frag), 3 * MiB);
+
+	/* A writer that leaves less than it was given keeps the pieces its
+	 * bytes fill; the one its end splits is no longer one. */
+	kvfs_data_init(&b, 7);
+	assert_true(kvfs_data_fd(&b, &mem, 0) >= 0);
+	kvfs_data_prealloc(&b, &mem, 8 * MiB);
+	assert_int_equal(b.pieces, 3 * MiB);
+	assert_int_equal(atomic_load(&mem.frag), 0);
+	kernel_write(&b, buf, 3 * MiB / 2);
+	kvfs_data_trim(&b, &mem);
+	assert_int_equal(b.pieces, MiB);
+	assert_int_equal(kvfs_data_allocated(&b), 3 * MiB / 2);
+	expect(&b, 0, buf, 3 * MiB / 2);
+	kvfs_data_release(&b, &mem);
+	assert_int_equal(atomic_load(&mem.frag), MiB);
+	/* The daemon's own allocations (a promotion) take them too: whole
+	 * pieces inside the range only. */
+	kvfs_data_init(&c, 8);
+	assert_int_equal(kvfs_data_alloc(&c, &mem, 4096, 3 * MiB - 4096, 3 * MiB), 0);
+	assert_int_equal(c.pieces, MiB);
+	assert_int_equal(atomic_load(&mem.frag), 0);
+	assert_true(kvfs_data_allocated(&c) >= 3 * MiB - 4096);
+	kvfs_data_release(&c, &mem);
+	assert_int_equal(atomic_load(&mem.frag), MiB);
+	assert_int_equal(kvfs_mem_freed_small(&mem), MiB);
+	/* The count lapses 2 s after the last free: such pages may have
+	 * merged into free huge ones by then. */
+	usleep(2100 * 1000);
+	assert_int_equal(kvfs_mem_freed_small(&mem), 0);
+	kvfs_data_init(&c, 9);
+	assert_true(kvfs_data_fd(&c, &mem, 0) >= 0);
+	kvfs_data_prealloc(&c, &mem, 8 * MiB);
+	assert_int_equal(c.pieces, 0);
+	assert_int_equal(atomic_load(&mem.frag), 0);
+	kvfs_data_release(&c, &mem);
+	kvfs_mem_close(&mem);
+	free(buf);
 }
 
 /* A full tier: a write that does not fit fails whole, nothing changes. */
@@ -381,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_write_read_truncate),
 		cmocka_unit_test(test_punch_seek_crc),
 		cmocka_unit_test(test_drop_tail),
+		cmocka_unit_test(test_prealloc_pieces),
 		cmocka_unit_test(test_full_all_or_nothing),
 		cmocka_unit_test(test_fallback_counts),
 		cmocka_unit_test(test_view_walk),
