@@ -467,9 +467,24 @@ static int claim_7(void *arg, uint64_t id)
 /* A named tier in a directory: the tmpfs outlives its first opener, a clean
  * exit's mark lets the next open adopt a file whose size and CRC match,
  * nothing else; the mark is gone once adopted; the sweep removes the rest. */
+static char keep_dir[] = "/tmp/kvfs-backing.XXXXXX";
+
+/* A failed check leaves test_keep_adopt at once: its kept tmpfs goes. */
+static int keep_teardown(void **state)
+{
+	char keep[64];
+
+	(void)state;
+	snprintf(keep, sizeof(keep), "%s/mem", keep_dir);
+	(void)umount2(keep, MNT_DETACH);
+	rmdir(keep);
+	rmdir(keep_dir);
+	return 0;
+}
+
 static void test_keep_adopt(void **state)
 {
-	char dir[] = "/tmp/kvfs-backing.XXXXXX", keep[64], *buf = malloc(3 * MiB);
+	char *dir = keep_dir, keep[64], *buf = malloc(3 * MiB);
 	struct kvfs_mem mem;
 	struct kvfs_data d, e, f;
 	uint32_t crc;
@@ -529,8 +544,6 @@ static void test_keep_adopt(void **state)
 	assert_int_equal(kvfs_data_adopt(&d, &mem, 3 * MiB, crc), 0);
 	kvfs_mem_close(&mem);
 	assert_int_equal(umount(keep), 0);
-	rmdir(keep);
-	rmdir(dir);
 	free(buf);
 }
 
@@ -544,7 +557,7 @@ int main(void)
 		cmocka_unit_test(test_full_all_or_nothing),
 		cmocka_unit_test(test_fallback_counts),
 		cmocka_unit_test(test_view_walk),
-		cmocka_unit_test(test_keep_adopt),
+		cmocka_unit_test_teardown(test_keep_adopt, keep_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
