@@ -55,7 +55,7 @@ static char warm_zeros[WARM_UNIT];
 
 /* The largest page a huge=within_size tier gives under a huge page: a
  * file of 1 to 2 MiB (or the part of one past its last huge page) has
- * one, and freed it is too small for a huge page (kvfs_data_prealloc). */
+ * one, and freed it is too small for a huge page (alloc_range). */
 #define PIECE (1ull << 20)
 /* How long the count of such pages holds after the last one was freed:
  * free blocks of a huge page and up go back to the host after about 2 s

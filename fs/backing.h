@@ -81,8 +81,8 @@ struct kvfs_mem {
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
 	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
-	/* Memory freed in 1 MiB pages and not yet taken back by a bound
-	 * writer's preallocation (kvfs_data_prealloc): in a huge-page tier
+	/* Memory freed in 1 MiB pages and not yet allocated again 1 MiB at
+	 * a time (kvfs_data_prealloc, kvfs_data_alloc): in a huge-page tier
 	 * only, an estimate from the sizes of the files freed; it lapses
 	 * 2 s after the last such free (backing.c, FRAG_TTL_NS). */
 	atomic_uint_fast64_t frag;
@@ -108,8 +108,8 @@ struct kvfs_data {
 	int kept;        /* marked for a restart: release leaves the file */
 	uint64_t pre_end; /* pages allocated past EOF up to here for a bound
 			     writer (kvfs_data_prealloc), 0 for none */
-	uint64_t pieces;  /* bytes of it the daemon allocated in 1 MiB pages
-			     (kvfs_data_prealloc), as far as it knows */
+	uint64_t pieces;  /* bytes of it the daemon allocated 1 MiB at a time
+			     (mem->frag), as far as it knows */
 };
 
 /* A walk's piece that is a hole. */
@@ -191,8 +191,8 @@ uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem);
 uint64_t kvfs_data_allocated(const struct kvfs_data *d);
 
 /* Allocates (zeroed) every page of [off, off + len) that has no memory, and
- * grows the backing file to at least `size`; in 1 MiB pages as far as
- * kvfs_data_prealloc says.  Returns 0, -ENOSPC, -EFBIG. */
+ * grows the backing file to at least `size`; 1 MiB at a time as far as
+ * mem->frag goes (kvfs_data_prealloc).  Returns 0, -ENOSPC, -EFBIG. */
 int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		    uint64_t len, uint64_t size);
 /*
