@@ -785,14 +785,25 @@ static int submit_wait(struct batch *b)
 	return 0;
 }
 
-/* Keeps the ring full until every valid transfer of the batch is final. */
-static void batch_uring(struct batch *b)
+/* Keeps the ring full until every valid transfer of the batch is final;
+ * calls meanwhile(arg), if given, once the first transfers are submitted. */
+static void batch_uring(struct batch *b, void (*meanwhile)(void *), void *arg)
 {
 	for (;;) {
 		while (b->inflight < SSD_DEPTH && b->next < b->n) {
 			if (b->v[b->next].res == 0)
 				prep(b, b->next);
 			b->next++;
+		}
+		if (meanwhile) {
+			/* An error here leaves them queued: submit_wait
+			 * submits them again, or reports it. */
+			int rc = io_uring_submit(&b->r->uring);
+
+			if (rc > 0)
+				b->queued -= (unsigned)rc < b->queued ? (unsigned)rc : b->queued;
+			meanwhile(arg);
+			meanwhile = NULL;
 		}
 		if (b->inflight == 0)
 			return;
@@ -866,33 +877,46 @@ static int batch_finish(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n, int wr
 	return rc;
 }
 
-static int ssd_io(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n, int write)
+static int ssd_io(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n, int write,
+		  void (*meanwhile)(void *), void *arg)
 {
 	struct batch b = { .s = s, .v = v, .n = n, .write = write };
 	int i;
 
-	if (n <= 0)
+	if (n <= 0) {
+		if (meanwhile)
+			meanwhile(arg);
 		return n < 0 ? -EINVAL : 0;
+	}
 	for (i = 0; i < n; i++)
 		v[i].res = slab_of(s, v[i].soff, v[i].len) >= 0 &&
 			   (uintptr_t)v[i].buf % KVFS_SSD_UNIT == 0 ? 0 : -EINVAL;
 	b.r = ring_get(s);
-	if (b.r->ok)
-		batch_uring(&b);
-	else
+	if (b.r->ok) {
+		batch_uring(&b, meanwhile, arg);
+	} else {
+		if (meanwhile)
+			meanwhile(arg);
 		batch_sync(&b);
+	}
 	pthread_mutex_unlock(&b.r->lock);
 	return batch_finish(s, v, n, write);
 }
 
 int kvfs_ssd_write(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n)
 {
-	return ssd_io(s, v, n, 1);
+	return ssd_io(s, v, n, 1, NULL, NULL);
+}
+
+int kvfs_ssd_write_while(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n,
+			 void (*meanwhile)(void *), void *arg)
+{
+	return ssd_io(s, v, n, 1, meanwhile, arg);
 }
 
 int kvfs_ssd_read(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n)
 {
-	return ssd_io(s, v, n, 0);
+	return ssd_io(s, v, n, 0, NULL, NULL);
 }
 
 int kvfs_ssd_sync(struct kvfs_ssd *s)

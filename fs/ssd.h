@@ -115,6 +115,12 @@ int kvfs_ssd_take_at(struct kvfs_ssd *s, uint64_t soff, uint32_t len);
  */
 int kvfs_ssd_write(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n);
 int kvfs_ssd_read(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n);
+/* kvfs_ssd_write that calls meanwhile(arg) on this thread once the first
+ * transfers are on their way (without io_uring: before any), so CPU work
+ * on the same bytes (their checksums) overlaps the device's.  meanwhile
+ * must not change the buffers. */
+int kvfs_ssd_write_while(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n,
+			 void (*meanwhile)(void *), void *arg);
 
 /* Makes every write completed before the call durable (fdatasync of each
  * slab written since the last sync).  Returns 0 or the first -errno; after

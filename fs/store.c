@@ -274,8 +274,9 @@ static void put_ref(struct kvfs_store *st, struct kvfs_inode *ino)
 /* ---- writing a stored version (rules 1 and 2) ---- */
 
 /* Describes chunk i's stored bytes as transfers from the view of the
- * backing file (zeros for holes) and computes its CRC.  Returns 1 if the
- * chunk has data, 0 if it is all hole, -ENOMEM. */
+ * backing file (zeros for holes) and computes its CRC (unless crc is
+ * NULL: chunk_crcs does it later).  Returns 1 if the chunk has data, 0 if
+ * it is all hole, -ENOMEM. */
 static int chunk_pieces(struct kvfs_inode *ino, const struct kvfs_data_view *v,
 			uint32_t i, uint32_t len, uint64_t soff,
 			struct iovec_list *l, uint32_t *crc)
@@ -293,7 +294,8 @@ static int chunk_pieces(struct kvfs_inode *ino, const struct kvfs_data_view *v,
 		data |= p != KVFS_DATA_HOLE;
 	if (!data)
 		return 0;
-	*crc = 0;
+	if (crc)
+		*crc = 0;
 	kvfs_data_walk_init(&w, &ino->data, v, start, bytes);
 	while (kvfs_data_walk_next(&w, &p, &seg)) {
 		/* A data piece that ends at EOF takes the rest of its page. */
@@ -303,7 +305,8 @@ static int chunk_pieces(struct kvfs_inode *ino, const struct kvfs_data_view *v,
 			uint64_t n = p == KVFS_DATA_HOLE && seg > KVFS_CHUNK ? KVFS_CHUNK : seg;
 			void *buf = p == KVFS_DATA_HOLE ? zero_chunk : p;
 
-			*crc = kvfs_crc32c(*crc, buf, n);
+			if (crc)
+				*crc = kvfs_crc32c(*crc, buf, n);
 			r = iol_add(l, soff + (pos - start), (uint32_t)n, buf);
 			if (r)
 				return r;
@@ -314,7 +317,8 @@ static int chunk_pieces(struct kvfs_inode *ino, const struct kvfs_data_view *v,
 		}
 	}
 	if (pos < start + len) { /* a hole at EOF: the page's zeros */
-		*crc = kvfs_crc32c(*crc, zero_chunk, start + len - pos);
+		if (crc)
+			*crc = kvfs_crc32c(*crc, zero_chunk, start + len - pos);
 		r = iol_add(l, soff + (pos - start), (uint32_t)(start + len - pos),
 			    zero_chunk);
 		if (r)
@@ -354,10 +358,12 @@ static int same_crc(const struct kvfs_inode *ino, const struct kvfs_map *m,
 
 /* Takes runs for every changed chunk, reuses the stored runs of the
  * others and of changed chunks whose bytes turn out the same, and lists
- * the transfers.  On error gives back what it took. */
+ * the transfers.  A file with no stored copy has nothing to compare: its
+ * chunks' CRCs are left to chunk_crcs, during the writes (`later`).  On
+ * error gives back what it took. */
 static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		       const struct kvfs_data_view *v, struct flush *f,
-		       struct iovec_list *l)
+		       struct iovec_list *l, int later)
 {
 	struct kvfs_map *m = &f->m;
 	uint64_t near = UINT64_MAX;
@@ -376,12 +382,12 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 		if (r)
 			break;
 		n0 = l->n;
-		r = chunk_pieces(ino, v, i, len, soff, l, &m->c[i].crc);
+		r = chunk_pieces(ino, v, i, len, soff, l, later ? NULL : &m->c[i].crc);
 		if (r <= 0) {
 			kvfs_ssd_give(st->ssd, soff, len);
 			continue; /* a hole: no run; or the error ends the loop */
 		}
-		if (same_crc(ino, m, i)) {
+		if (!later && same_crc(ino, m, i)) {
 			/* Marked changed, same bytes by their CRC: keep the
 			 * stored run, write nothing. */
 			l->n = n0;
@@ -400,6 +406,31 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 	if (r < 0)
 		give_fresh(st, f);
 	return r < 0 ? r : 0;
+}
+
+/* What chunk_crcs needs: the flush and its transfers, in chunk order. */
+struct crc_job {
+	struct flush *f;
+	const struct iovec_list *l;
+};
+
+/* The CRC of each chunk plan_chunks left (`later`): of its transfers'
+ * bytes, in order; run while they are being written. */
+static void chunk_crcs(void *arg)
+{
+	struct crc_job *j = arg;
+	struct kvfs_map *m = &j->f->m;
+	int k = 0;
+
+	for (uint32_t i = 0; i < m->n; i++) {
+		uint64_t left = j->f->fresh[i] ? m->c[i].len : 0;
+
+		m->c[i].crc = 0;
+		for (; left && k < j->l->n; k++) {
+			m->c[i].crc = kvfs_crc32c(m->c[i].crc, j->l->v[k].buf, j->l->v[k].len);
+			left -= j->l->v[k].len;
+		}
+	}
 }
 
 /*
@@ -463,7 +494,7 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	const struct kvfs_tier *t = &ino->t;
 	struct kvfs_data_view v = { 0 };
 	uint64_t written = 0;
-	int live, r;
+	int live, later, r;
 
 	pthread_rwlock_rdlock(&st->ns->lock);
 	live = ino->published && ino->nlink > 0 && !ino->is_dir && !ino->ctl &&
@@ -490,11 +521,19 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	 * no backing file is all hole and needs none. */
 	if (r == 0 && ino->data.fd >= 0 && ino->size)
 		r = kvfs_data_view_open(&ino->data, 0, ino->size, 0, &v);
+	later = !t->has_stored;
 	if (r == 0)
-		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &v : NULL, f, &l);
+		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &v : NULL, f, &l, later);
 	if (r == 0) {
-		map_sums(ino, &f->m);
-		r = l.n ? kvfs_ssd_write(st->ssd, l.v, l.n) : 0;
+		struct crc_job j = { f, &l };
+
+		if (later) { /* the CRCs while the bytes go out */
+			r = kvfs_ssd_write_while(st->ssd, l.v, l.n, chunk_crcs, &j);
+			map_sums(ino, &f->m);
+		} else {
+			map_sums(ino, &f->m);
+			r = l.n ? kvfs_ssd_write(st->ssd, l.v, l.n) : 0;
+		}
 		if (r)
 			give_fresh(st, f);
 	}
