@@ -561,12 +561,13 @@ uint64_t kvfs_mem_freed_small(struct kvfs_mem *mem)
 /* Takes up to `want` bytes (whole pieces) of mem->frag; returns them. */
 static uint64_t take_frag(struct kvfs_mem *mem, uint64_t want)
 {
-	uint_fast64_t f = atomic_load(&mem->frag), n;
+	uint_fast64_t f, n;
 
-	if (f && kvfs_mono_ns() - atomic_load(&mem->frag_ns) > FRAG_TTL_NS) {
-		atomic_store(&mem->frag, 0); /* stale: see FRAG_TTL_NS */
+	if (kvfs_mem_freed_small(mem) == 0) {
+		atomic_store(&mem->frag, 0); /* lapsed, or none: FRAG_TTL_NS */
 		return 0;
 	}
+	f = atomic_load(&mem->frag);
 	do {
 		n = f / PIECE * PIECE;
 		if (n > want)
