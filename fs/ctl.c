@@ -117,6 +117,9 @@ static void snap_store(struct kvfs *kv, struct kvfs_ctl_snap *s)
 		"counter", "Bytes of chunks marked changed that a flush found the "
 		"same by their checksum and did not write again.",
 		C(flush_unchanged_bytes));
+	counter(s, "flush_overlapped", "kvfs_flush_overlapped_total", "counter",
+		"Files whose write to the SSD began while the one before "
+		"was still in flight.", C(flush_overlapped));
 	counter(s, "flush_errors", "kvfs_flush_errors_total", "counter",
 		"Flushes that failed (the files stay in memory).", C(flush_errors));
 	counter(s, "flush_queue", "kvfs_flush_queue_files", "gauge",

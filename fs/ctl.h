@@ -40,7 +40,7 @@ struct kvfs_ctl_tier {
 };
 
 #define KVFS_CTL_NTIER 2
-#define KVFS_CTL_NSTORE 26
+#define KVFS_CTL_NSTORE 27
 
 /* Every number the control files print, read once per open. */
 struct kvfs_ctl_snap {

@@ -785,26 +785,21 @@ static int submit_wait(struct batch *b)
 	return 0;
 }
 
-/* Keeps the ring full until every valid transfer of the batch is final;
- * calls meanwhile(arg), if given, once the first transfers are submitted. */
-static void batch_uring(struct batch *b, void (*meanwhile)(void *), void *arg)
+/* Prepares SQEs for the next transfers, as many as the ring takes. */
+static void batch_fill(struct batch *b)
+{
+	while (b->inflight < SSD_DEPTH && b->next < b->n) {
+		if (b->v[b->next].res == 0)
+			prep(b, b->next);
+		b->next++;
+	}
+}
+
+/* Keeps the ring full until every valid transfer of the batch is final. */
+static void batch_uring(struct batch *b)
 {
 	for (;;) {
-		while (b->inflight < SSD_DEPTH && b->next < b->n) {
-			if (b->v[b->next].res == 0)
-				prep(b, b->next);
-			b->next++;
-		}
-		if (meanwhile) {
-			/* An error here leaves them queued: submit_wait
-			 * submits them again, or reports it. */
-			int rc = io_uring_submit(&b->r->uring);
-
-			if (rc > 0)
-				b->queued -= (unsigned)rc < b->queued ? (unsigned)rc : b->queued;
-			meanwhile(arg);
-			meanwhile = NULL;
-		}
+		batch_fill(b);
 		if (b->inflight == 0)
 			return;
 		b->err = submit_wait(b);
@@ -838,8 +833,9 @@ static void batch_sync(struct batch *b)
 	}
 }
 
-/* A free ring if one is, else the next in turn; returned locked. */
-static struct ssd_ring *ring_get(struct kvfs_ssd *s)
+/* A free ring if one is, else (unless `try`: NULL) the next in turn;
+ * returned locked. */
+static struct ssd_ring *ring_get(struct kvfs_ssd *s, int try)
 {
 	unsigned start = atomic_fetch_add(&s->next_ring, 1), i;
 	struct ssd_ring *r;
@@ -849,6 +845,8 @@ static struct ssd_ring *ring_get(struct kvfs_ssd *s)
 		if (pthread_mutex_trylock(&r->lock) == 0)
 			return r;
 	}
+	if (try)
+		return NULL;
 	r = &s->rings[start % SSD_RINGS];
 	pthread_mutex_lock(&r->lock);
 	return r;
@@ -877,46 +875,98 @@ static int batch_finish(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n, int wr
 	return rc;
 }
 
-static int ssd_io(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n, int write,
-		  void (*meanwhile)(void *), void *arg)
+/* Checks the transfers, takes a ring and, with io_uring, submits the
+ * first of them.  0, or -EAGAIN (`try` and every ring busy). */
+static int io_begin(struct batch *b, struct kvfs_ssd *s, struct kvfs_ssd_io *v,
+		    int n, int write, int try)
 {
-	struct batch b = { .s = s, .v = v, .n = n, .write = write };
-	int i;
+	int rc;
 
-	if (n <= 0) {
-		if (meanwhile)
-			meanwhile(arg);
-		return n < 0 ? -EINVAL : 0;
-	}
-	for (i = 0; i < n; i++)
+	*b = (struct batch){ .s = s, .v = v, .n = n, .write = write };
+	for (int i = 0; i < n; i++)
 		v[i].res = slab_of(s, v[i].soff, v[i].len) >= 0 &&
 			   (uintptr_t)v[i].buf % KVFS_SSD_UNIT == 0 ? 0 : -EINVAL;
-	b.r = ring_get(s);
-	if (b.r->ok) {
-		batch_uring(&b, meanwhile, arg);
-	} else {
-		if (meanwhile)
-			meanwhile(arg);
-		batch_sync(&b);
+	if (n == 0)
+		return 0; /* no ring needed */
+	b->r = ring_get(s, try);
+	if (!b->r)
+		return -EAGAIN;
+	if (b->r->ok) {
+		batch_fill(b);
+		/* An error leaves them queued: io_end submits them again,
+		 * or reports it. */
+		rc = io_uring_submit(&b->r->uring);
+		if (rc > 0)
+			b->queued -= (unsigned)rc < b->queued ? (unsigned)rc : b->queued;
 	}
-	pthread_mutex_unlock(&b.r->lock);
-	return batch_finish(s, v, n, write);
+	return 0;
+}
+
+/* Waits for every transfer of b (without io_uring: moves them now) and
+ * gives its ring back.  0 or the first -errno. */
+static int io_end(struct batch *b)
+{
+	if (b->r) {
+		if (b->r->ok)
+			batch_uring(b);
+		else
+			batch_sync(b);
+		pthread_mutex_unlock(&b->r->lock);
+	}
+	return batch_finish(b->s, b->v, b->n, b->write);
+}
+
+static int ssd_io(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n, int write)
+{
+	struct batch b;
+
+	if (n < 0)
+		return -EINVAL;
+	(void)io_begin(&b, s, v, n, write, 0); /* cannot fail without try */
+	return io_end(&b);
 }
 
 int kvfs_ssd_write(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n)
 {
-	return ssd_io(s, v, n, 1, NULL, NULL);
+	return ssd_io(s, v, n, 1);
 }
 
-int kvfs_ssd_write_while(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n,
-			 void (*meanwhile)(void *), void *arg)
+/* A write begun and not yet ended. */
+struct kvfs_ssd_pending {
+	struct batch b;
+};
+
+int kvfs_ssd_write_begin(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n,
+			 int try, struct kvfs_ssd_pending **out)
 {
-	return ssd_io(s, v, n, 1, meanwhile, arg);
+	struct kvfs_ssd_pending *p;
+	int rc;
+
+	if (n < 0)
+		return -EINVAL;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	rc = io_begin(&p->b, s, v, n, 1, try);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+int kvfs_ssd_write_end(struct kvfs_ssd_pending *p)
+{
+	int rc = io_end(&p->b);
+
+	free(p);
+	return rc;
 }
 
 int kvfs_ssd_read(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n)
 {
-	return ssd_io(s, v, n, 0, NULL, NULL);
+	return ssd_io(s, v, n, 0);
 }
 
 int kvfs_ssd_sync(struct kvfs_ssd *s)

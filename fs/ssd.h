@@ -115,12 +115,20 @@ int kvfs_ssd_take_at(struct kvfs_ssd *s, uint64_t soff, uint32_t len);
  */
 int kvfs_ssd_write(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n);
 int kvfs_ssd_read(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n);
-/* kvfs_ssd_write that calls meanwhile(arg) on this thread once the first
- * transfers are on their way (without io_uring: before any), so CPU work
- * on the same bytes (their checksums) overlaps the device's.  meanwhile
- * must not change the buffers. */
-int kvfs_ssd_write_while(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n,
-			 void (*meanwhile)(void *), void *arg);
+/*
+ * kvfs_ssd_write in two halves, so that the caller works while the device
+ * does (checksums of the same bytes; the next file's plan and its own
+ * begin: a second ring).  Begin checks the transfers, takes a ring and
+ * submits the first of them; end waits for all, gives the ring back and
+ * returns as kvfs_ssd_write.  Until end the buffers must stay mapped and
+ * unchanged.  Begin returns 0 with *out set, -ENOMEM, or, with `try`,
+ * -EAGAIN when every ring is busy (it waits for none).  A thread holding a
+ * begun write takes another ring only with `try`.
+ */
+struct kvfs_ssd_pending;
+int kvfs_ssd_write_begin(struct kvfs_ssd *s, struct kvfs_ssd_io *v, int n,
+			 int try, struct kvfs_ssd_pending **out);
+int kvfs_ssd_write_end(struct kvfs_ssd_pending *p);
 
 /* Makes every write completed before the call durable (fdatasync of each
  * slab written since the last sync).  Returns 0 or the first -errno; after

@@ -58,6 +58,13 @@ struct flush {
 	struct kvfs_map m;
 	uint8_t *fresh;   /* [m.n]: 1 where this flush took the run (the
 			     others are the stored copy's, reused) */
+	/* While its write is in flight (flush_begin to flush_end, ino->lock
+	 * held shared): */
+	struct kvfs_data_view v;
+	struct iovec_list l;
+	int later;        /* chunk CRCs still to compute (flush_crcs) */
+	struct kvfs_ssd_pending *io;
+	int written;      /* flush_end succeeded: commit after the sync */
 };
 
 /* ---- run bookkeeping ---- */
@@ -408,27 +415,20 @@ static int plan_chunks(struct kvfs_store *st, struct kvfs_inode *ino,
 	return r < 0 ? r : 0;
 }
 
-/* What chunk_crcs needs: the flush and its transfers, in chunk order. */
-struct crc_job {
-	struct flush *f;
-	const struct iovec_list *l;
-};
-
 /* The CRC of each chunk plan_chunks left (`later`): of its transfers'
  * bytes, in order; run while they are being written. */
-static void chunk_crcs(void *arg)
+static void chunk_crcs(struct flush *f)
 {
-	struct crc_job *j = arg;
-	struct kvfs_map *m = &j->f->m;
+	struct kvfs_map *m = &f->m;
 	int k = 0;
 
 	for (uint32_t i = 0; i < m->n; i++) {
-		uint64_t left = j->f->fresh[i] ? m->c[i].len : 0;
+		uint64_t left = f->fresh[i] ? m->c[i].len : 0;
 
 		m->c[i].crc = 0;
-		for (; left && k < j->l->n; k++) {
-			m->c[i].crc = kvfs_crc32c(m->c[i].crc, j->l->v[k].buf, j->l->v[k].len);
-			left -= j->l->v[k].len;
+		for (; left && k < f->l.n; k++) {
+			m->c[i].crc = kvfs_crc32c(m->c[i].crc, f->l.v[k].buf, f->l.v[k].len);
+			left -= f->l.v[k].len;
 		}
 	}
 }
@@ -473,11 +473,21 @@ static void map_sums(struct kvfs_inode *ino, struct kvfs_map *m)
 }
 
 /*
- * Rule 1: writes the file's present data to fresh runs.  Returns 1 with
- * *f filled (to be committed after a sync), 0 if there is nothing to do
- * (stored already, unpublished, gone, not resident, or open for writing
- * unless `writers_ok`), or -errno (-ENOSPC: the SSD has no room; the
- * caller makes room and retries).
+ * Rule 1: writes the file's present data to fresh runs, in three steps so
+ * that a batch keeps the SSD busy between files (flush_batch):
+ * flush_begin plans the write and submits it, flush_crcs computes what it
+ * left for the time the bytes are in flight, flush_end waits for them.
+ * From begin to end the file's lock is held shared: its backing file's
+ * view must keep the bytes being written.
+ *
+ * flush_begin returns 1 with the write in flight, 0 if there is nothing
+ * to do (stored already, unpublished, gone, not resident, or open for
+ * writing unless `writers_ok`), or -errno (-ENOSPC: the SSD has no room;
+ * the caller makes room and retries).  With `try` it takes the namespace's
+ * and the file's locks and a ring only if they are free, and returns
+ * -EAGAIN otherwise: the flusher begins one file while it holds another's
+ * lock, against the lock order (docs/design.md), which only a trylock may
+ * do.
  *
  * A file open for writing is in the middle of a new version (an O_TRUNC
  * rewrite, a header rewrite): storing it now would commit a version no
@@ -487,29 +497,34 @@ static void map_sums(struct kvfs_inode *ino, struct kvfs_map *m)
  * writer that opens later changes data_gen only after the snapshot, and
  * flush_commit then discards it.
  */
-static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
-		       struct flush *f, int writers_ok)
+static int flush_begin(struct kvfs_store *st, struct kvfs_inode *ino,
+		       struct flush *f, int writers_ok, int try)
 {
-	struct iovec_list l = { 0 };
 	const struct kvfs_tier *t = &ino->t;
-	struct kvfs_data_view v = { 0 };
-	uint64_t written = 0;
-	int live, later, r;
+	int live, r;
 
-	pthread_rwlock_rdlock(&st->ns->lock);
+	memset(f, 0, sizeof(*f));
+	if (!try)
+		pthread_rwlock_rdlock(&st->ns->lock);
+	else if (pthread_rwlock_tryrdlock(&st->ns->lock) != 0)
+		return -EAGAIN;
 	live = ino->published && ino->nlink > 0 && !ino->is_dir && !ino->ctl &&
 	       (writers_ok || ino->nwriters == 0);
 	if (!live) {
 		pthread_rwlock_unlock(&st->ns->lock);
 		return 0;
 	}
-	pthread_rwlock_rdlock(&ino->lock);
+	if (!try) {
+		pthread_rwlock_rdlock(&ino->lock);
+	} else if (pthread_rwlock_tryrdlock(&ino->lock) != 0) {
+		pthread_rwlock_unlock(&st->ns->lock);
+		return -EAGAIN;
+	}
 	pthread_rwlock_unlock(&st->ns->lock);
 	if (!t->resident || kvfs_inode_stored(ino)) {
 		pthread_rwlock_unlock(&ino->lock);
 		return 0;
 	}
-	memset(f, 0, sizeof(*f));
 	f->ino = ino;
 	f->gen = ino->data_gen;
 	f->m.size = ino->size;
@@ -520,38 +535,71 @@ static int flush_write(struct kvfs_store *st, struct kvfs_inode *ino,
 	/* A view of the whole file for the transfers (no copy); a file with
 	 * no backing file is all hole and needs none. */
 	if (r == 0 && ino->data.fd >= 0 && ino->size)
-		r = kvfs_data_view_open(&ino->data, 0, ino->size, 0, &v);
-	later = !t->has_stored;
+		r = kvfs_data_view_open(&ino->data, 0, ino->size, 0, &f->v);
+	/* A file with no stored copy has nothing to compare its chunks
+	 * with: their CRCs wait for the write (flush_crcs). */
+	f->later = !t->has_stored;
 	if (r == 0)
-		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &v : NULL, f, &l, later);
+		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &f->v : NULL, f, &f->l,
+				f->later);
 	if (r == 0) {
-		struct crc_job j = { f, &l };
-
-		if (later) { /* the CRCs while the bytes go out */
-			r = kvfs_ssd_write_while(st->ssd, l.v, l.n, chunk_crcs, &j);
-			map_sums(ino, &f->m);
-		} else {
-			map_sums(ino, &f->m);
-			r = l.n ? kvfs_ssd_write(st->ssd, l.v, l.n) : 0;
-		}
+		r = kvfs_ssd_write_begin(st->ssd, f->l.v, f->l.n, try, &f->io);
 		if (r)
 			give_fresh(st, f);
 	}
-	kvfs_data_view_close(&v);
+	if (r == 0)
+		return 1;
+	kvfs_data_view_close(&f->v);
 	pthread_rwlock_unlock(&ino->lock);
+	free(f->l.v);
+	kvfs_map_release(&f->m);
+	free(f->fresh);
+	memset(f, 0, sizeof(*f));
+	if (r != -ENOSPC && r != -EAGAIN)
+		atomic_fetch_add(&st->stats.flush_errors, 1);
+	return r;
+}
+
+/* The chunk CRCs flush_begin left, while the write is in flight. */
+static void flush_crcs(struct flush *f)
+{
+	if (f->later) {
+		chunk_crcs(f);
+		f->later = 0;
+	}
+}
+
+/* Waits for f's write, computes the file's sums and lets the file's lock
+ * go.  1 (f written: to commit after a sync) or -errno (its runs given
+ * back). */
+static int flush_end(struct kvfs_store *st, struct flush *f)
+{
+	struct kvfs_inode *ino = f->ino;
+	uint64_t written = 0;
+	int r;
+
+	flush_crcs(f);
+	r = kvfs_ssd_write_end(f->io);
+	f->io = NULL;
+	if (r == 0)
+		map_sums(ino, &f->m);
+	else
+		give_fresh(st, f);
+	kvfs_data_view_close(&f->v);
+	pthread_rwlock_unlock(&ino->lock);
+	for (int i = 0; i < f->l.n; i++)
+		written += f->l.v[i].len;
+	free(f->l.v);
+	f->l = (struct iovec_list){ 0 };
 	if (r) {
-		free(l.v);
 		kvfs_map_release(&f->m);
 		free(f->fresh);
 		f->fresh = NULL;
-		if (r != -ENOSPC)
-			atomic_fetch_add(&st->stats.flush_errors, 1);
+		atomic_fetch_add(&st->stats.flush_errors, 1);
 		return r;
 	}
-	for (int i = 0; i < l.n; i++)
-		written += l.v[i].len;
-	free(l.v);
 	atomic_fetch_add(&st->stats.flushed_bytes, written);
+	f->written = 1;
 	return 1;
 }
 
@@ -599,12 +647,12 @@ static void set_err(struct kvfs_inode *ino, int err)
 	pthread_rwlock_unlock(&ino->lock);
 }
 
-/* Writes one file, making room on the SSD (evict.c) when it is full.
- * Returns as flush_write. */
-static int flush_write_room(struct kvfs_store *st, struct kvfs_inode *ino,
+/* Begins one file's write, making room on the SSD (evict.c) when it is
+ * full.  Returns as flush_begin; on an error the file is marked failed. */
+static int flush_begin_room(struct kvfs_store *st, struct kvfs_inode *ino,
 			    struct flush *f, int writers_ok)
 {
-	int r = flush_write(st, ino, f, writers_ok);
+	int r = flush_begin(st, ino, f, writers_ok, 0);
 
 	for (int tries = 0; r == -ENOSPC && !st->draining && tries < 4; tries++) {
 		uint64_t want;
@@ -614,37 +662,73 @@ static int flush_write_room(struct kvfs_store *st, struct kvfs_inode *ino,
 		pthread_rwlock_unlock(&ino->lock);
 		if (kvfs_store_ssd_room(st, want, ino) != 0)
 			break;
-		r = flush_write(st, ino, f, writers_ok);
+		r = flush_begin(st, ino, f, writers_ok, 0);
 	}
 	if (r < 0)
 		set_err(ino, r);
 	return r;
 }
 
+/* Ends f's write (flush_end); a failed one marks its file.  0 or -errno. */
+static int flush_finish(struct kvfs_store *st, struct flush *f)
+{
+	struct kvfs_inode *ino = f->ino;
+	int r = flush_end(st, f);
+
+	if (r < 0)
+		set_err(ino, r);
+	return r < 0 ? r : 0;
+}
+
 /*
  * Flushes files[0..n) as one batch: every write, one sync, then every
- * commit (rule 2).  Files whose data changed during the flush are flushed
- * again by the caller's next round if still queued; files open for writing
- * are skipped unless `writers_ok` (fsync).  Returns the first error (the
- * files keep their data in memory either way).
+ * commit (rule 2).  The writes overlap: while one file's bytes are in
+ * flight the next file's write is begun beside it when its locks and a
+ * second ring are free (else after), so the SSD does not wait for the
+ * planning between files.  Files whose data changed during the flush are
+ * flushed again by the caller's next round if still queued; files open for
+ * writing are skipped unless `writers_ok` (fsync).  Returns the first
+ * error (the files keep their data in memory either way).
  */
 static int flush_batch(struct kvfs_store *st, struct kvfs_inode **files,
 		       int n, int writers_ok)
 {
 	struct flush *f = calloc((size_t)n, sizeof(*f));
-	int nf = 0, err = 0, r;
+	int nf = 0, err = 0, r, r2, prev = -1;
 
 	if (!f)
 		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
-		r = flush_write_room(st, files[i], &f[nf], writers_ok);
+		r = -EAGAIN;
+		if (prev >= 0) {
+			flush_crcs(&f[prev]);
+			r = flush_begin(st, files[i], &f[i], writers_ok, 1);
+			if (r == 1)
+				atomic_fetch_add(&st->stats.flush_overlapped, 1);
+			r2 = flush_finish(st, &f[prev]);
+			err = err ? err : r2;
+			prev = -1;
+		}
+		/* Not begun beside the last one (busy, or an error, ENOSPC
+		 * among them): alone, making room if the SSD is full, which
+		 * needs no other file's lock held. */
+		if (r < 0)
+			r = flush_begin_room(st, files[i], &f[i], writers_ok);
 		if (r == 1)
-			nf++;
+			prev = i;
 		else if (r < 0 && !err)
 			err = r;
 	}
+	if (prev >= 0) {
+		r2 = flush_finish(st, &f[prev]);
+		err = err ? err : r2;
+	}
+	for (int i = 0; i < n; i++)
+		nf += f[i].written;
 	r = nf ? kvfs_ssd_sync(st->ssd) : 0;
-	for (int i = 0; i < nf; i++) {
+	for (int i = 0; i < n; i++) {
+		if (!f[i].written)
+			continue;
 		if (r == 0) {
 			flush_commit(st, &f[i]);
 			continue;

@@ -35,7 +35,7 @@ enum kvfs_write_policy { KVFS_WRITE_THROUGH, KVFS_WRITE_BACK };
 struct kvfs_store_stats {
 	atomic_uint_fast64_t mem_hits, ssd_reads, ssd_read_bytes, head_loads;
 	atomic_uint_fast64_t flushes, flushed_bytes, flush_errors, flush_retries;
-	atomic_uint_fast64_t flush_unchanged_bytes;
+	atomic_uint_fast64_t flush_unchanged_bytes, flush_overlapped;
 	atomic_uint_fast64_t promotions, promoted_bytes, demotions, demoted_bytes;
 	atomic_uint_fast64_t ssd_evictions, ssd_evicted_bytes;
 	atomic_uint_fast64_t mem_evictions, mem_evicted_bytes;

@@ -10,8 +10,10 @@
  * never pinned, leaf-first), memory reclaim by demotion (and by flushing
  * cold files first), rule 4 of the durability protocol (old runs are
  * freed only once the row that stopped pointing at them has committed),
- * and the writers' backpressure (admit.c: a bound open demotes before it
- * is bound, a served one waits for another writer's release).
+ * the writers' backpressure (admit.c: a bound open demotes before it is
+ * bound, a served one waits for another writer's release), and a flush
+ * batch's overlapping writes (the next file begun while one is in flight,
+ * alone when its lock is busy).
  *
  * Temp directories live under $KVFS_TEST_TMP or /tmp, which must support
  * fallocate (ext4, xfs, tmpfs); each test removes its own.
@@ -514,6 +516,98 @@ static void test_reclaim_flushes_cold_files(void **state)
 	}
 }
 
+/* ---- a batch's writes overlap ---- */
+
+static void t_put_open(struct fixture *f, struct kvfs_inode *ino)
+{
+	pthread_rwlock_wrlock(&f->kv.ns.lock);
+	kvfs_ns_put_open(&f->kv.ns, ino);
+	pthread_rwlock_unlock(&f->kv.ns.lock);
+}
+
+/* Holds a file's lock for writing until the batch has written `until`
+ * bytes: by then the flusher has tried the lock and gone on without it. */
+struct t_holder {
+	struct fixture *f;
+	struct kvfs_inode *ino;
+	uint64_t until;
+	sem_t held;
+};
+
+static void *t_hold(void *arg)
+{
+	struct t_holder *h = arg;
+
+	pthread_rwlock_wrlock(&h->ino->lock);
+	sem_post(&h->held);
+	while (atomic_load(&h->f->kv.store.stats.flushed_bytes) < h->until)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	pthread_rwlock_unlock(&h->ino->lock);
+	return NULL;
+}
+
+/* One batch of four files: each write after the first begins while the
+ * one before is in flight; a file whose lock is busy waits for the one
+ * before to end and begins alone; every version stored reads back with
+ * its checksums after a restart (they were computed during the writes). */
+static void test_batch_overlaps_writes(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 2 * MiB + MiB / 2;
+	struct kvfs_inode *v[4];
+	struct t_holder h = { .f = f, .until = 2 * len };
+	pthread_t th;
+	char name[16], *want = malloc(len);
+	int i;
+
+	assert_non_null(want);
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "o%d", i);
+		v[i] = t_make(f, name, len, (unsigned)i + 300);
+		v[i]->nopen++; /* the batch's reference, as the flusher's */
+	}
+	assert_int_equal(kvfs_store_flush_files(&f->kv.store, v, 4), 0);
+	assert_int_equal(atomic_load(&f->kv.store.stats.flushes), 4);
+	assert_int_equal(atomic_load(&f->kv.store.stats.flush_overlapped), 3);
+	for (i = 0; i < 4; i++) {
+		t_pattern(want, len, (unsigned)i + 300, 0);
+		assert_true(kvfs_inode_stored(v[i]));
+		assert_int_equal(v[i]->t.stored.file_crc, kvfs_crc32c(0, want, len));
+	}
+
+	/* The third file's lock busy when its turn comes. */
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		t_put_open(f, v[i]);
+		v[i] = t_make(f, name, len, (unsigned)i + 400);
+		v[i]->nopen++;
+	}
+	h.ino = v[2];
+	h.until += atomic_load(&f->kv.store.stats.flushed_bytes);
+	assert_int_equal(sem_init(&h.held, 0, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, t_hold, &h), 0);
+	sem_wait(&h.held);
+	assert_int_equal(kvfs_store_flush_files(&f->kv.store, v, 4), 0);
+	pthread_join(th, NULL);
+	sem_destroy(&h.held);
+	assert_int_equal(atomic_load(&f->kv.store.stats.flushes), 8);
+	assert_int_equal(atomic_load(&f->kv.store.stats.flush_overlapped), 3 + 2);
+	for (i = 0; i < 4; i++)
+		t_put_open(f, v[i]);
+
+	t_reopen(f);
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "o%d", i);
+		t_tier(f, t_find(f, name), "ssd");
+		t_expect(f, name, 0, len, (unsigned)i + 300);
+		snprintf(name, sizeof(name), "p%d", i);
+		t_tier(f, t_find(f, name), "ssd");
+		t_expect(f, name, 0, len, (unsigned)i + 400);
+	}
+	assert_int_equal(atomic_load(&f->kv.store.stats.crc_errors), 0);
+	free(want);
+}
+
 /* ---- backpressure (admit.c) ---- */
 
 static int32_t t_bind(void *arg, int fd)
@@ -709,6 +803,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_demotes_stored_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_flushes_cold_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_tier_check_catches_broken_states, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_batch_overlaps_writes, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_old_runs_freed_after_commit, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_admit_bound_writer_reclaims_first, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_admit_served_writer_waits_for_release, t_setup, t_teardown),
