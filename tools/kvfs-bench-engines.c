@@ -104,6 +104,7 @@ struct bench {
 	unsigned repeat;
 	double settle;
 	unsigned phases;
+	unsigned engines;		/* bit e: engine e runs (all) */
 	bool verify_only;
 	unsigned size_div, count_div;	/* engine scaling (1, 1 normally) */
 	size_t mmap_size, rand_size;
@@ -119,6 +120,12 @@ struct bench {
 	double memcpy_mbps[EB_MAX_REPEAT];
 	uint64_t tag;			/* makes each session's names and data unique */
 };
+
+/* Whether engine e's sessions run (--engines). */
+static bool engine_on(const struct bench *b, unsigned e)
+{
+	return b->engines & (1u << e);
+}
 
 /* What one session measured and what it moved. */
 struct sess {
@@ -1402,7 +1409,7 @@ static unsigned collect_ratios(const struct bench *b, struct ratio *out, unsigne
 			continue;
 		if (t->has_eng && disk && disk->has_eng)
 			for (unsigned e = 0; e < E_NR; e++)
-				for (unsigned p = 0; p < P_NR; p++) {
+				for (unsigned p = 0; p < P_NR && engine_on(b, e); p++) {
 					snprintf(name, sizeof(name), "%s_%s_vs_disk", engine_name[e],
 						 part_name[p]);
 					ADD(t, name, "disk", median(disk->eng[e][p], rp) /
@@ -1447,7 +1454,7 @@ static void print_results(const struct bench *b)
 			for (unsigned i = 0; i < b->nt; i++) {
 				const struct target *t = &b->t[i];
 
-				if (!t->has_eng)
+				if (!t->has_eng || !engine_on(b, e))
 					continue;
 				printf("%-9s %-8s %9.3f %9.3f %9.3f %9.3f\n", engine_name[e],
 				       t->label, median(t->eng[e][P_STORE], rp),
@@ -1535,7 +1542,7 @@ static void write_json(const struct bench *b)
 			t->o_tmpfile ? "true" : "false", t->mmap_errno ? strerror(t->mmap_errno) : "");
 		if (t->has_eng)
 			for (unsigned e = 0; e < E_NR; e++)
-				for (unsigned p = 0; p < P_NR; p++) {
+				for (unsigned p = 0; p < P_NR && engine_on(b, e); p++) {
 					fprintf(f, "%s\n      \"%s_%s_s\": ", first ? "" : ",",
 						engine_name[e], part_name[p]);
 					json_runs(f, t->eng[e][p], rp, 4);
@@ -1625,6 +1632,8 @@ static void usage(FILE *f, int code)
 		"  --settle S      seconds of quiet before each timed phase (2)\n"
 		"  --phases LIST   any of engines,mmap,rand (all); engines and mmap run on\n"
 		"                  kvfs* and disk, rand on kvfs* and tmpfs\n"
+		"  --engines LIST  the engine sessions to run, any of ds4,sglang,vllm,\n"
+		"                  lmcache,llmd (all)\n"
 		"  --rand-reads N  4 KiB preads per rand measurement (100000)\n"
 		"  --quick         smoke test: one run, engine sessions a quarter the size\n"
 		"  --verify-only   every sequence once, small, checked; no figures (a test)\n"
@@ -1685,6 +1694,13 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			if (b->nwatch == EB_MAX_WATCH)
 				die("at most %d --watch-pid", EB_MAX_WATCH);
 			b->watch_pid[b->nwatch++] = (long)parse_uint(a, v, 1, INT_MAX);
+		} else if (strcmp(a, "--engines") == 0) {
+			b->engines = 0;
+			for (unsigned e = 0; e < E_NR; e++)
+				if (strstr(v, engine_name[e]))
+					b->engines |= 1u << e;
+			if (!b->engines)
+				die("--engines %s: name ds4, sglang, vllm, lmcache or llmd", v);
 		} else if (strcmp(a, "--phases") == 0) {
 			b->phases = (strstr(v, "engines") ? PH_ENGINES : 0) |
 				    (strstr(v, "mmap") ? PH_MMAP : 0) | (strstr(v, "rand") ? PH_RAND : 0);
@@ -1709,6 +1725,7 @@ int main(int argc, char **argv)
 {
 	static struct bench bench = { .repeat = 3, .settle = 2, .size_div = 1, .count_div = 1,
 				      .phases = PH_ENGINES | PH_MMAP | PH_RAND,
+				      .engines = (1u << E_NR) - 1,
 				      .mmap_size = 256 * MIB, .rand_size = 1024 * MIB,
 				      .rand_reads = 100000 };
 	struct bench *b = &bench;
@@ -1745,7 +1762,7 @@ int main(int argc, char **argv)
 
 	if (b->phases & PH_ENGINES)
 		for (unsigned e = 0; e < E_NR; e++)
-			for (unsigned r = 0; r < rp; r++)
+			for (unsigned r = 0; r < rp && engine_on(b, e); r++)
 				for (unsigned k = 0; k < b->nt; k++) {
 					struct target *t = &b->t[(k + r) % b->nt];
 
