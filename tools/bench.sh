@@ -12,15 +12,20 @@
 # of it, prints the table and the ratios, and keeps the results in
 # $BUILD/bench/results.{json,txt}; then runs kvfs-bench-engines (issue 12's
 # engine sessions, mmap, 4 KiB random reads) on the kvfs, disk and tmpfs
-# targets, its table appended to results.txt, its JSON in engines.json.  Whatever happens, the EXIT trap unmounts
-# everything, stops the daemons it started and removes their files.
+# targets, its table appended to results.txt, its JSON in engines.json;
+# then libkvfs-gpu's benchmark; last, (m): a kvfs with 4 GiB in memory and
+# on an SSD tier is unmounted, keeping its memory tier, and kvfs-bench
+# times its restart until a file is read whole (restart-mem.json).
+# Whatever happens, the EXIT trap unmounts everything, stops the daemons it
+# started and removes their files.
 #
 # usage: tools/bench.sh [--quick] [extra kvfs-bench options]
 # environment:
 #   BUILD=build            where kvfs and kvfs-bench are
 #   BENCH_REPEAT=N         runs of each measurement, median reported (default 3)
-#   BENCH_TARGETS="..."    subset of "kvfs tmpfs disk kvfs-ssd ssd restart"
-#                          (default all six; "kvfs-ssd ssd restart": the SSD tier)
+#   BENCH_TARGETS="..."    subset of "kvfs tmpfs disk kvfs-ssd ssd restart
+#                          restart-mem" (default all seven; "kvfs-ssd ssd
+#                          restart restart-mem": the SSD tier)
 #   BENCH_DISK_DIR=DIR     parent of the local-disk directory (default /var/tmp)
 #   BENCH_SSD_DIR=DIR      parent of the SSD tier's slabs (default: the temporary
 #                          directory, under /tmp)
@@ -35,7 +40,7 @@ set -euo pipefail
 
 BUILD=${BUILD:-build}
 REPEAT=${BENCH_REPEAT:-3}
-TARGETS=${BENCH_TARGETS:-kvfs tmpfs disk kvfs-ssd ssd restart}
+TARGETS=${BENCH_TARGETS:-kvfs tmpfs disk kvfs-ssd ssd restart restart-mem}
 DISK_PARENT=${BENCH_DISK_DIR:-/var/tmp}
 KVFS_MEM=${KVFS_MEM:-5G}
 KVFS_OPTS=${KVFS_OPTS:-}
@@ -84,6 +89,9 @@ SSD_TOP=$TMP            # where the slab directories go
 MNT2=$TMP/kvfs-ssd      # the kvfs with an SSD tier
 KVFS2_PID=
 RMNT=$TMP/restart       # the restarted kvfs; kvfs-bench starts and stops it
+MRMNT=$TMP/restart-mem  # (m): the kvfs restarted over its kept memory tier
+RESTART_MEM=0           # (m) runs
+RESTART_MEM_FILES=512   # (m): 4 GiB of 8 MiB files
 
 is_mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 
@@ -118,6 +126,7 @@ cleanup() {
 	# kvfs-bench stops the restarted daemon; if it was killed, that
 	# daemon exits once unmounted.
 	unmount "$RMNT"
+	unmount "$MRMNT"
 	# The memory tiers the daemons kept for a restart (STATE/mem).
 	for i in $(awk -v t="$TMP/" '$3 == "tmpfs" && index($2, t) == 1 && $2 ~ /\/mem$/ { print $2 }' /proc/mounts); do
 		umount "$i" 2>/dev/null || umount -l "$i" 2>/dev/null || true
@@ -130,7 +139,7 @@ cleanup() {
 	[[ -n $DISK ]] && rm -rf "$DISK"
 	[[ -n $SSD_PARENT ]] && rm -rf --one-file-system "$SSD_PARENT"
 	if ! awk -v t="$TMP/" 'index($2, t) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-		for i in kvfs kvfs-ssd restart; do
+		for i in kvfs kvfs-ssd restart restart-mem; do
 			[[ $rc -ne 0 && -s $TMP/$i.log ]] && cp "$TMP/$i.log" "$OUT_DIR/$i.log" \
 				&& echo "bench.sh: daemon log kept in $OUT_DIR/$i.log" >&2
 		done
@@ -242,6 +251,28 @@ prepare_restart() {
 		"$((SECONDS - start))s; kvfs-bench times: $RESTART_EXEC"
 }
 
+# (m): a kvfs (mem=5G, prefault=0, an SSD tier) given 4 GiB of 8 MiB files,
+# then unmounted: its memory tier (STATE/mem) stays mounted for the restart
+# kvfs-bench times, as after a daemon upgrade.  Sets MEM_RESTART_EXEC.
+prepare_restart_mem() {
+	local opts="state=$TMP/state-restart-mem,mem=5G,prefault=0"
+	local i start=$SECONDS
+	opts+=",ssd=$SSD_TOP/restart-mem-slabs,ssd_size=$((RESTART_MEM_FILES * 8 + 512))M"
+	mkdir -p "$SSD_TOP/restart-mem-slabs"
+	start_kvfs "$MRMNT" "$opts" "$TMP/restart-mem.log"
+	head -c 8M /dev/urandom >"$TMP/restart-mem.src"
+	for ((i = 1; i <= RESTART_MEM_FILES; i++)); do
+		cp "$TMP/restart-mem.src" "$MRMNT/f$i.kv"
+	done
+	rm -f "$TMP/restart-mem.src"
+	stop_daemon "$MRMNT" "$DAEMON_PID"
+	is_mounted "$TMP/state-restart-mem/mem" ||
+		die "(m): the memory tier was not kept at unmount (see $TMP/restart-mem.log)"
+	MEM_RESTART_EXEC="$KVFS_BIN $MRMNT -f -o $opts"
+	echo "restart-mem: $RESTART_MEM_FILES files of 8 MiB written and kept in memory in" \
+		"$((SECONDS - start))s; kvfs-bench times: $MEM_RESTART_EXEC"
+}
+
 mount_tmpfs() {
 	if [[ $(id -u) -eq 0 ]]; then
 		TMPFS=$TMP/tmpfs
@@ -265,7 +296,7 @@ targets=()
 meta=(--meta "kvfs_mem=$KVFS_MEM" --meta "kvfs_opts=$KVFS_OPTS"
 	--meta "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)")
 PREFAULT_S=
-if [[ " $TARGETS " =~ \ (kvfs-ssd|ssd|restart)\  ]]; then
+if [[ " $TARGETS " =~ \ (kvfs-ssd|ssd|restart|restart-mem)\  ]]; then
 	if [[ -n ${BENCH_SSD_DIR:-} ]]; then
 		SSD_PARENT=$(mktemp -d "$BENCH_SSD_DIR/kvfs-bench-ssd.XXXXXX")
 		SSD_TOP=$SSD_PARENT
@@ -274,6 +305,7 @@ if [[ " $TARGETS " =~ \ (kvfs-ssd|ssd|restart)\  ]]; then
 	KVFS_SSD_SIZE=${KVFS_SSD_SIZE:-$((4 * mem_kib / 1024 + 2048))M}
 	# Slabs, (d)'s raw file, (f)'s plain files and the restarted store.
 	need=$(($(size_kib "$KVFS_SSD_SIZE") + 3 * mem_kib + 1024 * 1024 + RESTART_FILES * 4 + 65536))
+	[[ " $TARGETS " == *" restart-mem "* ]] && need=$((need + (RESTART_MEM_FILES * 8 + 512) * 1024))
 	avail=$(df -Pk "$SSD_TOP" | awk 'NR == 2 { print $4 }')
 	((avail >= need)) || die "$SSD_TOP has $((avail / 1024)) MiB free; the SSD tier benchmarks need $((need / 1024)) (set BENCH_SSD_DIR or KVFS_SSD_MEM)"
 	meta+=(--meta "kvfs_ssd_mem=$KVFS_SSD_MEM" --meta "kvfs_ssd_size=$KVFS_SSD_SIZE"
@@ -309,14 +341,20 @@ for t in $TARGETS; do
 		meta+=(--restart-exec "$RESTART_EXEC" --restart-mnt "$RMNT"
 			--restart-probe "$RESTART_PROBE" --restart-files "$RESTART_FILES"
 			--restart-log "$TMP/restart.log") ;;
-	*) die "BENCH_TARGETS: unknown target '$t' (use kvfs, tmpfs, disk, kvfs-ssd, ssd, restart)" ;;
+	restart-mem)
+		RESTART_MEM=1 ;; # last, below: it needs 4 GiB of memory of its own
+	*) die "BENCH_TARGETS: unknown target '$t' (use kvfs, tmpfs, disk, kvfs-ssd, ssd, restart, restart-mem)" ;;
 	esac
 done
 
 # --quick implies one run unless BENCH_REPEAT says otherwise.
 [[ ${#quick[@]} -eq 0 || -n ${BENCH_REPEAT:-} ]] && quick+=(--repeat "$REPEAT")
-"$BENCH_BIN" "${quick[@]}" "${meta[@]}" "${args[@]}" \
-	--json "$OUT_DIR/results.json" "${targets[@]}" | tee "$OUT_DIR/results.txt"
+if [[ ${#targets[@]} -gt 0 || " $TARGETS " == *" restart "* ]]; then
+	"$BENCH_BIN" "${quick[@]}" "${meta[@]}" "${args[@]}" \
+		--json "$OUT_DIR/results.json" "${targets[@]}" | tee "$OUT_DIR/results.txt"
+else
+	: >"$OUT_DIR/results.txt"
+fi
 
 # Issue 12's yardstick on the same mounts: the five engines' call sequences
 # (kvfs against the disk directory), mmap against memcpy, 4 KiB random reads
@@ -351,6 +389,16 @@ if [[ -n $KVFS_PID && -x $BUILD/kvfs-gpu-bench ]]; then
 	else
 		echo "libkvfs-gpu (CUDA backend): no CUDA device here; not measured" | tee -a "$OUT_DIR/gpu.txt"
 	fi
+fi
+# (m): the restart of a kvfs that kept its memory tier (issue 12): the first
+# whole read within 2 s, and no SSD reads.
+if ((RESTART_MEM)); then
+	prepare_restart_mem
+	echo
+	"$BENCH_BIN" --repeat "$REPEAT" --restart-exec "$MEM_RESTART_EXEC" --restart-mnt "$MRMNT" \
+		--restart-probe f1.kv --restart-files "$RESTART_MEM_FILES" --restart-read \
+		--restart-log "$TMP/restart-mem.log" --json "$OUT_DIR/restart-mem.json" |
+		tee -a "$OUT_DIR/results.txt"
 fi
 # The ratios as a picture, build/bench/ratios.png (tools/bench-chart.sh; gnuplot).
 "$(dirname "$0")/bench-chart.sh" "$OUT_DIR/results.json" "$OUT_DIR/ratios.png" || echo "bench.sh: no chart drawn (see above)" >&2

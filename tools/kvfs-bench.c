@@ -47,6 +47,10 @@
  *       holds 1,000,000 files to the first successful stat() of one of them
  *       through the mount, with the index in the page cache and (as root)
  *       without.
+ *   (m) the same with --restart-read, for a kvfs that kept its memory tier
+ *       (4 GiB of 8 MiB files, bench.sh): until the probe file has been
+ *       read whole, and the SSD reads (ssd_io_reads) the restarted daemon
+ *       made by then, which should be none.
  * Only (d) syncs (kvfs's flusher before it commits; fdatasync on raw);
  * nothing else calls fsync.  Every measurement is repeated (--repeat,
  * default 3; target order rotates per repetition) and the median is
@@ -249,6 +253,9 @@ struct bench {
 	double restart_cold_s[KVFS_BENCH_MAX_REPEAT];
 	double restart_other[KVFS_BENCH_MAX_REPEAT];	/* see cpu_other() */
 	bool restart_cold;		/* root: the cold variant runs */
+	/* (m): --restart-read, a daemon that keeps its memory tier */
+	bool restart_read;
+	double restart_ssd_reads[KVFS_BENCH_MAX_REPEAT];
 };
 
 /* The one global: what die() must remove (tools may die, STYLE.md). */
@@ -1659,16 +1666,42 @@ static double restart_once(struct bench *b, bool cold, unsigned rep)
 			die("%s did not appear within 300 s of starting kvfs", path);
 		usleep(500);
 	}
+	if (b->restart_read) {
+		int fd = open(path, O_RDONLY);
+		char *buf = fd >= 0 ? xmalloc((size_t)st.st_size + 1) : NULL;
+		size_t got;
+
+		if (fd < 0)
+			die("open %s: %s", path, strerror(errno));
+		got = read_full(fd, buf, (size_t)st.st_size + 1, path);
+		close(fd);
+		free(buf);
+		if (got != (size_t)st.st_size)
+			die("%s: read %zu bytes of %lld", path, got, (long long)st.st_size);
+	}
 	dt = now() - t0;
 	cpu_other(b, &c, t, 0);
 	b->restart_other[rep] = t->other[0] > b->restart_other[rep] ? t->other[0] :
 				b->restart_other[rep];
 	if (!mounted_fuse(b->restart_mnt))
 		die("%s is not a FUSE mount after the probe succeeded", b->restart_mnt);
+	if (b->restart_read) {
+		struct target k = { .label = "kvfs-restart" };
+
+		snprintf(k.mnt, sizeof(k.mnt), "%s", b->restart_mnt);
+		b->restart_ssd_reads[rep] = (double)kvfs_stat(&k, STORE, "ssd_io_reads");
+		if (b->restart_ssd_reads[rep] < 0)
+			die("%s/.kvfs/stats.json has no store.ssd_io_reads", b->restart_mnt);
+	}
 	restart_stop(b);
-	fprintf(stderr, "  restart  (g) first lookup after %.3f s%s; other CPU %.0f%%, steal "
-		"%.0f%%\n", dt, cold ? " (cold page cache)" : "", 100 * t->other[0],
-		100 * t->steal[0]);
+	if (b->restart_read)
+		fprintf(stderr, "  restart  (m) %s read whole after %.3f s, %.0f SSD reads; other "
+			"CPU %.0f%%, steal %.0f%%\n", b->restart_probe, dt,
+			b->restart_ssd_reads[rep], 100 * t->other[0], 100 * t->steal[0]);
+	else
+		fprintf(stderr, "  restart  (g) first lookup after %.3f s%s; other CPU %.0f%%, "
+			"steal %.0f%%\n", dt, cold ? " (cold page cache)" : "",
+			100 * t->other[0], 100 * t->steal[0]);
 	return dt;
 }
 
@@ -1843,9 +1876,16 @@ static unsigned collect_ratios(const struct bench *b, struct ratio_val *out)
 				median(t->m[d->m], b->repeat) / base, d->goal };
 		}
 	}
-	if (b->restart_argv)
+	if (b->restart_argv && b->restart_read) {
+		out[n++] = (struct ratio_val){ "kvfs-restart-mem", "m_restart_mem_vs_2s", "2 s",
+			KVFS_BENCH_RESTART_GOAL / median(b->restart_s, b->repeat), 1.0 };
+		/* 1 when no run read the SSD (the goal), else 0 */
+		out[n++] = (struct ratio_val){ "kvfs-restart-mem", "m_no_ssd_reads", "0 reads",
+			max_of(b->restart_ssd_reads, b->repeat) == 0 ? 1.0 : 0.0, 1.0 };
+	} else if (b->restart_argv) {
 		out[n++] = (struct ratio_val){ "kvfs-restart", "g_restart_vs_2s", "2 s",
 			KVFS_BENCH_RESTART_GOAL / median(b->restart_s, b->repeat), 1.0 };
+	}
 	if (b->restart_cold)
 		out[n++] = (struct ratio_val){ "kvfs-restart", "g_restart_cold_vs_2s", "2 s",
 			KVFS_BENCH_RESTART_GOAL / median(b->restart_cold_s, b->repeat), 0 };
@@ -1937,7 +1977,11 @@ static void print_table(const struct bench *b)
 		       "kvfs must read nothing from the SSD\n", b->scan_files, b->scan_size / 1024,
 		       KVFS_BENCH_HEAD);
 	}
-	if (b->restart_argv)
+	if (b->restart_argv && b->restart_read)
+		printf("  (m) restart, memory tier kept: exec of kvfs over %lu files in memory until "
+		       "one is read whole:\n      %.3f s, %.0f SSD reads at most (runs",
+		       b->restart_files, median(b->restart_s, n), max_of(b->restart_ssd_reads, n));
+	else if (b->restart_argv)
 		printf("  (g) restart: exec of kvfs over an index of %lu files until the first stat() "
 		       "of one succeeds:\n      %.3f s (runs", b->restart_files,
 		       median(b->restart_s, n));
@@ -1954,6 +1998,8 @@ static void print_table(const struct bench *b)
 	       "fresh anonymous memory: %.0f MB/s ±%.0f%%\n\n", b->memcpy_size / MIB,
 	       median(b->memcpy_mbps, n), spread(b->memcpy_mbps, n),
 	       median(b->touch_mbps, n), spread(b->touch_mbps, n));
+	if (b->nt == 0)
+		goto warnings; /* a restart alone: no table */
 	printf("%-26s", "");
 	for (unsigned i = 0; i < b->nt; i++)
 		printf(" %15s", b->t[i].label);
@@ -2021,9 +2067,15 @@ static void print_table(const struct bench *b)
 			       "(tier not \"ssd\"), so (e)/(f) were not all SSD-only\n", t->label,
 			       max_of(t->m[M_F_NOT_SSD], n), max_of(t->m[M_E_NOT_SSD], n));
 	}
+warnings:
 	if (b->restart_argv && max_of(b->restart_other, n) > KVFS_BENCH_OTHER_WARN)
-		printf("WARNING: something else used %.0f%% of a CPU during a timed restart (g);"
-		       " rerun on a quiet machine\n", 100 * max_of(b->restart_other, n));
+		printf("WARNING: something else used %.0f%% of a CPU during a timed restart (%s);"
+		       " rerun on a quiet machine\n", 100 * max_of(b->restart_other, n),
+		       b->restart_read ? "m" : "g");
+	if (b->restart_read && max_of(b->restart_ssd_reads, n) > 0)
+		printf("WARNING: the restarted kvfs read the SSD %.0f times before its first read "
+		       "was served (must be 0: its memory tier was kept)\n",
+		       max_of(b->restart_ssd_reads, n));
 }
 
 static void print_ratios(const struct bench *b)
@@ -2137,9 +2189,14 @@ static void write_json(const struct bench *b)
 	json_runs(f, b->touch_mbps, b->repeat, 3);
 	fprintf(f, "},\n");
 	if (b->restart_argv) {
-		fprintf(f, "  \"restart\": {\"files\": %lu, \"first_lookup_s\": ",
-			b->restart_files);
+		fprintf(f, "  \"%s\": {\"files\": %lu, \"%s\": ",
+			b->restart_read ? "restart_mem" : "restart", b->restart_files,
+			b->restart_read ? "first_read_s" : "first_lookup_s");
 		json_runs(f, b->restart_s, b->repeat, 3);
+		if (b->restart_read) {
+			fprintf(f, ", \"ssd_reads\": ");
+			json_runs(f, b->restart_ssd_reads, b->repeat, 0);
+		}
 		if (b->restart_cold) {
 			fprintf(f, ", \"first_lookup_cold_s\": ");
 			json_runs(f, b->restart_cold_s, b->repeat, 3);
@@ -2187,6 +2244,8 @@ static void usage_to(FILE *f, int code)
 		"  --restart-probe NAME  (g) a file at the root of that mount\n"
 		"  --restart-files N   (g) how many files its index holds (for the record)\n"
 		"  --restart-log PATH  (g) where the daemon's output goes (/dev/null)\n"
+		"  --restart-read    (m) a daemon that keeps its memory tier: time until the\n"
+		"                    probe is read whole, and count the SSD reads it made\n"
 		"  --quick           smoke test: --repeat 1 --a-size 32M --b-files 50 --probes 100\n"
 		"                    --scan-files 200 --h-files 200 --h-scans 20\n"
 		"                    --h-rewrite-size 64M and 0.2 s of quiet\n"
@@ -2268,6 +2327,10 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			b->h_files = 200, b->h_scans = 20, b->h_rewrite_size = 64 * MIB;
 			continue;
 		}
+		if (strcmp(a, "--restart-read") == 0) {
+			b->restart_read = true;
+			continue;
+		}
 		if (strncmp(a, "--", 2) != 0) {
 			add_target(b, argv[i]);
 			continue;
@@ -2326,6 +2389,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		usage();
 	if (b->restart_argv && (!b->restart_mnt || !b->restart_probe))
 		die("--restart-exec needs --restart-mnt and --restart-probe");
+	if (b->restart_read && !b->restart_argv)
+		die("--restart-read needs --restart-exec");
 }
 
 /*
@@ -2356,7 +2421,10 @@ static void setup_ssd(struct bench *b)
 	b->spill_size -= b->spill_size % KVFS_BENCH_SPILL_FILE;
 	if (b->spill_size < 2 * KVFS_BENCH_SPILL_FILE)
 		b->spill_size = 2 * KVFS_BENCH_SPILL_FILE;
-	b->restart_cold = b->restart_argv && access("/proc/sys/vm/drop_caches", W_OK) == 0;
+	/* (m) measures a kept memory tier: dropping the page cache changes
+	 * nothing there. */
+	b->restart_cold = b->restart_argv && !b->restart_read &&
+			  access("/proc/sys/vm/drop_caches", W_OK) == 0;
 }
 
 /* Buffers are filled with a pattern, which also faults every page in. */
