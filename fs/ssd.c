@@ -39,7 +39,8 @@
 
 /*
  * Rings: 4 x 64.  A batch holds one ring from its first submission to its
- * last completion, so 4 rings let 4 threads do I/O at once; 64 in flight
+ * last completion, so 4 rings let 4 batches run at once (the flusher's
+ * two, overlapping, among them: kvfs_ssd_write_begin); 64 in flight
  * per ring is past the queue depth where an NVMe drive stops gaining
  * throughput for 64 KiB-1 MiB transfers, and bounds a ring's memory.
  */
