@@ -14,8 +14,9 @@
 # engine sessions, mmap, 4 KiB random reads) on the kvfs, disk and tmpfs
 # targets, its table appended to results.txt, its JSON in engines.json;
 # then libkvfs-gpu's benchmark; last, (m): a kvfs with 4 GiB in memory and
-# on an SSD tier is unmounted, keeping its memory tier, and kvfs-bench
-# times its restart until a file is read whole (restart-mem.json).
+# on an SSD tier (512 MiB with --quick) is unmounted, keeping its memory
+# tier, and kvfs-bench times its restart until a file is read whole
+# (restart-mem.json).
 # Whatever happens, the EXIT trap unmounts everything, stops the daemons it
 # started and removes their files.
 #
@@ -91,7 +92,8 @@ KVFS2_PID=
 RMNT=$TMP/restart       # the restarted kvfs; kvfs-bench starts and stops it
 MRMNT=$TMP/restart-mem  # (m): the kvfs restarted over its kept memory tier
 RESTART_MEM=0           # (m) runs
-RESTART_MEM_FILES=512   # (m): 4 GiB of 8 MiB files
+# (m): 4 GiB of 8 MiB files (512 MiB with --quick)
+RESTART_MEM_FILES=$([[ ${#quick[@]} -gt 0 ]] && echo 64 || echo 512)
 
 is_mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 
@@ -395,7 +397,7 @@ fi
 if ((RESTART_MEM)); then
 	prepare_restart_mem
 	echo
-	"$BENCH_BIN" --repeat "$REPEAT" --restart-exec "$MEM_RESTART_EXEC" --restart-mnt "$MRMNT" \
+	"$BENCH_BIN" "${quick[@]}" --restart-exec "$MEM_RESTART_EXEC" --restart-mnt "$MRMNT" \
 		--restart-probe f1.kv --restart-files "$RESTART_MEM_FILES" --restart-read \
 		--restart-log "$TMP/restart-mem.log" --json "$OUT_DIR/restart-mem.json" |
 		tee -a "$OUT_DIR/results.txt"
