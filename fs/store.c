@@ -472,6 +472,16 @@ static void map_sums(struct kvfs_inode *ino, struct kvfs_map *m)
 	}
 }
 
+/* The end of what flush_begin holds: the view, the file's lock, the
+ * transfer list. */
+static void flush_let_go(struct flush *f)
+{
+	kvfs_data_view_close(&f->v);
+	pthread_rwlock_unlock(&f->ino->lock);
+	free(f->l.v);
+	f->l = (struct iovec_list){ 0 };
+}
+
 /*
  * Rule 1: writes the file's present data to fresh runs, in three steps so
  * that a batch keeps the SSD busy between files (flush_batch):
@@ -542,18 +552,12 @@ static int flush_begin(struct kvfs_store *st, struct kvfs_inode *ino,
 	if (r == 0)
 		r = plan_chunks(st, ino, ino->data.fd >= 0 ? &f->v : NULL, f, &f->l,
 				f->later);
-	if (r == 0) {
+	if (r == 0)
 		r = kvfs_ssd_write_begin(st->ssd, f->l.v, f->l.n, try, &f->io);
-		if (r)
-			give_fresh(st, f);
-	}
 	if (r == 0)
 		return 1;
-	kvfs_data_view_close(&f->v);
-	pthread_rwlock_unlock(&ino->lock);
-	free(f->l.v);
-	kvfs_map_release(&f->m);
-	free(f->fresh);
+	give_fresh(st, f);
+	flush_let_go(f);
 	memset(f, 0, sizeof(*f));
 	if (r != -ENOSPC && r != -EAGAIN)
 		atomic_fetch_add(&st->stats.flush_errors, 1);
@@ -567,40 +571,6 @@ static void flush_crcs(struct flush *f)
 		chunk_crcs(f);
 		f->later = 0;
 	}
-}
-
-/* Waits for f's write, computes the file's sums and lets the file's lock
- * go.  1 (f written: to commit after a sync) or -errno (its runs given
- * back). */
-static int flush_end(struct kvfs_store *st, struct flush *f)
-{
-	struct kvfs_inode *ino = f->ino;
-	uint64_t written = 0;
-	int r;
-
-	flush_crcs(f);
-	r = kvfs_ssd_write_end(f->io);
-	f->io = NULL;
-	if (r == 0)
-		map_sums(ino, &f->m);
-	else
-		give_fresh(st, f);
-	kvfs_data_view_close(&f->v);
-	pthread_rwlock_unlock(&ino->lock);
-	for (int i = 0; i < f->l.n; i++)
-		written += f->l.v[i].len;
-	free(f->l.v);
-	f->l = (struct iovec_list){ 0 };
-	if (r) {
-		kvfs_map_release(&f->m);
-		free(f->fresh);
-		f->fresh = NULL;
-		atomic_fetch_add(&st->stats.flush_errors, 1);
-		return r;
-	}
-	atomic_fetch_add(&st->stats.flushed_bytes, written);
-	f->written = 1;
-	return 1;
 }
 
 /*
@@ -647,6 +617,35 @@ static void set_err(struct kvfs_inode *ino, int err)
 	pthread_rwlock_unlock(&ino->lock);
 }
 
+/* Waits for f's write, computes the file's sums and lets the file's lock
+ * go.  0 (f->written: to commit after a sync) or -errno (its runs given
+ * back, its file marked failed). */
+static int flush_end(struct kvfs_store *st, struct flush *f)
+{
+	struct kvfs_inode *ino = f->ino;
+	uint64_t written = 0;
+	int r;
+
+	flush_crcs(f);
+	r = kvfs_ssd_write_end(f->io);
+	f->io = NULL;
+	if (r == 0)
+		map_sums(ino, &f->m);
+	else
+		give_fresh(st, f);
+	for (int i = 0; i < f->l.n; i++)
+		written += f->l.v[i].len;
+	flush_let_go(f);
+	if (r) {
+		atomic_fetch_add(&st->stats.flush_errors, 1);
+		set_err(ino, r);
+		return r;
+	}
+	atomic_fetch_add(&st->stats.flushed_bytes, written);
+	f->written = 1;
+	return 0;
+}
+
 /* Begins one file's write, making room on the SSD (evict.c) when it is
  * full.  Returns as flush_begin; on an error the file is marked failed. */
 static int flush_begin_room(struct kvfs_store *st, struct kvfs_inode *ino,
@@ -667,17 +666,6 @@ static int flush_begin_room(struct kvfs_store *st, struct kvfs_inode *ino,
 	if (r < 0)
 		set_err(ino, r);
 	return r;
-}
-
-/* Ends f's write (flush_end); a failed one marks its file.  0 or -errno. */
-static int flush_finish(struct kvfs_store *st, struct flush *f)
-{
-	struct kvfs_inode *ino = f->ino;
-	int r = flush_end(st, f);
-
-	if (r < 0)
-		set_err(ino, r);
-	return r < 0 ? r : 0;
 }
 
 /*
@@ -705,7 +693,7 @@ static int flush_batch(struct kvfs_store *st, struct kvfs_inode **files,
 			r = flush_begin(st, files[i], &f[i], writers_ok, 1);
 			if (r == 1)
 				atomic_fetch_add(&st->stats.flush_overlapped, 1);
-			r2 = flush_finish(st, &f[prev]);
+			r2 = flush_end(st, &f[prev]);
 			err = err ? err : r2;
 			prev = -1;
 		}
@@ -720,7 +708,7 @@ static int flush_batch(struct kvfs_store *st, struct kvfs_inode **files,
 			err = r;
 	}
 	if (prev >= 0) {
-		r2 = flush_finish(st, &f[prev]);
+		r2 = flush_end(st, &f[prev]);
 		err = err ? err : r2;
 	}
 	for (int i = 0; i < n; i++)

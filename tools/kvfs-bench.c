@@ -1668,11 +1668,12 @@ static double restart_once(struct bench *b, bool cold, unsigned rep)
 	}
 	if (b->restart_read) {
 		int fd = open(path, O_RDONLY);
-		char *buf = fd >= 0 ? xmalloc((size_t)st.st_size + 1) : NULL;
+		char *buf;
 		size_t got;
 
 		if (fd < 0)
 			die("open %s: %s", path, strerror(errno));
+		buf = xmalloc((size_t)st.st_size + 1);
 		got = read_full(fd, buf, (size_t)st.st_size + 1, path);
 		close(fd);
 		free(buf);
