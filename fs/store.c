@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crc32c.h"
 #include "index.h"
@@ -65,6 +66,7 @@ struct flush {
 	int later;        /* chunk CRCs still to compute (flush_crcs) */
 	struct kvfs_ssd_pending *io;
 	int written;      /* flush_end succeeded: commit after the sync */
+	int claimed;      /* holds ino->t.flushing until the batch ends */
 };
 
 /* ---- run bookkeeping ---- */
@@ -491,8 +493,8 @@ static void flush_let_go(struct flush *f)
  * view must keep the bytes being written.
  *
  * flush_begin returns 1 with the write in flight, 0 if there is nothing
- * to do (stored already, unpublished, gone, not resident, or open for
- * writing unless `writers_ok`), or -errno (-ENOSPC: the SSD has no room;
+ * to do (stored already or being stored by another flush, unpublished,
+ * gone, not resident, or open for writing unless `writers_ok`), or -errno (-ENOSPC: the SSD has no room;
  * the caller makes room and retries).  With `try` it takes the namespace's
  * and the file's locks and a ring only if they are free, and returns
  * -EAGAIN otherwise: the flusher begins one file while it holds another's
@@ -531,10 +533,14 @@ static int flush_begin(struct kvfs_store *st, struct kvfs_inode *ino,
 		return -EAGAIN;
 	}
 	pthread_rwlock_unlock(&st->ns->lock);
-	if (!t->resident || kvfs_inode_stored(ino)) {
+	/* Stored already, or being stored by another flush (the flusher's
+	 * batch and a reclaimer's flush_cold pick the same coldest files):
+	 * writing it a second time would only take the SSD from the rest. */
+	if (!t->resident || kvfs_inode_stored(ino) || !kvfs_tier_flush_claim(ino)) {
 		pthread_rwlock_unlock(&ino->lock);
 		return 0;
 	}
+	f->claimed = 1;
 	f->ino = ino;
 	f->gen = ino->data_gen;
 	f->m.size = ino->size;
@@ -557,6 +563,7 @@ static int flush_begin(struct kvfs_store *st, struct kvfs_inode *ino,
 	if (r == 0)
 		return 1;
 	give_fresh(st, f);
+	kvfs_tier_flush_done(ino);
 	flush_let_go(f);
 	memset(f, 0, sizeof(*f));
 	if (r != -ENOSPC && r != -EAGAIN)
@@ -724,6 +731,11 @@ static int flush_batch(struct kvfs_store *st, struct kvfs_inode **files,
 		give_fresh(st, &f[i]);
 		set_err(f[i].ino, r);
 	}
+	/* Committed or failed: another flush may take them now.  (The
+	 * inodes stay alive: every caller holds an open reference.) */
+	for (int i = 0; i < n; i++)
+		if (f[i].claimed)
+			kvfs_tier_flush_done(f[i].ino);
 	if (r && !err)
 		err = r;
 	free(f);
@@ -945,6 +957,11 @@ int kvfs_store_fsync(struct kvfs_store *st, struct kvfs_inode *ino)
 	int r = 0, pub, done, err;
 
 	for (int tries = 0; st && st->ssd && tries < 8; tries++) {
+		/* Another flush (the flusher's, a reclaimer's) has its write
+		 * in flight: its commit is what this waits for, and
+		 * flush_batch would skip the file meanwhile. */
+		while (atomic_load(&ino->t.flushing))
+			usleep(1000);
 		pthread_rwlock_rdlock(&st->ns->lock);
 		pthread_rwlock_rdlock(&ino->lock);
 		pub = ino->published && ino->nlink > 0;

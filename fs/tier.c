@@ -206,6 +206,17 @@ void kvfs_tier_head_loaded(struct kvfs_store *st, struct kvfs_inode *ino)
 	KVFS_DCHECK(kvfs_tier_check(ino) == 0); /* SSD, or BOTH */
 }
 
+int kvfs_tier_flush_claim(struct kvfs_inode *ino)
+{
+	return atomic_exchange(&ino->t.flushing, 1) == 0;
+}
+
+void kvfs_tier_flush_done(struct kvfs_inode *ino)
+{
+	KVFS_DCHECK(atomic_load(&ino->t.flushing));
+	atomic_store(&ino->t.flushing, 0);
+}
+
 void kvfs_tier_promote_begin(struct kvfs_inode *ino, uint64_t ready)
 {
 	KVFS_DCHECK(!ino->t.resident && !atomic_load(&ino->t.promoting));

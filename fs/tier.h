@@ -79,6 +79,8 @@ struct kvfs_tier {
 				       the file is allocated and filling */
 	atomic_uint_fast64_t ready; /* while promoting: [0, ready) is in
 				       memory and verified */
+	atomic_int flushing;        /* a flush has the file's write in flight
+				       (store.c): another one skips it */
 	/* The flush queue's links, store.c's (store->lock). */
 	int queued;                 /* on the flush queue */
 	struct kvfs_inode *qnext;
@@ -139,6 +141,15 @@ void kvfs_tier_stored(struct kvfs_store *st, struct kvfs_inode *ino,
  * change: the data stays in memory. */
 void kvfs_tier_flush_failed(struct kvfs_inode *ino, int err);
 void kvfs_tier_flush_retry(struct kvfs_inode *ino);
+
+/* A flush takes the file (1), unless another flush has its write in flight
+ * (0: the flusher's batch and a reclaimer's flush_cold pick the same
+ * coldest files, and a second write would take the SSD from the rest).
+ * flush_done lets it go, committed or failed.  Not a state change: MEM
+ * stays MEM until kvfs_tier_stored().  Caller holds ino->lock in either
+ * mode (flush_done: none). */
+int kvfs_tier_flush_claim(struct kvfs_inode *ino);
+void kvfs_tier_flush_done(struct kvfs_inode *ino);
 
 /* BOTH -> SSD: the caller dropped all of the file's memory but its head;
  * `head` says whether memory still holds the head (0: it could not be put

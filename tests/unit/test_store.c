@@ -608,6 +608,70 @@ static void test_batch_overlaps_writes(void **state)
 	free(want);
 }
 
+struct t_fsyncer {
+	struct fixture *f;
+	struct kvfs_inode *ino;
+	atomic_int done;
+	int r;
+};
+
+static void *t_fsync(void *arg)
+{
+	struct t_fsyncer *y = arg;
+
+	y->r = kvfs_store_fsync(&y->f->kv.store, y->ino);
+	atomic_store(&y->done, 1);
+	return NULL;
+}
+
+/* A file whose write another flush has in flight (the flusher's batch and
+ * a reclaimer's flush_cold pick the same coldest files) is not written a
+ * second time: that flush skips it, and fsync waits for the first one's
+ * commit instead of failing or writing beside it. */
+static void test_flush_in_flight_not_twice(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_store *st = &f->kv.store;
+	const size_t len = 2 * MiB + MiB / 2;
+	struct kvfs_inode *ino = t_make(f, "twice", len, 500);
+	struct t_fsyncer y = { .f = f, .ino = ino };
+	uint64_t bytes0 = atomic_load(&st->stats.flushed_bytes);
+	uint64_t n0 = atomic_load(&st->stats.flushes);
+	pthread_t th;
+
+	ino->nopen++; /* the batch's reference */
+	pthread_rwlock_rdlock(&ino->lock);
+	assert_int_equal(kvfs_tier_flush_claim(ino), 1); /* "another flush" */
+	assert_int_equal(kvfs_tier_flush_claim(ino), 0);
+	pthread_rwlock_unlock(&ino->lock);
+
+	assert_int_equal(kvfs_store_flush_files(st, &ino, 1), 0);
+	assert_int_equal(atomic_load(&st->stats.flushed_bytes), bytes0);
+	assert_int_equal(atomic_load(&st->stats.flushes), n0);
+	assert_false(kvfs_inode_stored(ino));
+
+	assert_int_equal(pthread_create(&th, NULL, t_fsync, &y), 0);
+	usleep(50 * 1000);
+	assert_int_equal(atomic_load(&y.done), 0); /* waiting, not -EIO */
+	kvfs_tier_flush_done(ino);
+	pthread_join(th, NULL);
+	assert_int_equal(y.r, 0);
+	assert_true(kvfs_inode_stored(ino));
+	assert_int_equal(atomic_load(&st->stats.flushed_bytes), bytes0 + len);
+	assert_int_equal(atomic_load(&st->stats.flushes), n0 + 1);
+	/* Let go after the commit: a later change is flushed again. */
+	pthread_rwlock_rdlock(&ino->lock);
+	assert_int_equal(kvfs_tier_flush_claim(ino), 1);
+	pthread_rwlock_unlock(&ino->lock);
+	kvfs_tier_flush_done(ino);
+	t_put_open(f, ino);
+
+	t_reopen(f);
+	t_tier(f, t_find(f, "twice"), "ssd");
+	t_expect(f, "twice", 0, len, 500);
+	assert_int_equal(atomic_load(&f->kv.store.stats.crc_errors), 0);
+}
+
 /* ---- backpressure (admit.c) ---- */
 
 static int32_t t_bind(void *arg, int fd)
@@ -804,6 +868,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_flushes_cold_files, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_tier_check_catches_broken_states, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_overlaps_writes, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_in_flight_not_twice, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_old_runs_freed_after_commit, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_admit_bound_writer_reclaims_first, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_admit_served_writer_waits_for_release, t_setup, t_teardown),
