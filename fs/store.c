@@ -494,12 +494,12 @@ static void flush_let_go(struct flush *f)
  *
  * flush_begin returns 1 with the write in flight, 0 if there is nothing
  * to do (stored already or being stored by another flush, unpublished,
- * gone, not resident, or open for writing unless `writers_ok`), or -errno (-ENOSPC: the SSD has no room;
- * the caller makes room and retries).  With `try` it takes the namespace's
- * and the file's locks and a ring only if they are free, and returns
- * -EAGAIN otherwise: the flusher begins one file while it holds another's
- * lock, against the lock order (docs/design.md), which only a trylock may
- * do.
+ * gone, not resident, or open for writing unless `writers_ok`), or
+ * -errno (-ENOSPC: the SSD has no room; the caller makes room and
+ * retries).  With `try` it takes the namespace's and the file's locks and
+ * a ring only if they are free, and returns -EAGAIN otherwise: the
+ * flusher begins one file while it holds another's lock, against the
+ * lock order (docs/design.md), which only a trylock may do.
  *
  * A file open for writing is in the middle of a new version (an O_TRUNC
  * rewrite, a header rewrite): storing it now would commit a version no

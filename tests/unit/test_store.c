@@ -659,7 +659,7 @@ static void test_flush_in_flight_not_twice(void **state)
 	assert_true(kvfs_inode_stored(ino));
 	assert_int_equal(atomic_load(&st->stats.flushed_bytes), bytes0 + len);
 	assert_int_equal(atomic_load(&st->stats.flushes), n0 + 1);
-	/* Let go after the commit: a later change is flushed again. */
+	/* The claim was let go at the commit: the next flush takes it. */
 	pthread_rwlock_rdlock(&ino->lock);
 	assert_int_equal(kvfs_tier_flush_claim(ino), 1);
 	pthread_rwlock_unlock(&ino->lock);
