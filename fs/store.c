@@ -54,7 +54,8 @@
 static _Alignas(4096) char zero_chunk[KVFS_CHUNK];
 
 struct flush {
-	struct kvfs_inode *ino;
+	struct kvfs_inode *ino;  /* set once claimed (ino->t.flushing), which
+				    the batch lets go at its end */
 	uint64_t gen;
 	struct kvfs_map m;
 	uint8_t *fresh;   /* [m.n]: 1 where this flush took the run (the
@@ -66,7 +67,6 @@ struct flush {
 	int later;        /* chunk CRCs still to compute (flush_crcs) */
 	struct kvfs_ssd_pending *io;
 	int written;      /* flush_end succeeded: commit after the sync */
-	int claimed;      /* holds ino->t.flushing until the batch ends */
 };
 
 /* ---- run bookkeeping ---- */
@@ -540,7 +540,6 @@ static int flush_begin(struct kvfs_store *st, struct kvfs_inode *ino,
 		pthread_rwlock_unlock(&ino->lock);
 		return 0;
 	}
-	f->claimed = 1;
 	f->ino = ino;
 	f->gen = ino->data_gen;
 	f->m.size = ino->size;
@@ -734,7 +733,7 @@ static int flush_batch(struct kvfs_store *st, struct kvfs_inode **files,
 	/* Committed or failed: another flush may take them now.  (The
 	 * inodes stay alive: every caller holds an open reference.) */
 	for (int i = 0; i < n; i++)
-		if (f[i].claimed)
+		if (f[i].ino)
 			kvfs_tier_flush_done(f[i].ino);
 	if (r && !err)
 		err = r;
