@@ -47,6 +47,19 @@
 #define WARM_NICE       10
 #define WARM_FIRST_HINT (8ull << 20)
 
+/* The feeder (kvfs_data_feed): how often it looks (doubling up to
+ * FEED_IDLE_MS while no fed file grows), the size a file must
+ * have passed, how far ahead of the file's end it stays (its growth over
+ * FEED_LOOKS looks, within FEED_MIN..FEED_MAX), and the least it
+ * allocates at once. */
+#define FEED_TICK_MS 1
+#define FEED_IDLE_MS 16 /* the longest wait between looks: none grew */
+#define FEED_FROM    (16ull << 20)
+#define FEED_LOOKS   4
+#define FEED_MIN     (8ull << 20)
+#define FEED_MAX     (64ull << 20)
+#define FEED_STEP    (4ull << 20)
+
 enum { UNIT_EMPTY, UNIT_FILLING, UNIT_HELD };
 
 /* What a unit is filled from: in .bss, so its pages are the kernel's
@@ -413,6 +426,8 @@ static int warm_open(struct kvfs_mem *mem)
 	return 0;
 }
 
+static void feed_start(struct kvfs_mem *mem);
+
 void kvfs_mem_warm_start(struct kvfs_mem *mem)
 {
 	if (mem->warm_running || mem->size == 0)
@@ -425,16 +440,27 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem)
 		pthread_mutex_destroy(&mem->warm_lock);
 		return;
 	}
-	if (pthread_create(&mem->warm_thread, NULL, warm_main, mem) == 0) {
-		mem->warm_running = 1;
+	if (pthread_create(&mem->warm_thread, NULL, warm_main, mem) != 0) {
+		pthread_cond_destroy(&mem->warm_wake);
+		pthread_mutex_destroy(&mem->warm_lock);
 		return;
 	}
-	pthread_cond_destroy(&mem->warm_wake);
-	pthread_mutex_destroy(&mem->warm_lock);
+	mem->warm_running = 1;
+	feed_start(mem);
 }
 
 void kvfs_mem_close(struct kvfs_mem *mem)
 {
+	if (mem->feed_running) { /* first: it lends from the reserve */
+		pthread_mutex_lock(&mem->feed_lock);
+		mem->feed_stop = 1;
+		pthread_cond_signal(&mem->feed_wake);
+		pthread_mutex_unlock(&mem->feed_lock);
+		pthread_join(mem->feed_thread, NULL);
+		mem->feed_running = 0;
+		pthread_cond_destroy(&mem->feed_wake);
+		pthread_mutex_destroy(&mem->feed_lock);
+	}
 	if (mem->warm_running) {
 		pthread_mutex_lock(&mem->warm_lock);
 		atomic_store(&mem->warm_stop, 1);
@@ -498,7 +524,11 @@ void kvfs_data_init(struct kvfs_data *d, uint64_t name)
 	d->bytes = 0;
 	d->bound = 0;
 	d->name = name;
+	d->kept = 0;
+	d->pre_end = 0;
 	d->pieces = 0;
+	d->feed_lock = NULL;
+	d->feed_next = d->feed_prev = NULL;
 }
 
 /* The backing file's name in a named tier: the inode's id in hex. */
@@ -615,6 +645,7 @@ fail:
 
 void kvfs_data_release(struct kvfs_data *d, struct kvfs_mem *mem)
 {
+	kvfs_data_unfeed(d, mem);
 	note_freed(d, mem, d->bytes);
 	set_bytes(d, mem, 0);
 	if (d->bound > 0 && mem->unbind)
@@ -733,12 +764,12 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
 	if (d->fd < 0 || bytes <= WARM_UNIT || kvfs_mem_free(mem) < bytes ||
 	    fstat(d->fd, &st) != 0)
 		return;
-	/* A full tmpfs: the writes allocate, or fail, as before. */
-	if (alloc_range(d, mem, (uint64_t)st.st_size, bytes) != 0)
-		return;
-	keep_mtime(d->fd, &st);
+	/* A full tmpfs: the writes allocate, or fail, as before; what was
+	 * allocated is past EOF all the same, and kvfs_data_trim frees it. */
 	if ((uint64_t)st.st_size + bytes > d->pre_end)
 		d->pre_end = (uint64_t)st.st_size + bytes;
+	(void)alloc_range(d, mem, (uint64_t)st.st_size, bytes);
+	keep_mtime(d->fd, &st);
 	kvfs_data_refresh(d, mem);
 }
 
@@ -747,6 +778,7 @@ void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem)
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from;
 	struct stat st;
 
+	kvfs_data_unfeed(d, mem);
 	if (d->pre_end == 0 || d->fd < 0 || fstat(d->fd, &st) != 0)
 		return;
 	/* From the page after EOF: the kernel splits a huge page that EOF
@@ -760,6 +792,151 @@ void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem)
 		keep_mtime(d->fd, &st);
 	d->pre_end = 0;
 	kvfs_data_refresh(d, mem);
+}
+
+/* ---- the feeder ---- */
+
+static uint64_t round_unit(uint64_t b)
+{
+	return (b + WARM_UNIT - 1) / WARM_UNIT * WARM_UNIT;
+}
+
+/* One look at a fed file; returns whether it grew.  Caller holds
+ * feed_lock and d's lock. */
+static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
+{
+	uint64_t size, grew, ahead, from, to, n;
+	struct stat st, now;
+
+	if (d->fd < 0 || fstat(d->fd, &st) != 0)
+		return 0;
+	size = (uint64_t)st.st_size;
+	grew = size > d->feed_seen ? size - d->feed_seen : 0;
+	/* Fed once it has grown by two write calls: a file written in one
+	 * (most pages, most blocks) is not, however long the call takes,
+	 * and an allocation would wait for the call to end (it takes the
+	 * inode's lock) and be all past EOF.  A call sets mtime once, at
+	 * its start: grown with a new mtime is grown by a new call. */
+	if (grew && d->feed_grew < 2 &&
+	    (st.st_mtim.tv_sec != d->feed_mtime.tv_sec ||
+	     st.st_mtim.tv_nsec != d->feed_mtime.tv_nsec))
+		d->feed_grew++;
+	d->feed_seen = size;
+	d->feed_mtime = st.st_mtim;
+	if (!grew || d->feed_grew < 2 || size < FEED_FROM)
+		return grew > 0;
+	ahead = grew * FEED_LOOKS;
+	ahead = ahead < FEED_MIN ? FEED_MIN : ahead > FEED_MAX ? FEED_MAX : ahead;
+	from = round_unit(size);
+	if (from < d->pre_end)
+		from = d->pre_end;
+	to = round_unit(size + ahead);
+	if (to < from + FEED_STEP)
+		return 1;
+	/* Warm pages only: what the reserve does not hold, the kernel's
+	 * writes allocate as they would have. */
+	n = to - from;
+	if (n > atomic_load(&mem->warm_held))
+		n = atomic_load(&mem->warm_held);
+	if (n < FEED_STEP || kvfs_mem_free(mem) < n)
+		return 1;
+	kvfs_mem_lend(mem, n);
+	d->pre_end = from + n; /* kvfs_data_trim frees it, whatever is there */
+	if (alloc_range(d, mem, from, n) == 0)
+		atomic_fetch_add(&mem->fed, n);
+	/* The allocation moved mtime, which is the writer's: put it back,
+	 * unless the writer wrote meanwhile (the size says so; it then
+	 * stays at the allocation's time, within microseconds of that
+	 * write).  A write between this fstat and the futimens would keep
+	 * the time of the one before: a window of a few microseconds. */
+	if (fstat(d->fd, &now) == 0 && now.st_size == st.st_size)
+		keep_mtime(d->fd, &st);
+	kvfs_data_refresh(d, mem);
+	return 1;
+}
+
+static void *feed_main(void *arg)
+{
+	struct kvfs_mem *mem = arg;
+	uint64_t tick = FEED_TICK_MS;
+
+	pthread_setname_np(pthread_self(), "kvfs-feed"); /* top -H, ps -L */
+	pthread_mutex_lock(&mem->feed_lock);
+	while (!mem->feed_stop) {
+		struct kvfs_data *d;
+		int grew = 0;
+
+		if (!mem->feed_head) {
+			pthread_cond_wait(&mem->feed_wake, &mem->feed_lock);
+			tick = FEED_TICK_MS;
+			continue;
+		}
+		/* A file whose lock is taken (its release, a getattr) is
+		 * looked at next time. */
+		for (d = mem->feed_head; d; d = d->feed_next) {
+			if (pthread_rwlock_trywrlock(d->feed_lock) != 0)
+				continue;
+			grew |= feed_one(mem, d);
+			pthread_rwlock_unlock(d->feed_lock);
+		}
+		tick = grew ? FEED_TICK_MS : tick * 2 > FEED_IDLE_MS ? FEED_IDLE_MS : tick * 2;
+		kvfs_cond_wait_ms(&mem->feed_wake, &mem->feed_lock, tick);
+	}
+	pthread_mutex_unlock(&mem->feed_lock);
+	return NULL;
+}
+
+/* With the warm thread: there is nothing to feed from without it. */
+static void feed_start(struct kvfs_mem *mem)
+{
+	mem->feed_stop = 0;
+	mem->feed_head = NULL;
+	if (pthread_mutex_init(&mem->feed_lock, NULL) != 0)
+		return;
+	if (kvfs_cond_init_monotonic(&mem->feed_wake) != 0) {
+		pthread_mutex_destroy(&mem->feed_lock);
+		return;
+	}
+	if (pthread_create(&mem->feed_thread, NULL, feed_main, mem) == 0) {
+		mem->feed_running = 1;
+		return;
+	}
+	pthread_cond_destroy(&mem->feed_wake);
+	pthread_mutex_destroy(&mem->feed_lock);
+}
+
+void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t *lock)
+{
+	if (!mem->feed_running || d->feed_lock)
+		return;
+	pthread_mutex_lock(&mem->feed_lock);
+	d->feed_lock = lock;
+	d->feed_seen = 0;
+	d->feed_grew = 0;
+	d->feed_mtime = (struct timespec){ 0, 0 };
+	d->feed_prev = NULL;
+	d->feed_next = mem->feed_head;
+	if (mem->feed_head)
+		mem->feed_head->feed_prev = d;
+	mem->feed_head = d;
+	pthread_cond_signal(&mem->feed_wake);
+	pthread_mutex_unlock(&mem->feed_lock);
+}
+
+void kvfs_data_unfeed(struct kvfs_data *d, struct kvfs_mem *mem)
+{
+	if (!d->feed_lock)
+		return;
+	pthread_mutex_lock(&mem->feed_lock);
+	if (d->feed_prev)
+		d->feed_prev->feed_next = d->feed_next;
+	else
+		mem->feed_head = d->feed_next;
+	if (d->feed_next)
+		d->feed_next->feed_prev = d->feed_prev;
+	d->feed_next = d->feed_prev = NULL;
+	d->feed_lock = NULL;
+	pthread_mutex_unlock(&mem->feed_lock);
 }
 
 ssize_t kvfs_data_write(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,

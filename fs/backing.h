@@ -45,6 +45,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Where backing files go when the daemon cannot mount a tmpfs. */
 #define KVFS_MEM_FALLBACK_DIR "/dev/shm"
@@ -81,6 +82,16 @@ struct kvfs_mem {
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
 	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
+	/* The feeder (kvfs_data_feed): its thread, started with the warm
+	 * thread; feed_lock guards the list of fed files and each listed
+	 * file's feed_* fields, and is taken before a fed file's own lock,
+	 * which the feeder only tries (backing.c, feed_main). */
+	pthread_t feed_thread;
+	int feed_running, feed_stop;
+	pthread_mutex_t feed_lock;
+	pthread_cond_t feed_wake;
+	struct kvfs_data *feed_head;
+	atomic_uint_fast64_t fed;        /* bytes it has allocated, in all */
 	/* Memory freed in 1 MiB pages and not yet allocated again 1 MiB at
 	 * a time (kvfs_data_prealloc, kvfs_data_alloc): in a huge-page tier
 	 * only, an estimate from the sizes of the files freed; it lapses
@@ -110,6 +121,16 @@ struct kvfs_data {
 			     writer (kvfs_data_prealloc), 0 for none */
 	uint64_t pieces;  /* bytes of it the daemon allocated 1 MiB at a time
 			     (mem->frag), as far as it knows */
+	/* While fed (kvfs_data_feed): the lock that guards this struct (NULL
+	 * when not fed; set and cleared under it and mem->feed_lock), the
+	 * list (mem->feed_lock), the size and mtime seen at the feeder's
+	 * last look and how many write calls it saw grow the file, up to 2
+	 * (the feeder's, under both). */
+	pthread_rwlock_t *feed_lock;
+	struct kvfs_data *feed_next, *feed_prev;
+	uint64_t feed_seen;
+	struct timespec feed_mtime;
+	int feed_grew;
 };
 
 /* A walk's piece that is a hole. */
@@ -209,8 +230,29 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
  * back what the writer did not use.
  */
 void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes);
-/* Frees the pages kvfs_data_prealloc left past EOF.  Caller makes sure no
- * bound writer is left: none may write past EOF meanwhile. */
+/*
+ * Feeds a bound writer of fresh content that keeps growing: a thread of the
+ * tier (the feeder) looks at d's size every millisecond and, while it has
+ * grown by two write calls (mtime tells them apart) and is past 16 MiB, allocates the next pages
+ * past its end ahead of the kernel's writes, as kvfs_data_prealloc does at
+ * the open and from the warm reserve only (what the reserve does not hold,
+ * the kernel's writes allocate as before).  It stays 4 looks' growth ahead
+ * (8 to 64 MiB).  So a writer of a file far larger than its open was lent
+ * writes into touched pages to its end, which on this VM is 10-20x faster
+ * than into pages the host took back (docs/design.md, "The warm reserve").
+ * `lock` guards d; the caller holds it exclusive.  The feeder takes it
+ * with trywrlock (a busy file waits for the next look), so the caller may
+ * hold it when it stops the feeding.  A no-op without a reserve, or if d
+ * is fed already.
+ */
+void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t *lock);
+/* Stops feeding d; after it the feeder no longer looks at d.  Caller holds
+ * d's lock.  A no-op if d is not fed.  kvfs_data_trim and
+ * kvfs_data_release call it. */
+void kvfs_data_unfeed(struct kvfs_data *d, struct kvfs_mem *mem);
+/* Frees the pages kvfs_data_prealloc and the feeder left past EOF, and
+ * stops the feeding.  Caller makes sure no bound writer is left: none may
+ * write past EOF meanwhile. */
 void kvfs_data_trim(struct kvfs_data *d, struct kvfs_mem *mem);
 /* Copies buf to [off, off + len); the backing file grows to cover it.
  * Returns len, or -errno (-ENOSPC) with nothing changed. */

@@ -181,6 +181,7 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->warmed_bytes = atomic_load(&kv->mem.warmed);
 	s->warm_bytes = atomic_load(&kv->mem.warm_held);
 	s->lent_bytes = atomic_load(&kv->mem.lent);
+	s->fed_bytes = atomic_load(&kv->mem.fed);
 	s->frag_bytes = kvfs_mem_freed_small(&kv->mem);
 	s->mem_where = kvfs_mem_where(&kv->mem);
 
@@ -394,6 +395,7 @@ static void json_tiers(FILE *f, const struct kvfs_ctl_snap *s)
 		s->warmed_bytes);
 	fprintf(f, "  \"memory_warm_bytes\": %" PRIu64 ",\n", s->warm_bytes);
 	fprintf(f, "  \"memory_lent_bytes\": %" PRIu64 ",\n", s->lent_bytes);
+	fprintf(f, "  \"memory_fed_bytes\": %" PRIu64 ",\n", s->fed_bytes);
 	fprintf(f, "  \"memory_freed_small_bytes\": %" PRIu64 ",\n", s->frag_bytes);
 	fprintf(f, "  \"memory_tier\": ");
 	kvfs_ctl_json_str(f, s->mem_where);
@@ -590,6 +592,9 @@ void kvfs_ctl_write_metrics(FILE *f, const struct kvfs_ctl_snap *s)
 		 "Bytes the warm reserve holds now.", s->warm_bytes);
 	prom_one(f, "kvfs_memory_lent_bytes_total", "counter",
 		 "Bytes the warm reserve has freed for the memory tier.", s->lent_bytes);
+	prom_one(f, "kvfs_memory_fed_bytes_total", "counter",
+		 "Bytes allocated ahead of growing writers from the warm reserve.",
+		 s->fed_bytes);
 	prom_one(f, "kvfs_memory_freed_small_bytes", "gauge",
 		 "Bytes the memory tier freed in 1 MiB pages, not yet allocated again.",
 		 s->frag_bytes);

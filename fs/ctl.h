@@ -51,6 +51,7 @@ struct kvfs_ctl_snap {
 	uint64_t warmed_bytes;           /* the warm reserve (backing.h): touched, */
 	uint64_t warm_bytes;             /* held now, */
 	uint64_t lent_bytes;             /* and lent, in all */
+	uint64_t fed_bytes;              /* of them, fed ahead of writers */
 	uint64_t frag_bytes;             /* freed in 1 MiB pages (backing.h) */
 	const char *mem_where;           /* kvfs_mem_where() */
 	uint64_t files, dirs, published;

@@ -424,6 +424,8 @@ void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 
 		kvfs_mem_lend(ns->mem, hint);
 		kvfs_data_prealloc(&ino->data, ns->mem, hint);
+		/* and more as it grows past that (kvfs_data_trim stops it) */
+		kvfs_data_feed(&ino->data, ns->mem, &ino->lock);
 	}
 out:
 	if (!h->passthrough) {

@@ -5,7 +5,8 @@
 # reserve fills to 64 MiB; a 16 MiB file is lent pages and the reserve
 # settles at what is left; more files shrink it; unlinking them grows it
 # back; a writer's pages given at its open and not used go back at its
-# close; prefault=0 holds nothing.  Every file reads back intact.
+# close; a writer that keeps growing is given more as it writes;
+# prefault=0 holds nothing.  Every file reads back intact.
 . "$(dirname "$0")/lib.sh"
 t_require_fuse
 t_require_helper pattern
@@ -92,6 +93,38 @@ assert before == after, (before, after)
 PY
 t_cmp "$M/d.kv" "$T_DIR/c.ref"
 rm "$M/c.kv" "$M/d.kv"
+
+# A writer that outgrows what its open was lent (3 MiB after c.kv and
+# d.kv) is fed pages ahead of its end from the reserve while it writes,
+# in many calls (backing.h, kvfs_data_feed), where it is bound (a
+# daemon-served writer's pages are lent at each write); its close gives
+# back what it did not use, and its bytes and mtime are its own.
+pt0=$(t_stat "$M" io opens_passthrough)
+fed0=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["memory_fed_bytes"])' "$M/.kvfs/stats.json")
+"$IT/pattern" 4 40M >"$T_DIR/e.ref"
+python3 - "$M/e.kv" "$T_DIR/e.ref" <<'PY' || t_fail "the fed writer's mtime moved after its close"
+import os, sys, time
+data = open(sys.argv[2], "rb").read()
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+for off in range(0, len(data), 1 << 20):
+    os.write(fd, data[off:off + (1 << 20)])
+    time.sleep(0.002)
+before = os.fstat(fd).st_mtime_ns
+os.close(fd)
+time.sleep(0.3)
+after = os.stat(sys.argv[1]).st_mtime_ns
+assert before == after, (before, after)
+PY
+fed1=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["memory_fed_bytes"])' "$M/.kvfs/stats.json")
+if (($(t_stat "$M" io opens_passthrough) > pt0)); then
+	((fed1 - fed0 >= 4 * MIB)) || t_fail "a bound 40 MiB writer in 1 MiB calls was fed $((fed1 - fed0)) bytes"
+else
+	t_eq "$fed1" "$fed0" "bytes fed to a daemon-served writer"
+fi
+t_cmp "$M/e.kv" "$T_DIR/e.ref"
+blocks=$(($(stat -c %b "$M/e.kv") * 512))
+((blocks <= 40 * MIB)) || t_fail "e.kv (40 MiB) holds $blocks bytes after its close"
+rm "$M/e.kv"
 kvfs_umount "$M"
 
 kvfs_mount "$M" "$T_DIR/state" "mem=64M,prefault=0"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -358,6 +359,102 @@ static void test_prealloc_pieces(void **state)
 	free(buf);
 }
 
+/* Waits (10 s at most) until the warm reserve holds `bytes`. */
+static int reserve_holds(struct kvfs_mem *mem, uint64_t bytes)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (atomic_load(&mem->warm_held) >= bytes)
+			return 1;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/* A bound writer that keeps growing is fed pages past its end from the
+ * warm reserve; one written in one call is not; kvfs_data_trim gives back
+ * what is past EOF and stops the feeding; the bytes and the mtime are the
+ * writer's. */
+static void test_feed_growing_writer(void **state)
+{
+	pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+	const uint64_t len = 48 * MiB, step = 2 * MiB;
+	struct kvfs_mem mem;
+	struct kvfs_data d, e;
+	char *buf = malloc(len);
+	uint64_t fed, ahead = 0;
+	struct stat st;
+	struct timespec mt;
+
+	(void)state;
+	assert_non_null(buf);
+	if (!open_tier(&mem, 128 * MiB, KVFS_MEM_WARM) || !mem.feed_running) {
+		kvfs_mem_close(&mem);
+		free(buf);
+		skip(); /* needs its own tmpfs and the reserve's threads */
+	}
+	assert_true(reserve_holds(&mem, 128 * MiB));
+	fill(buf, len, 5);
+	kvfs_data_init(&d, 1);
+	assert_true(kvfs_data_fd(&d, &mem, 0) >= 0);
+	pthread_rwlock_wrlock(&lock);
+	kvfs_data_feed(&d, &mem, &lock);
+	kvfs_data_feed(&d, &mem, &lock); /* fed once */
+	assert_ptr_equal(mem.feed_head, &d);
+	assert_null(d.feed_next);
+	pthread_rwlock_unlock(&lock);
+	/* The kernel's writes for a writer that grows by 2 MiB every 3 ms. */
+	for (uint64_t off = 0; off < len; off += step) {
+		uint64_t held;
+
+		assert_int_equal(pwrite(d.fd, buf + off, step, (off_t)off), (ssize_t)step);
+		usleep(3000);
+		pthread_rwlock_rdlock(&lock);
+		held = kvfs_data_allocated(&d);
+		pthread_rwlock_unlock(&lock);
+		if (held > off + step && held - (off + step) > ahead)
+			ahead = held - (off + step);
+	}
+	assert_int_equal(fstat(d.fd, &st), 0);
+	mt = st.st_mtim;
+	fed = atomic_load(&mem.fed);
+	assert_true(fed >= 4 * MiB);
+	assert_true(ahead >= 4 * MiB); /* pages past EOF before the writes came */
+	assert_true(atomic_load(&mem.lent) >= fed);
+	usleep(50 * 1000); /* the feeder's next looks: the file no longer grows */
+	pthread_rwlock_wrlock(&lock);
+	kvfs_data_trim(&d, &mem);
+	assert_null(d.feed_lock);
+	assert_null(mem.feed_head);
+	pthread_rwlock_unlock(&lock);
+	assert_int_equal(kvfs_data_allocated(&d), len);
+	assert_int_equal(d.bytes, len);
+	expect(&d, 0, buf, len);
+	assert_int_equal(fstat(d.fd, &st), 0);
+	assert_int_equal(st.st_size, len);
+	assert_int_equal(st.st_mtim.tv_sec, mt.tv_sec); /* the feeder's and the */
+	assert_int_equal(st.st_mtim.tv_nsec, mt.tv_nsec); /* trim's left it alone */
+
+	/* Written in one call, however long it takes: not fed. */
+	kvfs_data_init(&e, 2);
+	assert_true(kvfs_data_fd(&e, &mem, 0) >= 0);
+	pthread_rwlock_wrlock(&lock);
+	kvfs_data_feed(&e, &mem, &lock);
+	pthread_rwlock_unlock(&lock);
+	assert_int_equal(pwrite(e.fd, buf, len, 0), (ssize_t)len);
+	usleep(50 * 1000);
+	assert_int_equal(atomic_load(&mem.fed), fed);
+	assert_int_equal(kvfs_data_allocated(&e), len);
+	/* Released while fed: the feeder lets it go. */
+	pthread_rwlock_wrlock(&lock);
+	kvfs_data_release(&e, &mem);
+	assert_null(mem.feed_head);
+	pthread_rwlock_unlock(&lock);
+	kvfs_data_release(&d, &mem);
+	kvfs_mem_close(&mem);
+	pthread_rwlock_destroy(&lock);
+	free(buf);
+}
+
 /* A full tier: a write that does not fit fails whole, nothing changes. */
 static void test_full_all_or_nothing(void **state)
 {
@@ -558,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_punch_seek_crc),
 		cmocka_unit_test(test_drop_tail),
 		cmocka_unit_test(test_prealloc_pieces),
+		cmocka_unit_test(test_feed_growing_writer),
 		cmocka_unit_test(test_full_all_or_nothing),
 		cmocka_unit_test(test_fallback_counts),
 		cmocka_unit_test(test_view_walk),
