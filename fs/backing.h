@@ -83,9 +83,9 @@ struct kvfs_mem {
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
 	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
 	/* The feeder (kvfs_data_feed): its thread, started with the warm
-	 * thread; feed_lock guards the list of fed files and each listed
-	 * file's feed_* fields, and is taken before a fed file's own lock,
-	 * which the feeder only tries (backing.c, feed_main). */
+	 * thread; feed_lock guards the list of fed files.  The feeder holds
+	 * it only to walk the list, and tries each file's own lock
+	 * (backing.c, feed_main); holding that keeps the file listed. */
 	pthread_t feed_thread;
 	int feed_running, feed_stop;
 	pthread_mutex_t feed_lock;
@@ -125,7 +125,7 @@ struct kvfs_data {
 	 * when not fed; set and cleared under it and mem->feed_lock), the
 	 * list (mem->feed_lock), the size and mtime seen at the feeder's
 	 * last look and how many write calls it saw grow the file, up to 2
-	 * (the feeder's, under both). */
+	 * (the feeder's, under this struct's lock). */
 	pthread_rwlock_t *feed_lock;
 	struct kvfs_data *feed_next, *feed_prev;
 	uint64_t feed_seen;
@@ -235,7 +235,8 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
  * tier (the feeder) looks at d's size every millisecond and, while it has
  * grown by two write calls (mtime tells them apart) and is past 16 MiB, allocates the next pages
  * past its end ahead of the kernel's writes, as kvfs_data_prealloc does at
- * the open and from the warm reserve only (what the reserve does not hold,
+ * the open (but in pages of 1 MiB, backing.c says why) and from the warm
+ * reserve only (what the reserve does not hold,
  * the kernel's writes allocate as before).  It stays 4 looks' growth ahead
  * (8 to 64 MiB).  So a writer of a file far larger than its open was lent
  * writes into touched pages to its end, which on this VM is 10-20x faster
