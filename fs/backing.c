@@ -48,12 +48,13 @@
 #define WARM_FIRST_HINT (8ull << 20)
 
 /* The feeder (kvfs_data_feed): how often it looks (doubling up to
- * FEED_IDLE_MS while no fed file grows), the size a file must
+ * FEED_IDLE_MS while no fed file past half of FEED_FROM grows), the size a file must
  * have passed, how far ahead of the file's end it stays (its growth over
  * FEED_LOOKS looks, within FEED_MIN..FEED_MAX), and the least it
  * allocates at once. */
-#define FEED_TICK_MS 1
-#define FEED_IDLE_MS 16 /* the longest wait between looks: none grew */
+#define FEED_TICK_MS  1
+#define FEED_FIRST_MS 4  /* the first look after the list was empty */
+#define FEED_IDLE_MS  16 /* the longest wait between looks: none grew */
 #define FEED_FROM    (16ull << 20)
 #define FEED_LOOKS   4
 #define FEED_MIN     (8ull << 20)
@@ -801,8 +802,9 @@ static uint64_t round_unit(uint64_t b)
 	return (b + WARM_UNIT - 1) / WARM_UNIT * WARM_UNIT;
 }
 
-/* One look at a fed file; returns whether it grew.  Caller holds d's
- * lock (exclusive). */
+/* One look at a fed file; returns whether it grew and is past half of
+ * FEED_FROM (soon worth feeding: the next look comes in FEED_TICK_MS).
+ * Caller holds d's lock (exclusive). */
 static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 {
 	uint64_t size, grew, ahead, from, to, n, off;
@@ -824,7 +826,7 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 	d->feed_seen = size;
 	d->feed_mtime = st.st_mtim;
 	if (!grew || d->feed_grew < 2 || size < FEED_FROM)
-		return grew > 0;
+		return grew && size >= FEED_FROM / 2;
 	ahead = grew * FEED_LOOKS;
 	ahead = ahead < FEED_MIN ? FEED_MIN : ahead > FEED_MAX ? FEED_MAX : ahead;
 	from = round_unit(size);
@@ -877,7 +879,10 @@ static void *feed_main(void *arg)
 
 		if (!mem->feed_head) {
 			pthread_cond_wait(&mem->feed_wake, &mem->feed_lock);
-			tick = FEED_TICK_MS;
+			/* Most writers are done within a few ms (pages,
+			 * blocks): the first look waits for those. */
+			tick = FEED_FIRST_MS;
+			kvfs_cond_wait_ms(&mem->feed_wake, &mem->feed_lock, tick);
 			continue;
 		}
 		/* A file whose lock is taken (its release, a getattr) is
@@ -927,8 +932,14 @@ static void feed_start(struct kvfs_mem *mem)
 
 void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t *lock)
 {
-	if (!mem->feed_running || d->feed_lock)
+	if (!mem->feed_running)
 		return;
+	if (d->feed_lock) { /* fed already: a new writer starts over */
+		d->feed_seen = 0;
+		d->feed_grew = 0;
+		d->feed_mtime = (struct timespec){ 0, 0 };
+		return;
+	}
 	pthread_mutex_lock(&mem->feed_lock);
 	d->feed_lock = lock; /* the caller holds it: the feeder is not in d */
 	d->feed_seen = 0;
@@ -938,8 +949,9 @@ void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t 
 	d->feed_next = mem->feed_head;
 	if (mem->feed_head)
 		mem->feed_head->feed_prev = d;
+	else
+		pthread_cond_signal(&mem->feed_wake); /* it sleeps till one comes */
 	mem->feed_head = d;
-	pthread_cond_signal(&mem->feed_wake);
 	pthread_mutex_unlock(&mem->feed_lock);
 }
 
@@ -1006,6 +1018,8 @@ int kvfs_data_read(const struct kvfs_data *d, uint64_t off, void *buf, size_t le
 
 int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 {
+	struct stat st;
+
 	if (size > INT64_MAX)
 		return -EFBIG;
 	if (d->fd < 0) {
@@ -1013,8 +1027,12 @@ int kvfs_data_truncate(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t size)
 
 		return fd < 0 ? fd : 0;
 	}
-	if (ftruncate(d->fd, (off_t)size) < 0)
+	if (fstat(d->fd, &st) != 0 || ftruncate(d->fd, (off_t)size) < 0)
 		return -errno;
+	/* A cut frees every page past the new size, preallocated ones too
+	 * (nothing is left for kvfs_data_trim); a growth keeps them. */
+	if (size < (uint64_t)st.st_size)
+		d->pre_end = 0;
 	if (size == 0)
 		note_freed(d, mem, d->bytes); /* a truncating open: all of it */
 	else if (d->pieces > size / PIECE * PIECE)

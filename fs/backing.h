@@ -243,8 +243,9 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
  * than into pages the host took back (docs/design.md, "The warm reserve").
  * `lock` guards d; the caller holds it exclusive.  The feeder takes it
  * with trywrlock (a busy file waits for the next look), so the caller may
- * hold it when it stops the feeding.  A no-op without a reserve, or if d
- * is fed already.
+ * hold it when it stops the feeding.  A no-op without a reserve; if d is
+ * fed already (a writer that truncated it while another still holds it),
+ * the feeder watches it afresh.
  */
 void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t *lock);
 /* Stops feeding d; after it the feeder no longer looks at d.  Caller holds

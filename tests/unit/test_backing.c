@@ -422,6 +422,12 @@ static void test_feed_growing_writer(void **state)
 	assert_true(atomic_load(&mem.lent) >= fed);
 	usleep(50 * 1000); /* the feeder's next looks: the file no longer grows */
 	pthread_rwlock_wrlock(&lock);
+	/* A new writer of a fed file (one that truncated it while the old
+	 * one still held it) is watched afresh. */
+	kvfs_data_feed(&d, &mem, &lock);
+	assert_ptr_equal(mem.feed_head, &d);
+	assert_int_equal(d.feed_grew, 0);
+	assert_int_equal(d.feed_seen, 0);
 	kvfs_data_trim(&d, &mem);
 	assert_null(d.feed_lock);
 	assert_null(mem.feed_head);
@@ -433,6 +439,24 @@ static void test_feed_growing_writer(void **state)
 	assert_int_equal(st.st_size, len);
 	assert_int_equal(st.st_mtim.tv_sec, mt.tv_sec); /* the feeder's and the */
 	assert_int_equal(st.st_mtim.tv_nsec, mt.tv_nsec); /* trim's left it alone */
+
+	/* A cut frees the pages past the new size, preallocated ones too:
+	 * nothing is left past EOF; a growth keeps them. */
+	{
+		struct kvfs_data f;
+
+		kvfs_data_init(&f, 3);
+		assert_true(kvfs_data_fd(&f, &mem, 0) >= 0);
+		kvfs_data_prealloc(&f, &mem, 8 * MiB);
+		assert_int_equal(f.pre_end, 8 * MiB);
+		assert_int_equal(kvfs_data_truncate(&f, &mem, 4 * MiB), 0);
+		assert_int_equal(f.pre_end, 8 * MiB);
+		assert_int_equal(kvfs_data_allocated(&f), 8 * MiB);
+		assert_int_equal(kvfs_data_truncate(&f, &mem, MiB), 0);
+		assert_int_equal(f.pre_end, 0);
+		assert_true(kvfs_data_allocated(&f) <= MiB);
+		kvfs_data_release(&f, &mem);
+	}
 
 	/* Written in one call, however long it takes: not fed. */
 	kvfs_data_init(&e, 2);
