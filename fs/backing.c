@@ -48,18 +48,18 @@
 #define WARM_FIRST_HINT (8ull << 20)
 
 /* The feeder (kvfs_data_feed): how often it looks (doubling up to
- * FEED_IDLE_MS while no fed file past half of FEED_FROM grows), the size a file must
- * have passed, how far ahead of the file's end it stays (its growth over
- * FEED_LOOKS looks, within FEED_MIN..FEED_MAX), and the least it
- * allocates at once. */
+ * FEED_IDLE_MS while no fed file past half of FEED_FROM grows), the size
+ * a file must have passed, how far ahead of the file's end it stays (its
+ * growth over FEED_LOOKS looks, within FEED_MIN..FEED_MAX), and the least
+ * it allocates at once. */
 #define FEED_TICK_MS  1
 #define FEED_FIRST_MS 4  /* the first look after the list was empty */
 #define FEED_IDLE_MS  16 /* the longest wait between looks: none grew */
-#define FEED_FROM    (16ull << 20)
-#define FEED_LOOKS   4
-#define FEED_MIN     (8ull << 20)
-#define FEED_MAX     (64ull << 20)
-#define FEED_STEP    (4ull << 20)
+#define FEED_FROM     (16ull << 20)
+#define FEED_LOOKS    4
+#define FEED_MIN      (8ull << 20)
+#define FEED_MAX      (64ull << 20)
+#define FEED_STEP     (4ull << 20)
 
 enum { UNIT_EMPTY, UNIT_FILLING, UNIT_HELD };
 

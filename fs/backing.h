@@ -232,20 +232,21 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes);
 /*
  * Feeds a bound writer of fresh content that keeps growing: a thread of the
- * tier (the feeder) looks at d's size every millisecond and, while it has
- * grown by two write calls (mtime tells them apart) and is past 16 MiB, allocates the next pages
- * past its end ahead of the kernel's writes, as kvfs_data_prealloc does at
- * the open (but in pages of 1 MiB, backing.c says why) and from the warm
- * reserve only (what the reserve does not hold,
- * the kernel's writes allocate as before).  It stays 4 looks' growth ahead
- * (8 to 64 MiB).  So a writer of a file far larger than its open was lent
- * writes into touched pages to its end, which on this VM is 10-20x faster
- * than into pages the host took back (docs/design.md, "The warm reserve").
- * `lock` guards d; the caller holds it exclusive.  The feeder takes it
- * with trywrlock (a busy file waits for the next look), so the caller may
- * hold it when it stops the feeding.  A no-op without a reserve; if d is
- * fed already (a writer that truncated it while another still holds it),
- * the feeder watches it afresh.
+ * tier (the feeder) looks at d's size (every millisecond while a listed
+ * file past 8 MiB grows, less often otherwise) and, once d has grown by
+ * two write calls (mtime tells them apart) and is past 16 MiB, allocates
+ * the next pages past its end ahead of the kernel's writes, as
+ * kvfs_data_prealloc does at the open, but in pages of 1 MiB (backing.c
+ * says why) and from the warm reserve only (what the reserve does not
+ * hold, the kernel's writes allocate as before).  It stays 4 looks' growth
+ * ahead, 8 to 64 MiB.  So a writer of a file far larger than its open was
+ * lent writes into touched pages to its end, which on this VM is 10-20x
+ * faster than into pages the host took back (docs/design.md, "The warm
+ * reserve").  `lock` guards d; the caller holds it exclusive.  The feeder
+ * takes it with trywrlock (a busy file waits for the next look), so the
+ * caller may hold it when it stops the feeding.  A no-op without a
+ * reserve; if d is fed already (a writer that truncated it while another
+ * still holds it), the feeder watches it afresh.
  */
 void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t *lock);
 /* Stops feeding d; after it the feeder no longer looks at d.  Caller holds
