@@ -31,9 +31,11 @@
  * file); bytes past the size are never allocated.  A file may have a hole
  * anywhere (demotion punches everything past the head).
  *
- * Locking: none inside, except the tier's counters (atomics).  The caller
- * holds the owning inode's lock: shared for read/seek/crc/walk, exclusive for
- * everything that changes the file or `bytes`.
+ * Locking: none inside, except the tier's counters (atomics), the warm
+ * reserve's unit map and the feeder's list (kvfs_data_feed, which also
+ * tries the fed file's own lock).  The caller holds the owning inode's
+ * lock: shared for read/seek/crc/walk, exclusive for everything that
+ * changes the file or `bytes`.
  *
  * Every function that changes a file is all-or-nothing on error: memory is
  * allocated first (fallocate), and a failure to get it changes nothing.
