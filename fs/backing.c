@@ -807,7 +807,7 @@ static uint64_t round_unit(uint64_t b)
  * Caller holds d's lock (exclusive). */
 static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 {
-	uint64_t size, grew, ahead, from, to, n, off;
+	uint64_t size, grew, ahead, from, to, n;
 	struct stat st, now;
 
 	if (d->fd < 0 || fstat(d->fd, &st) != 0)
@@ -844,17 +844,15 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 		return 1;
 	kvfs_mem_lend(mem, n);
 	d->pre_end = from + n; /* kvfs_data_trim frees it, whatever is there */
-	/* In pages of 1 MiB: a write into part of an allocated page the
-	 * kernel has not filled yet zeroes the rest of the page first, so
-	 * 1 MiB writes into huge pages paid a zeroing of 1 MiB each (a write
-	 * call took 210 us instead of 110); the usual write sizes (1 MiB and
-	 * its multiples) cover pages of 1 MiB whole.  Not counted in
-	 * d->pieces: freed with the file, both halves of a huge page go back
-	 * together and make one again. */
-	for (off = from; off < from + n; off += PIECE)
-		if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)PIECE) != 0)
-			break; /* the tmpfs is full: the writes allocate, or fail */
-	atomic_fetch_add(&mem->fed, off - from);
+	/* In huge pages, as the open's preallocation: the just-freed
+	 * reserve pages are huge ones, and an allocation of 1 MiB pages
+	 * takes the kernel's free 1 MiB blocks first, which on this VM are
+	 * cold (docs/bench.md, stage 12: fed so, writers ran at 0.4-2.5
+	 * GB/s with the kernel's free memory cold).  A writer in 1 MiB calls
+	 * pays for it where memory is warm: a write into part of an
+	 * allocated page not yet filled zeroes the rest first. */
+	if (alloc_range(d, mem, from, n) == 0)
+		atomic_fetch_add(&mem->fed, n);
 	/* The allocation moved mtime, which is the writer's: put it back,
 	 * unless the writer wrote meanwhile (the size says so; it then
 	 * stays at the allocation's time, within microseconds of that

@@ -238,9 +238,8 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
  * file past 8 MiB grows, less often otherwise) and, once d has grown by
  * two write calls (mtime tells them apart) and is past 16 MiB, allocates
  * the next pages past its end ahead of the kernel's writes, as
- * kvfs_data_prealloc does at the open, but in pages of 1 MiB (backing.c
- * says why) and from the warm reserve only (what the reserve does not
- * hold, the kernel's writes allocate as before).  It stays 4 looks' growth
+ * kvfs_data_prealloc does at the open, from the warm reserve only (what
+ * the reserve does not hold, the kernel's writes allocate as before).  It stays 4 looks' growth
  * ahead, 8 to 64 MiB.  So a writer of a file far larger than its open was
  * lent writes into touched pages to its end, which on this VM is 10-20x
  * faster than into pages the host took back (docs/design.md, "The warm
