@@ -452,9 +452,14 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem)
 
 void kvfs_mem_close(struct kvfs_mem *mem)
 {
+	if (mem->warm_running) { /* warm_stop stops the feeder too */
+		pthread_mutex_lock(&mem->warm_lock);
+		atomic_store(&mem->warm_stop, 1);
+		pthread_cond_signal(&mem->warm_wake);
+		pthread_mutex_unlock(&mem->warm_lock);
+	}
 	if (mem->feed_running) { /* first: it lends from the reserve */
 		pthread_mutex_lock(&mem->feed_lock);
-		mem->feed_stop = 1;
 		pthread_cond_signal(&mem->feed_wake);
 		pthread_mutex_unlock(&mem->feed_lock);
 		pthread_join(mem->feed_thread, NULL);
@@ -463,10 +468,6 @@ void kvfs_mem_close(struct kvfs_mem *mem)
 		pthread_mutex_destroy(&mem->feed_lock);
 	}
 	if (mem->warm_running) {
-		pthread_mutex_lock(&mem->warm_lock);
-		atomic_store(&mem->warm_stop, 1);
-		pthread_cond_signal(&mem->warm_wake);
-		pthread_mutex_unlock(&mem->warm_lock);
 		pthread_join(mem->warm_thread, NULL);
 		mem->warm_running = 0;
 		pthread_cond_destroy(&mem->warm_wake);
@@ -807,7 +808,7 @@ static uint64_t round_unit(uint64_t b)
  * Caller holds d's lock (exclusive). */
 static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 {
-	uint64_t size, grew, ahead, from, to, n;
+	uint64_t size, grew, ahead, from, to, n, held;
 	struct stat st, now;
 
 	if (d->fd < 0 || fstat(d->fd, &st) != 0)
@@ -838,8 +839,9 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 	/* Warm pages only: what the reserve does not hold, the kernel's
 	 * writes allocate as they would have. */
 	n = to - from;
-	if (n > atomic_load(&mem->warm_held))
-		n = atomic_load(&mem->warm_held);
+	held = atomic_load(&mem->warm_held);
+	if (n > held)
+		n = held;
 	if (n < FEED_STEP || kvfs_mem_free(mem) < n)
 		return 1;
 	kvfs_mem_lend(mem, n);
@@ -858,9 +860,13 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 	 * stays at the allocation's time, within microseconds of that
 	 * write).  A write between this fstat and the futimens would keep
 	 * the time of the one before: a window of a few microseconds. */
-	if (fstat(d->fd, &now) == 0 && now.st_size == st.st_size)
+	if (fstat(d->fd, &now) != 0) {
+		kvfs_data_refresh(d, mem);
+		return 1;
+	}
+	if (now.st_size == st.st_size)
 		keep_mtime(d->fd, &st);
-	kvfs_data_refresh(d, mem);
+	set_bytes(d, mem, (uint64_t)now.st_blocks * 512); /* as a refresh would */
 	return 1;
 }
 
@@ -871,7 +877,7 @@ static void *feed_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "kvfs-feed"); /* top -H, ps -L */
 	pthread_mutex_lock(&mem->feed_lock);
-	while (!mem->feed_stop) {
+	while (!atomic_load(&mem->warm_stop)) {
 		struct kvfs_data *d;
 		int grew = 0;
 
@@ -912,7 +918,6 @@ static void *feed_main(void *arg)
 /* With the warm thread: there is nothing to feed from without it. */
 static void feed_start(struct kvfs_mem *mem)
 {
-	mem->feed_stop = 0;
 	mem->feed_head = NULL;
 	if (pthread_mutex_init(&mem->feed_lock, NULL) != 0)
 		return;
@@ -932,17 +937,14 @@ void kvfs_data_feed(struct kvfs_data *d, struct kvfs_mem *mem, pthread_rwlock_t 
 {
 	if (!mem->feed_running)
 		return;
-	if (d->feed_lock) { /* fed already: a new writer starts over */
-		d->feed_seen = 0;
-		d->feed_grew = 0;
-		d->feed_mtime = (struct timespec){ 0, 0 };
-		return;
-	}
-	pthread_mutex_lock(&mem->feed_lock);
-	d->feed_lock = lock; /* the caller holds it: the feeder is not in d */
+	/* The caller holds lock: the feeder is not in d. */
 	d->feed_seen = 0;
 	d->feed_grew = 0;
 	d->feed_mtime = (struct timespec){ 0, 0 };
+	if (d->feed_lock) /* fed already: a new writer starts over */
+		return;
+	pthread_mutex_lock(&mem->feed_lock);
+	d->feed_lock = lock;
 	d->feed_prev = NULL;
 	d->feed_next = mem->feed_head;
 	if (mem->feed_head)

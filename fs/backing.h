@@ -89,7 +89,7 @@ struct kvfs_mem {
 	 * it only to walk the list, and tries each file's own lock
 	 * (backing.c, feed_main); holding that keeps the file listed. */
 	pthread_t feed_thread;
-	int feed_running, feed_stop;
+	int feed_running;                /* stops on warm_stop */
 	pthread_mutex_t feed_lock;
 	pthread_cond_t feed_wake;
 	struct kvfs_data *feed_head;
