@@ -611,15 +611,20 @@ static uint64_t take_frag(struct kvfs_mem *mem, uint64_t want)
 /*
  * Allocates [off, off + len) of d's backing file (fallocate, the size
  * unchanged): the whole 1 MiB pieces inside it one at a time, as many as
- * the tier freed lately in 1 MiB pages (mem->frag), the rest at once.  A
- * huge page would come from memory the host has taken back, while those
- * pages, too small for one, would sit unused (docs/design.md, "The warm
- * reserve").  Returns 0 or -errno (what is allocated stays).
+ * the tier freed lately in 1 MiB pages (mem->frag), then the rest a unit
+ * (2 MiB) at a time, each right after one unit of the warm reserve is
+ * freed, while `lend` bytes last.  A huge page would come from memory the
+ * host has taken back, while those pages, too small for one, would sit
+ * unused; and a run of units freed at once merges into blocks larger than
+ * a huge page, which the kernel splits only when it has no free huge page
+ * left, taking cold ones first (docs/design.md, "The warm reserve").
+ * Returns 0 or -errno (what is allocated stays).
  */
 static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
-		       uint64_t len)
+		       uint64_t len, uint64_t lend)
 {
 	uint64_t lo = (off + PIECE - 1) / PIECE * PIECE, end = off + len, take = 0, done = 0;
+	uint64_t pos, step;
 	int e;
 
 	if (mem->huge && end >= lo + PIECE)
@@ -635,9 +640,17 @@ static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	d->pieces += done;
 	if (done < take)
 		goto fail;
-	if (lo + take < end && fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)(lo + take),
-					 (off_t)(end - lo - take)) != 0)
-		return -errno;
+	for (pos = lo + take; pos < end; pos += step) {
+		step = WARM_UNIT - pos % WARM_UNIT;
+		if (step > end - pos)
+			step = end - pos;
+		if (lend) {
+			kvfs_mem_lend(mem, step);
+			lend -= lend < step ? lend : step;
+		}
+		if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)pos, (off_t)step) != 0)
+			return -errno;
+	}
 	return 0;
 fail:
 	e = errno;
@@ -737,8 +750,7 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	need = len - data_in(fd, off, end, (uint64_t)st.st_size);
 	if (need && kvfs_mem_free(mem) < need)
 		return -ENOSPC;
-	kvfs_mem_lend(mem, need); /* warm pages for the fallocate */
-	if (len && (r = alloc_range(d, mem, off, len)) != 0)
+	if (len && (r = alloc_range(d, mem, off, len, need)) != 0)
 		return r;
 	if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0)
 		return -errno;
@@ -764,13 +776,15 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
 	 * small pages (huge=within_size) and a preallocated huge page would
 	 * make it zero whole. */
 	if (d->fd < 0 || bytes <= WARM_UNIT || kvfs_mem_free(mem) < bytes ||
-	    fstat(d->fd, &st) != 0)
+	    fstat(d->fd, &st) != 0) {
+		kvfs_mem_lend(mem, bytes); /* for the kernel's own allocations */
 		return;
+	}
 	/* A full tmpfs: the writes allocate, or fail, as before; what was
 	 * allocated is past EOF all the same, and kvfs_data_trim frees it. */
 	if ((uint64_t)st.st_size + bytes > d->pre_end)
 		d->pre_end = (uint64_t)st.st_size + bytes;
-	(void)alloc_range(d, mem, (uint64_t)st.st_size, bytes);
+	(void)alloc_range(d, mem, (uint64_t)st.st_size, bytes, bytes);
 	keep_mtime(d->fd, &st);
 	kvfs_data_refresh(d, mem);
 }
@@ -844,7 +858,6 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 		n = held;
 	if (n < FEED_STEP || kvfs_mem_free(mem) < n)
 		return 1;
-	kvfs_mem_lend(mem, n);
 	d->pre_end = from + n; /* kvfs_data_trim frees it, whatever is there */
 	/* In huge pages, as the open's preallocation: the just-freed
 	 * reserve pages are huge ones, and an allocation of 1 MiB pages
@@ -853,7 +866,7 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 	 * GB/s with the kernel's free memory cold).  A writer in 1 MiB calls
 	 * pays for it where memory is warm: a write into part of an
 	 * allocated page not yet filled zeroes the rest first. */
-	if (alloc_range(d, mem, from, n) == 0)
+	if (alloc_range(d, mem, from, n, n) == 0)
 		atomic_fetch_add(&mem->fed, n);
 	/* The allocation moved mtime, which is the writer's: put it back,
 	 * unless the writer wrote meanwhile (the size says so; it then

@@ -221,9 +221,11 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 /*
  * A bound writer of fresh content is about to write about `bytes`: gives
  * its backing file the pages now, past EOF (FALLOC_FL_KEEP_SIZE), on this
- * thread, right after kvfs_mem_lend freed as many warm ones here, so the
- * allocation takes those (the CPU's own free list is last in, first out)
- * and the kernel's writes find their pages.  As much of it as the tier
+ * thread, 2 MiB at a time, each right after kvfs_mem_lend freed one unit
+ * of the reserve, so the allocation takes that page (the CPU's own free
+ * list is last in, first out; units freed together merge into blocks the
+ * kernel splits last) and the kernel's writes find their pages.  Lends
+ * `bytes` even where it allocates nothing.  As much of it as the tier
  * freed lately in 1 MiB pages (mem->frag) is allocated 1 MiB at a time:
  * a huge page would come from memory the host has taken back, while
  * those, too small for one, sit unused (docs/design.md, "The warm

@@ -422,7 +422,6 @@ void kvfs_file_bind(struct kvfs_ns *ns, struct kvfs_handle *h)
 	if (h->pt_writer && fresh) {
 		uint64_t hint = kvfs_mem_lend_hint(ns->mem);
 
-		kvfs_mem_lend(ns->mem, hint);
 		kvfs_data_prealloc(&ino->data, ns->mem, hint);
 		/* and more as it grows past that (kvfs_data_trim stops it) */
 		kvfs_data_feed(&ino->data, ns->mem, &ino->lock);
