@@ -444,10 +444,16 @@ static void test_feed_growing_writer(void **state)
 	 * nothing is left past EOF; a growth keeps them. */
 	{
 		struct kvfs_data f;
+		uint64_t lent;
 
 		kvfs_data_init(&f, 3);
 		assert_true(kvfs_data_fd(&f, &mem, 0) >= 0);
+		/* The preallocation lends the reserve what it allocates,
+		 * a unit before each unit's allocation. */
+		assert_true(reserve_holds(&mem, 8 * MiB));
+		lent = atomic_load(&mem.lent);
 		kvfs_data_prealloc(&f, &mem, 8 * MiB);
+		assert_int_equal(atomic_load(&mem.lent) - lent, 8 * MiB);
 		assert_int_equal(f.pre_end, 8 * MiB);
 		assert_int_equal(kvfs_data_truncate(&f, &mem, 4 * MiB), 0);
 		assert_int_equal(f.pre_end, 8 * MiB);
