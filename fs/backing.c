@@ -644,7 +644,9 @@ static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		step = WARM_UNIT - pos % WARM_UNIT;
 		if (step > end - pos)
 			step = end - pos;
-		if (lend) {
+		if (lend == 0) {
+			step = end - pos; /* nothing more to lend: the rest at once */
+		} else {
 			kvfs_mem_lend(mem, step);
 			lend -= lend < step ? lend : step;
 		}
