@@ -613,12 +613,15 @@ static uint64_t take_frag(struct kvfs_mem *mem, uint64_t want)
  * unchanged): the whole 1 MiB pieces inside it one at a time, as many as
  * the tier freed lately in 1 MiB pages (mem->frag), then the rest a unit
  * (2 MiB) at a time, each right after one unit of the warm reserve is
- * freed, while `lend` bytes last.  A huge page would come from memory the
+ * freed, while `lend` bytes last, and in one call once none are left (a
+ * failed call then frees what it allocated; a failed unit leaves the
+ * units before it).  A huge page would come from memory the
  * host has taken back, while those pages, too small for one, would sit
  * unused; and a run of units freed at once merges into blocks larger than
  * a huge page, which the kernel splits only when it has no free huge page
  * left, taking cold ones first (docs/design.md, "The warm reserve").
- * Returns 0 or -errno (what is allocated stays).
+ * Returns 0 or -errno (what the calls before the failed one allocated
+ * stays).
  */
 static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		       uint64_t len, uint64_t lend)
@@ -752,7 +755,11 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	need = len - data_in(fd, off, end, (uint64_t)st.st_size);
 	if (need && kvfs_mem_free(mem) < need)
 		return -ENOSPC;
-	if (len && (r = alloc_range(d, mem, off, len, need)) != 0)
+	/* All lent first and allocated in one call: a failed fallocate
+	 * frees what it allocated, and a promotion that fails for room must
+	 * leave the file with no more than its head (tier.c's check). */
+	kvfs_mem_lend(mem, need);
+	if (len && (r = alloc_range(d, mem, off, len, 0)) != 0)
 		return r;
 	if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0)
 		return -errno;
