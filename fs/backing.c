@@ -644,12 +644,12 @@ static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	if (done < take)
 		goto fail;
 	for (pos = lo + take; pos < end; pos += step) {
-		step = WARM_UNIT - pos % WARM_UNIT;
-		if (step > end - pos)
-			step = end - pos;
 		if (lend == 0) {
 			step = end - pos; /* nothing more to lend: the rest at once */
 		} else {
+			step = WARM_UNIT - pos % WARM_UNIT; /* to the next unit */
+			if (step > end - pos)
+				step = end - pos;
 			kvfs_mem_lend(mem, step);
 			lend -= lend < step ? lend : step;
 		}
