@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,10 +210,14 @@ static void test_drop_tail(void **state)
 
 /* How many pages (folios) of the kernel's hold [0, len) of fd: the heads
  * of compound pages and the small pages, found through pagemap and
- * kpageflags (root only).  -1 where those cannot be read. */
+ * kpageflags (root only).  -1 where those cannot be read.  The mapping
+ * is made with THP off for this process: khugepaged scans the processes
+ * that map files, and it collapsed the 1 MiB pages it found mapped here
+ * into huge ones while a concurrent build kept it awake (2 runs in 30). */
 static int folios(int fd, size_t len)
 {
 	long ps = sysconf(_SC_PAGESIZE);
+	int thp_off = prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0;
 	volatile const char *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	int pm = open("/proc/self/pagemap", O_RDONLY), kf = open("/proc/kpageflags", O_RDONLY);
 	int n = 0;
@@ -232,6 +237,8 @@ static int folios(int fd, size_t len)
 		n += !(flags & (1ull << 16)); /* not a tail page (KPF_COMPOUND_TAIL) */
 	}
 	munmap((void *)m, len);
+	if (thp_off)
+		(void)prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0);
 	if (pm >= 0)
 		close(pm);
 	if (kf >= 0)
@@ -464,7 +471,10 @@ static void test_feed_growing_writer(void **state)
 		kvfs_data_release(&f, &mem);
 	}
 
-	/* Written in one call, however long it takes: not fed. */
+	/* Written in one call, however long it takes: not fed.  The count
+	 * from here: a feeder that lagged behind d's writes may have fed d
+	 * after `fed` was read, until d's trim above stopped it. */
+	fed = atomic_load(&mem.fed);
 	kvfs_data_init(&e, 2);
 	assert_true(kvfs_data_fd(&e, &mem, 0) >= 0);
 	pthread_rwlock_wrlock(&lock);
