@@ -620,11 +620,13 @@ static uint64_t take_frag(struct kvfs_mem *mem, uint64_t want)
  * unused; and a run of units freed at once merges into blocks larger than
  * a huge page, which the kernel splits only when it has no free huge page
  * left, taking cold ones first (docs/design.md, "The warm reserve").
- * Returns 0 or -errno (what the calls before the failed one allocated
- * stays).
+ * Returns 0 or -errno.  On failure what the calls before the failed one
+ * allocated stays, unless `empty` says the range had no memory before:
+ * then the range is punched back to nothing and its pieces are the
+ * tier's again (all or nothing, as one call would have been).
  */
 static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
-		       uint64_t len, uint64_t lend)
+		       uint64_t len, uint64_t lend, int empty)
 {
 	uint64_t lo = (off + PIECE - 1) / PIECE * PIECE, end = off + len, take = 0, done = 0;
 	uint64_t pos, step;
@@ -654,12 +656,20 @@ static int alloc_range(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 			lend -= lend < step ? lend : step;
 		}
 		if (fallocate(d->fd, FALLOC_FL_KEEP_SIZE, (off_t)pos, (off_t)step) != 0)
-			return -errno;
+			goto fail;
 	}
 	return 0;
 fail:
 	e = errno;
 	atomic_fetch_add(&mem->frag, take - done);
+	if (empty && fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       (off_t)off, (off_t)len) == 0) {
+		d->pieces -= done;
+		if (done) { /* freed again just now (note_freed) */
+			atomic_store(&mem->frag_ns, kvfs_mono_ns());
+			atomic_fetch_add(&mem->frag, done);
+		}
+	}
 	return -e;
 }
 
@@ -755,11 +765,13 @@ int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 	need = len - data_in(fd, off, end, (uint64_t)st.st_size);
 	if (need && kvfs_mem_free(mem) < need)
 		return -ENOSPC;
-	/* All lent first and allocated in one call: a failed fallocate
-	 * frees what it allocated, and a promotion that fails for room must
-	 * leave the file with no more than its head (tier.c's check). */
+	/* All lent first and allocated in one call but for the pieces: a
+	 * promotion that fails for room must leave the file with no more
+	 * than its head (tier.c's check), so a range with no memory before
+	 * is all or nothing (a failed fallocate frees only what it
+	 * allocated; the pieces before it are alloc_range's to undo). */
 	kvfs_mem_lend(mem, need);
-	if (len && (r = alloc_range(d, mem, off, len, 0)) != 0)
+	if (len && (r = alloc_range(d, mem, off, len, 0, need == len)) != 0)
 		return r;
 	if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) < 0)
 		return -errno;
@@ -793,7 +805,7 @@ void kvfs_data_prealloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t byte
 	 * allocated is past EOF all the same, and kvfs_data_trim frees it. */
 	if ((uint64_t)st.st_size + bytes > d->pre_end)
 		d->pre_end = (uint64_t)st.st_size + bytes;
-	(void)alloc_range(d, mem, (uint64_t)st.st_size, bytes, bytes);
+	(void)alloc_range(d, mem, (uint64_t)st.st_size, bytes, bytes, 0);
 	keep_mtime(d->fd, &st);
 	kvfs_data_refresh(d, mem);
 }
@@ -875,7 +887,7 @@ static int feed_one(struct kvfs_mem *mem, struct kvfs_data *d)
 	 * GB/s with the kernel's free memory cold).  A writer in 1 MiB calls
 	 * pays for it where memory is warm: a write into part of an
 	 * allocated page not yet filled zeroes the rest first. */
-	if (alloc_range(d, mem, from, n, n) == 0)
+	if (alloc_range(d, mem, from, n, n, 0) == 0)
 		atomic_fetch_add(&mem->fed, n);
 	/* The allocation moved mtime, which is the writer's: put it back,
 	 * unless the writer wrote meanwhile (the size says so; it then

@@ -215,7 +215,8 @@ uint64_t kvfs_data_allocated(const struct kvfs_data *d);
 
 /* Allocates (zeroed) every page of [off, off + len) that has no memory, and
  * grows the backing file to at least `size`; 1 MiB at a time as far as
- * mem->frag goes (kvfs_data_prealloc).  Returns 0, -ENOSPC, -EFBIG. */
+ * mem->frag goes (kvfs_data_prealloc).  Returns 0, -ENOSPC, -EFBIG.  A
+ * range that had no memory is all or nothing: on failure it has none. */
 int kvfs_data_alloc(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t off,
 		    uint64_t len, uint64_t size);
 /*

@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "backing.h"
@@ -533,6 +534,58 @@ static void test_full_all_or_nothing(void **state)
 	free(want);
 }
 
+/*
+ * The daemon's allocation of a range that had no memory (a promotion) is
+ * all or nothing even when it starts with 1 MiB pieces: the tmpfs filling
+ * between the room check and the allocation (a passthrough writer, which
+ * kvfs does not see) makes the allocation after the pieces fail, and the
+ * pieces go back too.  The tmpfs is left 2 MiB of room; mem= is raised past
+ * it so the room check passes, as it does before such a writer.
+ */
+static void test_alloc_pieces_undone(void **state)
+{
+	struct kvfs_mem mem;
+	struct kvfs_data a, c, z;
+	char *buf = malloc(MiB);
+	struct statvfs sv;
+	uint64_t room, size;
+
+	(void)state;
+	assert_non_null(buf);
+	if (!open_tier(&mem, 16 * MiB, 0) || !mem.huge) {
+		kvfs_mem_close(&mem);
+		free(buf);
+		skip(); /* needs its own huge-page tmpfs */
+	}
+	fill(buf, MiB, 9);
+	kvfs_data_init(&a, 1);
+	assert_int_equal(kvfs_data_write(&a, &mem, 0, buf, MiB), (ssize_t)MiB);
+	kvfs_data_release(&a, &mem); /* one 1 MiB page freed */
+	assert_int_equal(atomic_load(&mem.frag), MiB);
+	kvfs_data_init(&z, 2);
+	assert_true(kvfs_data_fd(&z, &mem, 0) >= 0);
+	assert_int_equal(fstatvfs(mem.dirfd, &sv), 0);
+	room = (uint64_t)sv.f_bavail * sv.f_frsize;
+	assert_true(room > 8 * MiB);
+	assert_int_equal(fallocate(z.fd, 0, 0, (off_t)(room - 2 * MiB)), 0);
+	size = mem.size;
+	mem.size = 1ull << 40;
+	kvfs_data_init(&c, 3);
+	assert_int_equal(kvfs_data_alloc(&c, &mem, 0, 8 * MiB, 8 * MiB), -ENOSPC);
+	assert_int_equal(kvfs_data_allocated(&c), 0); /* the piece went back */
+	assert_int_equal(c.pieces, 0);
+	assert_int_equal(atomic_load(&mem.frag), MiB);
+	/* Where the range had memory, what it had stays. */
+	assert_int_equal(kvfs_data_write(&c, &mem, 0, buf, MiB), (ssize_t)MiB);
+	assert_int_equal(kvfs_data_alloc(&c, &mem, 0, 8 * MiB, 8 * MiB), -ENOSPC);
+	expect(&c, 0, buf, MiB);
+	mem.size = size;
+	kvfs_data_release(&c, &mem);
+	kvfs_data_release(&z, &mem);
+	kvfs_mem_close(&mem);
+	free(buf);
+}
+
 /* The fallback directory counts mem= itself. */
 static void test_fallback_counts(void **state)
 {
@@ -697,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_prealloc_pieces),
 		cmocka_unit_test(test_feed_growing_writer),
 		cmocka_unit_test(test_full_all_or_nothing),
+		cmocka_unit_test(test_alloc_pieces_undone),
 		cmocka_unit_test(test_fallback_counts),
 		cmocka_unit_test(test_view_walk),
 		cmocka_unit_test_teardown(test_keep_adopt, keep_teardown),
