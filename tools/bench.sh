@@ -37,6 +37,9 @@
 #                          twice this)
 #   KVFS_SSD_SIZE=...      their ssd_size= (default 4 x KVFS_SSD_MEM + 2G)
 #   KVFS_SSD_OPTS=...      more -o options for them, e.g. write_policy=back
+#   BENCH_ENGINE_FDS=N     descriptors the engine sessions' process holds open
+#                          besides its files (default 0; an engine with CUDA and
+#                          sockets holds hundreds: kvfs-bench-engines --fds)
 set -euo pipefail
 
 BUILD=${BUILD:-build}
@@ -368,8 +371,8 @@ if [[ -n $KVFS_PID && -x $ENGINES_BIN ]]; then
 	eng_targets=("kvfs=$MNT")
 	[[ -n $DISK ]] && eng_targets+=("disk=$DISK")
 	[[ -n $TMPFS ]] && eng_targets+=("tmpfs=$TMPFS")
-	eng_opts=(--repeat "$REPEAT")
-	[[ ${quick[0]:-} == --quick && -z ${BENCH_REPEAT:-} ]] && eng_opts=(--quick)
+	eng_opts=(--repeat "$REPEAT" --fds "${BENCH_ENGINE_FDS:-0}")
+	[[ ${quick[0]:-} == --quick && -z ${BENCH_REPEAT:-} ]] && eng_opts=(--quick --fds "${BENCH_ENGINE_FDS:-0}")
 	echo
 	"$ENGINES_BIN" "${eng_opts[@]}" --watch-pid "$KVFS_PID" --json "$OUT_DIR/engines.json" \
 		"${eng_targets[@]}" | tee -a "$OUT_DIR/results.txt"

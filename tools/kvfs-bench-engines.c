@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -109,6 +110,7 @@ struct bench {
 	unsigned size_div, count_div;	/* engine scaling (1, 1 normally) */
 	size_t mmap_size, rand_size;
 	unsigned rand_reads;
+	unsigned fds;			/* --fds: descriptors held open */
 	const char *json;
 	long watch_pid[EB_MAX_WATCH];
 	unsigned nwatch;
@@ -1525,7 +1527,8 @@ static void write_json(const struct bench *b)
 		sysconf(_SC_NPROCESSORS_ONLN), u.release);
 	fprintf(f, "  \"config\": {\"repeat\": %u, \"settle_s\": %.1f, \"fsync\": false, "
 		"\"mmap_bytes\": %zu, \"rand_file_bytes\": %zu, \"rand_reads\": %u, "
-		"\"engine_files\": {", rp, b->settle, b->mmap_size, b->rand_size, b->rand_reads);
+		"\"extra_fds\": %u, \"engine_files\": {", rp, b->settle, b->mmap_size,
+		b->rand_size, b->rand_reads, b->fds);
 	for (unsigned e = 0; e < E_NR; e++)
 		fprintf(f, "%s\"%s\": %u", e ? ", " : "", engine_name[e], eng_files(b, e));
 	fprintf(f, "}},\n  \"memcpy_mbps\": ");
@@ -1635,6 +1638,9 @@ static void usage(FILE *f, int code)
 		"  --engines LIST  the engine sessions to run, any of ds4,sglang,vllm,\n"
 		"                  lmcache,llmd (all)\n"
 		"  --rand-reads N  4 KiB preads per rand measurement (100000)\n"
+		"  --fds N         hold N more descriptors open (of /dev/null) throughout, as\n"
+		"                  an engine's process does (CUDA, sockets): kvfs looks at each\n"
+		"                  of the creator's descriptors when it closes a new file (0)\n"
 		"  --quick         smoke test: one run, engine sessions a quarter the size\n"
 		"  --verify-only   every sequence once, small, checked; no figures (a test)\n"
 		"  --watch-pid PID a kvfs daemon: its CPU is not counted as interference\n"
@@ -1688,6 +1694,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 				die("--settle %s is not 0-60 seconds", v);
 		} else if (strcmp(a, "--rand-reads") == 0) {
 			b->rand_reads = parse_uint(a, v, 2, 100000000);
+		} else if (strcmp(a, "--fds") == 0) {
+			b->fds = parse_uint(a, v, 0, 1000000);
 		} else if (strcmp(a, "--json") == 0) {
 			b->json = v;
 		} else if (strcmp(a, "--watch-pid") == 0) {
@@ -1712,6 +1720,24 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	}
 	if (!b->nt)
 		usage(stderr, 2);
+}
+
+/* --fds: n descriptors of /dev/null, open until exit (the soft limit
+ * raised to fit where the hard one allows). */
+static void hold_fds(unsigned n)
+{
+	struct rlimit rl;
+
+	if (n == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 64) {
+		rl.rlim_cur = rl.rlim_max < (rlim_t)n + 64 ? rl.rlim_max : (rlim_t)n + 64;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (open("/dev/null", O_RDONLY | O_CLOEXEC) < 0)
+			die("--fds %u: open /dev/null (descriptor %u): %s", n, i, strerror(errno));
+	printf("holding %u more descriptors open (--fds)\n", n);
 }
 
 static bool on(const struct target *t, enum phase ph)
@@ -1742,6 +1768,7 @@ int main(int argc, char **argv)
 		b->rand_size = 32 * MIB;
 		b->rand_reads = 2000;
 	}
+	hold_fds(b->fds);
 	b->tag = mix64((uint64_t)getpid() ^ (uint64_t)time(NULL)) & 0xffffffffffULL;
 	b->pat = xalloc(EB_PAT_SIZE);
 	for (size_t i = 0; i < EB_PAT_SIZE / 8; i++) {
