@@ -563,6 +563,16 @@ uint64_t kvfs_data_refresh(struct kvfs_data *d, struct kvfs_mem *mem)
 	return d->bytes;
 }
 
+/* n bytes of 1 MiB pages were freed just now: mem->frag counts them for
+ * FRAG_TTL_NS from now (never past mem=). */
+static void frag_freed(struct kvfs_mem *mem, uint64_t n)
+{
+	if (n && atomic_load(&mem->frag) < mem->size) {
+		atomic_store(&mem->frag_ns, kvfs_mono_ns());
+		atomic_fetch_add(&mem->frag, n);
+	}
+}
+
 /* The 1 MiB pages a file whose `bytes` are about to be freed gives back:
  * those its preallocation took so, else the one a tail of 1 MiB or more
  * past its last huge page has (its size as allocated: the kernel chose
@@ -577,10 +587,7 @@ static void note_freed(struct kvfs_data *d, struct kvfs_mem *mem, uint64_t bytes
 		return;
 	if (n > bytes)
 		n = bytes / PIECE * PIECE;
-	if (n && atomic_load(&mem->frag) < mem->size) {
-		atomic_store(&mem->frag_ns, kvfs_mono_ns());
-		atomic_fetch_add(&mem->frag, n);
-	}
+	frag_freed(mem, n);
 }
 
 uint64_t kvfs_mem_freed_small(struct kvfs_mem *mem)
@@ -665,10 +672,7 @@ fail:
 	if (empty && fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			       (off_t)off, (off_t)len) == 0) {
 		d->pieces -= done;
-		if (done) { /* freed again just now (note_freed) */
-			atomic_store(&mem->frag_ns, kvfs_mono_ns());
-			atomic_fetch_add(&mem->frag, done);
-		}
+		frag_freed(mem, done);
 	}
 	return -e;
 }

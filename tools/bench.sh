@@ -371,8 +371,9 @@ if [[ -n $KVFS_PID && -x $ENGINES_BIN ]]; then
 	eng_targets=("kvfs=$MNT")
 	[[ -n $DISK ]] && eng_targets+=("disk=$DISK")
 	[[ -n $TMPFS ]] && eng_targets+=("tmpfs=$TMPFS")
-	eng_opts=(--repeat "$REPEAT" --fds "${BENCH_ENGINE_FDS:-0}")
-	[[ ${quick[0]:-} == --quick && -z ${BENCH_REPEAT:-} ]] && eng_opts=(--quick --fds "${BENCH_ENGINE_FDS:-0}")
+	eng_opts=(--repeat "$REPEAT")
+	[[ ${quick[0]:-} == --quick && -z ${BENCH_REPEAT:-} ]] && eng_opts=(--quick)
+	eng_opts+=(--fds "${BENCH_ENGINE_FDS:-0}")
 	echo
 	"$ENGINES_BIN" "${eng_opts[@]}" --watch-pid "$KVFS_PID" --json "$OUT_DIR/engines.json" \
 		"${eng_targets[@]}" | tee -a "$OUT_DIR/results.txt"
