@@ -188,6 +188,8 @@ void kvfs_ctl_snapshot(struct kvfs *kv, struct kvfs_ctl_snap *s)
 	s->files = atomic_load(&ns->files);
 	s->dirs = atomic_load(&ns->dirs);
 	s->published = atomic_load(&ns->published);
+	s->closes_deferred = atomic_load(&ns->closes_deferred);
+	s->closes_scanned = atomic_load(&ns->closes_scanned);
 	s->bytes_read = atomic_load(&ns->bytes_read);
 	s->bytes_written = atomic_load(&ns->bytes_written);
 	s->file_hits = atomic_load(&ns->hits);
@@ -347,6 +349,9 @@ void kvfs_ctl_write_stats(FILE *f, const struct kvfs_ctl_snap *s)
 	stats_tiers(f, s);
 	fprintf(f, "\nnamespace  %" PRIu64 " files, %" PRIu64 " directories, %"
 		PRIu64 " published since start\n", s->files, s->dirs, s->published);
+	fprintf(f, "closes     %" PRIu64 " waited for their release, %" PRIu64
+		" settled by reading the creator's descriptors\n",
+		s->closes_deferred, s->closes_scanned);
 	fprintf(f, "i/o        read %s, written %s, file hits %" PRIu64
 		", writes refused for space (ENOSPC) %" PRIu64 "\n",
 		human_bytes(s->bytes_read, a, sizeof(a)),
@@ -434,8 +439,9 @@ void kvfs_ctl_write_json(FILE *f, const struct kvfs_ctl_snap *s)
 		s->start_ns / 1e9, (s->now_ns - s->start_ns) / 1e9);
 	json_tiers(f, s);
 	fprintf(f, "  \"namespace\": {\"files\": %" PRIu64 ", \"directories\": %"
-		PRIu64 ", \"published\": %" PRIu64 "},\n", s->files, s->dirs,
-		s->published);
+		PRIu64 ", \"published\": %" PRIu64 ", \"closes_deferred\": %" PRIu64
+		", \"closes_scanned\": %" PRIu64 "},\n", s->files, s->dirs,
+		s->published, s->closes_deferred, s->closes_scanned);
 	fprintf(f, "  \"io\": {\"read_bytes\": %" PRIu64 ", \"written_bytes\": %"
 		PRIu64 ", \"file_hits\": %" PRIu64 ", \"enospc\": %" PRIu64
 		", \"passthrough\": %s, \"opens_passthrough\": %" PRIu64
@@ -718,6 +724,8 @@ ssize_t kvfs_ctl_fill(void *arg, int kind, char **buf)
 	if (!f)
 		return -ENOMEM;
 	if (kind != KVFS_CTL_CONFIG) {
+		/* Counts every close that returned before this open. */
+		kvfs_file_settle_all(&kv->ns);
 		s = malloc(sizeof(*s));
 		if (!s) {
 			fclose(f);

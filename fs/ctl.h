@@ -55,6 +55,7 @@ struct kvfs_ctl_snap {
 	uint64_t frag_bytes;             /* freed in 1 MiB pages (backing.h) */
 	const char *mem_where;           /* kvfs_mem_where() */
 	uint64_t files, dirs, published;
+	uint64_t closes_deferred, closes_scanned; /* file.c, kvfs_file_settle */
 	uint64_t bytes_read, bytes_written, file_hits, enospc;
 	uint64_t opens_passthrough, opens_served, pt_absorbed;
 	uint64_t tmpfiles;               /* O_TMPFILE opens (kproto.h) */

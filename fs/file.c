@@ -961,11 +961,26 @@ static int settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
 	return ino->t.resident && !kvfs_inode_stored(ino);
 }
 
+/* The close of ino that waited for its release (closed_h) is decided:
+ * wakes the requests waiting for it.  Caller holds ns->lock for writing. */
+static void close_settled(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	ino->closed_h = NULL;
+	KVFS_ASSERT(atomic_load(&ns->nclosing) > 0);
+	atomic_fetch_sub(&ns->nclosing, 1);
+	pthread_mutex_lock(&ns->settle_lock);
+	ns->settle_gen++;
+	pthread_cond_broadcast(&ns->settle_cond);
+	pthread_mutex_unlock(&ns->settle_lock);
+}
+
 static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 {
 	struct kvfs_inode *ino = h->ino;
 	int queue;
 
+	if (ino->closed_h == h)
+		close_settled(ns, ino);
 	h->writer = 0;
 	KVFS_ASSERT(ino->nwriters > 0);
 	if (--ino->nwriters > 0)
@@ -985,12 +1000,29 @@ static void writer_done(struct kvfs_ns *ns, struct kvfs_handle *h)
 /*
  * flush comes with every close(2) of every descriptor of the open file:
  * the copies a fork inherits and closes at exec, and a dup(2) closed while
- * the original stays open.  So a flush publishes only when it comes from the
- * creating process and that process holds no other descriptor of the file
- * (kvfs_proc_holds, read before taking any lock).  Otherwise nothing is
- * published yet; the creator's last close, or at the latest the release of
- * the last reference, publishes.
+ * the original stays open.  A flush from another process publishes nothing.
+ * One from the creator notes the close (closed_h) and returns: the release
+ * of the handle, which the kernel queues before that close(2) returns when
+ * it was the handle's last descriptor, publishes (writer_done).  A request
+ * that meets the file hidden before that settles it (kvfs_file_settle).
+ * Deciding here instead costs a statx of every descriptor the creator has
+ * (kvfs_proc_holds, about 1 us each), and engines hold hundreds; only a
+ * close after fsync does it still, so that close makes the file durable.
  */
+static void close_defer(struct kvfs_ns *ns, struct kvfs_handle *h)
+{
+	struct kvfs_inode *ino = h->ino;
+
+	pthread_rwlock_wrlock(&ns->lock);
+	if (h->writer && !ino->published) {
+		if (!ino->closed_h)
+			atomic_fetch_add(&ns->nclosing, 1);
+		ino->closed_h = h;
+		atomic_fetch_add(&ns->stats.closes_deferred, 1);
+	}
+	pthread_rwlock_unlock(&ns->lock);
+}
+
 int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		    struct kvfs_handle *h)
 {
@@ -1005,8 +1037,13 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	}
 	if (!h->writer)
 		return 0;
-	if (!ino->published && kvfs_ctx_in_process(ctx, ino->owner_tgid))
+	if (!ino->published && kvfs_ctx_in_process(ctx, ino->owner_tgid)) {
+		if (!h->sync_publish) {
+			close_defer(ns, h);
+			return 0;
+		}
 		creator_done = kvfs_proc_holds(ino->owner_tgid, ino->id) == 0;
+	}
 	pthread_rwlock_wrlock(&ns->lock);
 	if (h->writer && (ino->published || creator_done))
 		writer_done(ns, h);
@@ -1018,6 +1055,80 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		return kvfs_store_fsync(ns->store, ino);
 	}
 	return 0;
+}
+
+/* How long a request waits for a close's release before it reads the
+ * creator's descriptors instead (kvfs_file_settle): the release is queued
+ * before close(2) returns and is handled in microseconds, unless a dup or
+ * a child holds the handle (then it may never come) or the kernel held it
+ * back behind max_background others. */
+#define SETTLE_WAIT_MS 10
+
+static void settle_deadline(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += SETTLE_WAIT_MS * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+void kvfs_file_settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
+{
+	struct timespec deadline;
+	pid_t owner = 0;
+	int held = 0, pending, timed_out = 0;
+
+	settle_deadline(&deadline);
+	for (;;) {
+		uint64_t gen;
+
+		pthread_mutex_lock(&ns->settle_lock);
+		gen = ns->settle_gen;
+		pthread_mutex_unlock(&ns->settle_lock);
+		pthread_rwlock_rdlock(&ns->lock);
+		pending = ino->closed_h != NULL;
+		owner = ino->owner_tgid;
+		pthread_rwlock_unlock(&ns->lock);
+		if (!pending || timed_out)
+			break;
+		pthread_mutex_lock(&ns->settle_lock);
+		if (ns->settle_gen == gen)
+			timed_out = pthread_cond_timedwait(&ns->settle_cond,
+							   &ns->settle_lock,
+							   &deadline) == ETIMEDOUT;
+		pthread_mutex_unlock(&ns->settle_lock);
+	}
+	/* No release: decide as a flush would, from the creator's
+	 * descriptors (read before taking any lock). */
+	if (pending)
+		held = kvfs_proc_holds(owner, ino->id);
+	pthread_rwlock_wrlock(&ns->lock);
+	if (pending && ino->closed_h) {
+		atomic_fetch_add(&ns->stats.closes_scanned, 1);
+		if (held == 0)
+			writer_done(ns, ino->closed_h); /* publishes, settles */
+		else
+			close_settled(ns, ino); /* hidden until its next close */
+	}
+	kvfs_ns_put_open(ns, ino); /* the hold visible() took */
+	pthread_rwlock_unlock(&ns->lock);
+}
+
+void kvfs_file_settle_all(struct kvfs_ns *ns)
+{
+	struct timespec deadline;
+	int timed_out = 0;
+
+	if (atomic_load(&ns->nclosing) == 0)
+		return;
+	settle_deadline(&deadline);
+	pthread_mutex_lock(&ns->settle_lock);
+	while (atomic_load(&ns->nclosing) > 0 && !timed_out)
+		timed_out = pthread_cond_timedwait(&ns->settle_cond, &ns->settle_lock,
+						   &deadline) == ETIMEDOUT;
+	pthread_mutex_unlock(&ns->settle_lock);
 }
 
 /* A published file whose last bound writer was released: what

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "index.h"
 #include "log.h"
 #include "ns.h"
@@ -281,10 +282,36 @@ static int link_set(struct kvfs_inode *ino, const char *target)
 }
 
 /* Can ctx see ino?  Everyone sees published inodes; an unpublished one is
- * seen by its creating process only. */
-static int visible(struct kvfs_ctx *ctx, const struct kvfs_inode *ino)
+ * seen by its creating process only.  One whose creator has closed it, its
+ * release not yet handled (closed_h), is noted in ctx, held open, the first
+ * such only: the call settles it and tries again (settle_retry).  Caller
+ * holds ns->lock (either way). */
+static int visible(struct kvfs_ctx *ctx, struct kvfs_inode *ino)
 {
-	return ino->published || (ctx && kvfs_ctx_in_process(ctx, ino->owner_tgid));
+	if (ino->published || (ctx && kvfs_ctx_in_process(ctx, ino->owner_tgid)))
+		return 1;
+	if (ctx && ino->closed_h && !ctx->pending) {
+		atomic_fetch_add(&ino->nopen, 1); /* may grow under the shared lock */
+		ctx->pending = ino;
+	}
+	return 0;
+}
+
+/* Tries of a call that keeps meeting closes to settle (each settles one;
+ * others may come meanwhile): then it answers as the file stands. */
+#define SETTLE_TRIES 4
+
+/* After an attempt that met a close to settle (visible()): settles it and
+ * says whether to try again.  Caller holds no lock. */
+static int settle_retry(struct kvfs_ns *ns, struct kvfs_ctx *ctx, int *tries)
+{
+	struct kvfs_inode *ino = ctx ? ctx->pending : NULL;
+
+	if (!ino)
+		return 0;
+	ctx->pending = NULL;
+	kvfs_file_settle(ns, ino);
+	return ++*tries < SETTLE_TRIES;
 }
 
 void kvfs_inode_stat(const struct kvfs_inode *ino, struct stat *st)
@@ -394,6 +421,12 @@ int kvfs_ns_init(struct kvfs_ns *ns, struct kvfs_mem *mem,
 	if (pthread_rwlock_init(&ns->lock, NULL) != 0)
 		return -ENOMEM;
 	if (kvfs_admit_init(&ns->admit) != 0) {
+		pthread_rwlock_destroy(&ns->lock);
+		return -ENOMEM;
+	}
+	if (pthread_mutex_init(&ns->settle_lock, NULL) != 0 ||
+	    kvfs_cond_init_monotonic(&ns->settle_cond) != 0) {
+		kvfs_admit_release(&ns->admit);
 		pthread_rwlock_destroy(&ns->lock);
 		return -ENOMEM;
 	}
@@ -732,14 +765,16 @@ void kvfs_ns_release(struct kvfs_ns *ns)
 		ns->root = NULL;
 	}
 	kvfs_admit_release(&ns->admit);
+	pthread_cond_destroy(&ns->settle_cond);
+	pthread_mutex_destroy(&ns->settle_lock);
 	pthread_rwlock_destroy(&ns->lock);
 }
 
 /* ---- tree operations ---- */
 
-int kvfs_ns_lookup(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-		   struct kvfs_inode *parent, const char *name,
-		   struct kvfs_entry *out)
+static int lookup_once(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		       struct kvfs_inode *parent, const char *name,
+		       struct kvfs_entry *out)
 {
 	struct kvfs_inode *ino;
 	int r;
@@ -769,6 +804,18 @@ int kvfs_ns_lookup(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		entry_fill(ino, out);
 	}
 	pthread_rwlock_unlock(&ns->lock);
+	return r;
+}
+
+int kvfs_ns_lookup(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		   struct kvfs_inode *parent, const char *name,
+		   struct kvfs_entry *out)
+{
+	int r, tries = 0;
+
+	do
+		r = lookup_once(ns, ctx, parent, name, out);
+	while (settle_retry(ns, ctx, &tries));
 	return r;
 }
 
@@ -855,9 +902,9 @@ static void link_new(struct kvfs_ns *ns, struct kvfs_inode *parent,
 
 /* A directory, file or symlink (target non-NULL) made by mknod, mkdir or
  * symlink: published at birth. */
-static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-		     struct kvfs_inode *parent, const char *name, mode_t mode,
-		     const char *target, struct kvfs_entry *out)
+static int make_node_once(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			  struct kvfs_inode *parent, const char *name,
+			  mode_t mode, const char *target, struct kvfs_entry *out)
 {
 	struct kvfs_inode *ino;
 	char *link = target ? strdup(target) : NULL;
@@ -886,6 +933,18 @@ static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 out:
 	pthread_rwlock_unlock(&ns->lock);
 	free(link); /* not taken: an error */
+	return r;
+}
+
+static int make_node(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		     struct kvfs_inode *parent, const char *name, mode_t mode,
+		     const char *target, struct kvfs_entry *out)
+{
+	int r, tries = 0;
+
+	do
+		r = make_node_once(ns, ctx, parent, name, mode, target, out);
+	while (settle_retry(ns, ctx, &tries));
 	return r;
 }
 
@@ -932,7 +991,7 @@ int kvfs_ns_readlink(struct kvfs_ns *ns, struct kvfs_inode *ino,
  * A new regular file, open by its creator: named `name` in parent, or with
  * no name at all (name NULL: O_TMPFILE, nlink 0 until kvfs_ns_link).
  */
-static int create_file(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+static int create_once(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		       struct kvfs_inode *parent, const char *name, mode_t mode,
 		       int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
 {
@@ -988,6 +1047,18 @@ fail:
 	return r;
 }
 
+static int create_file(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		       struct kvfs_inode *parent, const char *name, mode_t mode,
+		       int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
+{
+	int r, tries = 0;
+
+	do
+		r = create_once(ns, ctx, parent, name, mode, flags, out, fh);
+	while (settle_retry(ns, ctx, &tries));
+	return r;
+}
+
 int kvfs_ns_create(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *parent, const char *name, mode_t mode,
 		   int flags, struct kvfs_entry *out, struct kvfs_handle **fh)
@@ -1010,9 +1081,9 @@ int kvfs_ns_tmpfile(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
  * file for the SSD.  The kernel refuses the link itself for O_EXCL
  * tmpfiles and for files with no name that were not made by O_TMPFILE.
  */
-int kvfs_ns_link(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-		 struct kvfs_inode *ino, struct kvfs_inode *newparent,
-		 const char *newname, struct kvfs_entry *out)
+static int link_once(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		     struct kvfs_inode *ino, struct kvfs_inode *newparent,
+		     const char *newname, struct kvfs_entry *out)
 {
 	char *name = strdup(newname);
 	int r, queue = 0;
@@ -1051,6 +1122,18 @@ int kvfs_ns_link(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 out:
 	pthread_rwlock_unlock(&ns->lock);
 	free(name);
+	return r;
+}
+
+int kvfs_ns_link(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+		 struct kvfs_inode *ino, struct kvfs_inode *newparent,
+		 const char *newname, struct kvfs_entry *out)
+{
+	int r, tries = 0;
+
+	do
+		r = link_once(ns, ctx, ino, newparent, newname, out);
+	while (settle_retry(ns, ctx, &tries));
 	return r;
 }
 
@@ -1103,16 +1186,27 @@ static int remove_name(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	return r;
 }
 
+static int remove_settled(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			  struct kvfs_inode *parent, const char *name, int want_dir)
+{
+	int r, tries = 0;
+
+	do
+		r = remove_name(ns, ctx, parent, name, want_dir);
+	while (settle_retry(ns, ctx, &tries));
+	return r;
+}
+
 int kvfs_ns_unlink(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *parent, const char *name)
 {
-	return remove_name(ns, ctx, parent, name, 0);
+	return remove_settled(ns, ctx, parent, name, 0);
 }
 
 int kvfs_ns_rmdir(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		  struct kvfs_inode *parent, const char *name)
 {
-	return remove_name(ns, ctx, parent, name, 1);
+	return remove_settled(ns, ctx, parent, name, 1);
 }
 
 /* Is `dir` equal to `ancestor` or inside it?  Caller holds ns->lock. */
@@ -1227,7 +1321,7 @@ int kvfs_ns_rename(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		   struct kvfs_inode *newparent, const char *newname,
 		   unsigned int flags)
 {
-	int r;
+	int r, tries = 0;
 
 	if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
 	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
@@ -1241,9 +1335,11 @@ int kvfs_ns_rename(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		return -ENOTDIR;
 	if (is_ctl_name(ns, parent, name) || is_ctl_name(ns, newparent, newname))
 		return -EPERM;
-	pthread_rwlock_wrlock(&ns->lock);
-	r = do_rename(ns, ctx, parent, name, newparent, newname, flags);
-	pthread_rwlock_unlock(&ns->lock);
+	do {
+		pthread_rwlock_wrlock(&ns->lock);
+		r = do_rename(ns, ctx, parent, name, newparent, newname, flags);
+		pthread_rwlock_unlock(&ns->lock);
+	} while (settle_retry(ns, ctx, &tries));
 	return r;
 }
 
@@ -1298,8 +1394,8 @@ static int snapshot_add(struct kvfs_handle *h, size_t *cap, const char *name,
 	return 0;
 }
 
-int kvfs_ns_readdir_snapshot(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
-			     struct kvfs_handle *h)
+static int snapshot_once(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			 struct kvfs_handle *h)
 {
 	struct kvfs_inode *dir = h->ino, *up;
 	size_t cap = 0;
@@ -1319,6 +1415,17 @@ int kvfs_ns_readdir_snapshot(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 	pthread_rwlock_unlock(&ns->lock);
 	if (r)
 		snapshot_free(h);
+	return r;
+}
+
+int kvfs_ns_readdir_snapshot(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
+			     struct kvfs_handle *h)
+{
+	int r, tries = 0;
+
+	do
+		r = snapshot_once(ns, ctx, h);
+	while (settle_retry(ns, ctx, &tries));
 	return r;
 }
 

@@ -26,6 +26,11 @@
  * same name gets EBUSY.  When the creating process closes the last handle
  * open for writing (its flush; or, failing that, the handle's release) the
  * file becomes PUBLISHED, visible to all, and its row is queued to the index.
+ * The creator's flush does not publish itself: it marks the close (closed_h)
+ * and the handle's release, which the kernel queues before close(2) returns,
+ * publishes.  A request that meets the file hidden meanwhile settles it
+ * first (kvfs_file_settle), so no process that learns of the close can miss
+ * the file.
  * Directories, symbolic links and mknod'ed files are published at birth.
  *
  * Locking (the order of all the daemon's locks, and the threads that take
@@ -84,6 +89,10 @@ struct kvfs_ctx {
 	pid_t tid;     /* the calling thread (FUSE reports thread ids) */
 	pid_t tgid;    /* its process; 0 until resolved by kvfs_ctx_tgid() */
 	mode_t umask;
+	/* A file this request found hidden only until its creator's close
+	 * is settled (closed_h set), held open for kvfs_file_settle: the
+	 * namespace call settles it and tries again (ns.c). */
+	struct kvfs_inode *pending;
 };
 
 /* The process of ctx->tid, read from /proc once per ctx (proc.c). */
@@ -138,6 +147,9 @@ struct kvfs_inode {
 	uint32_t nwriters;
 	int published;
 	pid_t owner_tgid;               /* creator, while unpublished */
+	struct kvfs_handle *closed_h;   /* the creator closed this writer; its
+					   release publishes (file.c,
+					   kvfs_file_flush); NULL once settled */
 	int in_index;                   /* a row exists or is queued */
 	int hashing;                    /* queued to the hasher (hasher.c) */
 	atomic_uint_fast64_t nlookup;   /* kernel lookups; atomic, see above */
@@ -229,6 +241,10 @@ struct kvfs_ns_stats {
 	 * and those the daemon serves (file.c, "Passthrough"). */
 	atomic_uint_fast64_t opens_passthrough, opens_served;
 	atomic_uint_fast64_t pt_absorbed;  /* passthrough writers' changes taken in */
+	/* Creators' closes whose publish waited for the release, and those
+	 * a request settled by reading the creator's descriptors instead
+	 * (file.c, kvfs_file_settle). */
+	atomic_uint_fast64_t closes_deferred, closes_scanned;
 };
 
 struct kvfs_ns {
@@ -251,6 +267,13 @@ struct kvfs_ns {
 					   options allow it: opens may be bound */
 	struct kvfs_ns_stats stats;
 	struct kvfs_admit admit;        /* writers' backpressure (admit.h) */
+	/* Closes waiting for their release (closed_h set): how many, under
+	 * ns->lock; settle_gen counts the settled ones, under settle_lock, and
+	 * settle_cond wakes the requests waiting for them (file.c). */
+	atomic_uint nclosing;
+	pthread_mutex_t settle_lock;
+	pthread_cond_t settle_cond;
+	uint64_t settle_gen;
 	uid_t root_uid;
 	gid_t root_gid;
 };
@@ -437,6 +460,14 @@ ssize_t kvfs_file_write(struct kvfs_ns *ns, struct kvfs_handle *h,
 int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
 		    struct kvfs_handle *h);
 void kvfs_file_release(struct kvfs_ns *ns, struct kvfs_handle *h);
+/* Settles the close of ino that a request found pending (ctx->pending):
+ * waits for the release briefly, else reads the creator's descriptors, and
+ * drops the hold.  Caller holds no lock. */
+void kvfs_file_settle(struct kvfs_ns *ns, struct kvfs_inode *ino);
+/* Waits (briefly, as kvfs_file_settle) until no close waits for its
+ * release: the stats a client reads after its close count that close.
+ * Caller holds no lock. */
+void kvfs_file_settle_all(struct kvfs_ns *ns);
 int kvfs_file_fsync(struct kvfs_ns *ns, struct kvfs_handle *h, int datasync);
 int64_t kvfs_file_lseek(struct kvfs_ns *ns, struct kvfs_handle *h,
 			int64_t off, int whence);

@@ -14,6 +14,10 @@
  *                              must only ever see ENOENT or a complete file.
  *   publish direct DIR ROUNDS  A writes DIR/direct.bin in pieces directly under
  *                              its final name (LMCache); same check for B.
+ *   publish handoff DIR ROUNDS A closes (or closes and renames) a new file and
+ *                              at once tells B, which must find it whole by
+ *                              stat, read and readdir; some rounds a child of
+ *                              A still holds the descriptor.
  *
  * B is forked before A creates anything, so it shares no descriptors with A.
  * Every check prints "FAIL: what: expected X, got Y" and the exit status is 1
@@ -488,6 +492,84 @@ static int publish_rounds(const char *dir, int rounds, int direct)
 	return t_nfail ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* handoff: B acts on a file the moment A's close(2) returns                 */
+
+/*
+ * The daemon publishes at the release the kernel queues before close(2)
+ * returns (docs/design.md, "Publish-on-close"), so B, told right after,
+ * must find the file whole: by stat, by a read of all of it, by readdir,
+ * under its final name after a rename.  Every fifth round a child of A
+ * inherits the descriptor and holds it past A's close, so no release comes:
+ * B's request then waits, reads A's descriptors and publishes.
+ */
+static int handoff(const char *dir, int rounds)
+{
+	unsigned char *buf = malloc(1u << 20);
+	struct peer b;
+	int inherited = 0;
+
+	if (!buf || peer_start(&b) != 0) {
+		printf("FAIL: start B\n");
+		free(buf);
+		return 1;
+	}
+	for (int r = 1; r <= rounds; r++) {
+		size_t size = 1000 + (size_t)r * 337 % (1u << 20);
+		char path[4096 + 8], final[4096], name[32];
+		const char *ans;
+		int fd, hold[2] = { -1, -1 }, st;
+		pid_t child = -1;
+
+		snprintf(name, sizeof(name), "h%d", r);
+		snprintf(final, sizeof(final), "%s/%s", dir, name);
+		snprintf(path, sizeof(path), "%s%s", final, r % 7 == 0 ? ".tmp" : "");
+		t_pattern(buf, size, (uint64_t)r, 0);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0) {
+			printf("FAIL: A: create %s: %s\n", path, t_ename(errno));
+			t_nfail++;
+			break;
+		}
+		T_CHECK(write(fd, buf, size) == (ssize_t)size, "A: write %s", path);
+		if (r % 5 == 0 && pipe(hold) == 0) {
+			fflush(stdout);
+			child = fork();
+			if (child == 0) { /* holds fd until A closes its end */
+				char c;
+
+				close(hold[1]);
+				(void)read(hold[0], &c, 1);
+				_exit(0);
+			}
+			close(hold[0]);
+			inherited++;
+		}
+		T_CHECK(close(fd) == 0, "A: close %s: %s", path, t_ename(errno));
+		if (r % 7 == 0)
+			T_CHECK(rename(path, final) == 0, "A: rename %s: %s", path,
+				t_ename(errno));
+		ans = peer_ask(&b, "stat %s", final);
+		T_CHECK(strncmp(ans, "OK ", 3) == 0 && (size_t)atoll(ans + 3) == size,
+			"B: stat %s right after A's close: %s (size %zu)", final, ans, size);
+		ans = peer_ask(&b, "read %s %zu %d", final, size, r);
+		T_CHECK(strcmp(ans, "OK") == 0, "B: read %s: %s", final, ans);
+		if (r % 4 == 0) {
+			ans = peer_ask(&b, "list %s %s", dir, name);
+			T_CHECK(strcmp(ans, "listed") == 0, "B: list %s: %s", final, ans);
+		}
+		if (child > 0) {
+			close(hold[1]);
+			waitpid(child, &st, 0);
+		}
+	}
+	peer_stop(&b);
+	printf("handoff: %d rounds, %d with the descriptor held by a child\n",
+	       rounds, inherited);
+	free(buf);
+	return t_nfail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -498,6 +580,9 @@ int main(int argc, char **argv)
 		return publish_rounds(argv[2], atoi(argv[3]), 0);
 	if (argc >= 4 && strcmp(argv[1], "direct") == 0)
 		return publish_rounds(argv[2], atoi(argv[3]), 1);
-	fprintf(stderr, "usage: publish visibility DIR | rename DIR ROUNDS | direct DIR ROUNDS\n");
+	if (argc >= 4 && strcmp(argv[1], "handoff") == 0)
+		return handoff(argv[2], atoi(argv[3]));
+	fprintf(stderr, "usage: publish visibility DIR | rename DIR ROUNDS | "
+		"direct DIR ROUNDS | handoff DIR ROUNDS\n");
 	return 2;
 }

@@ -12,7 +12,7 @@ M=$T_DIR/mnt
 kvfs_mount "$M" "$T_DIR/state" mem=256M
 t_require_kvfs_mount "$M"
 
-mkdir "$M/vis" "$M/ren" "$M/dir"
+mkdir "$M/vis" "$M/ren" "$M/dir" "$M/hand"
 # All three run even if one fails, so one run reports everything.
 failed=()
 "$IT/publish" visibility "$M/vis" || failed+=(visibility)
@@ -21,6 +21,16 @@ kvfs_alive "$M"
 kvfs_alive "$M"
 "$IT/publish" direct "$M/dir" 100 || failed+=(direct)
 kvfs_alive "$M"
+# Each of the 200 closes waited for its release; the 40 whose descriptor a
+# child still held were settled by reading A's descriptors.
+deferred0=$(t_stat "$M" namespace closes_deferred)
+scanned0=$(t_stat "$M" namespace closes_scanned)
+"$IT/publish" handoff "$M/hand" 200 || failed+=(handoff)
+kvfs_alive "$M"
+deferred=$(($(t_stat "$M" namespace closes_deferred) - deferred0))
+scanned=$(($(t_stat "$M" namespace closes_scanned) - scanned0))
+((deferred >= 200 && scanned >= 40 && scanned <= deferred)) ||
+	t_fail "handoff: $deferred closes deferred (want >= 200), $scanned settled by a scan (want 40 or a few more)"
 ((${#failed[@]} == 0)) || t_fail "publish ${failed[*]}: see the FAIL lines above"
 
 # The same with shell tools: this shell keeps the file open on fd 3 and other

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -111,6 +115,111 @@ static void test_release_publishes_without_owner_flush(void **state)
 	kvfs_file_release(&f->kv.ns, h);
 	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->b, f->kv.ns.root, "y", &l), 0);
 	kvfs_ns_forget(&f->kv.ns, l.ino, 1);
+	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
+}
+
+/* Releases a handle once another request holds its inode (visible()'s
+ * hold: nopen goes from 1 to 2), as the kernel's RELEASE reaching a second
+ * daemon thread while the first waits for it. */
+struct late_release {
+	struct kvfs_ns *ns;
+	struct kvfs_handle *h;
+};
+
+static void *release_when_held(void *arg)
+{
+	struct late_release *l = arg;
+
+	while (atomic_load(&l->h->ino->nopen) < 2)
+		sched_yield();
+	kvfs_file_release(l->ns, l->h);
+	return NULL;
+}
+
+/* This process as a creator, and the next inode number that of a file it
+ * holds open (fd): /proc shows it holding "the file" until fd closes. */
+static struct kvfs_ctx held_creator(struct fixture *f, int *fd)
+{
+	char path[] = "/tmp/kvfs-test-settle-XXXXXX";
+	struct stat st;
+
+	*fd = mkstemp(path);
+	assert_true(*fd >= 0);
+	unlink(path);
+	assert_int_equal(fstat(*fd, &st), 0);
+	atomic_store(&f->kv.ns.next_id, st.st_ino);
+	return (struct kvfs_ctx){ .tid = (pid_t)syscall(SYS_gettid), .tgid = getpid() };
+}
+
+/* The creator's flush publishes nothing itself; its release does, and a
+ * request of another process that comes between waits for it: it sees
+ * the file, never a miss.  (Read from /proc, the creator would still hold
+ * it: only the release can have published it.) */
+static void test_close_published_by_release(void **state)
+{
+	struct fixture *f = *state;
+	struct late_release l = { .ns = &f->kv.ns };
+	struct kvfs_entry e, le;
+	pthread_t t;
+	int fd;
+	struct kvfs_ctx me = held_creator(f, &fd);
+
+	assert_int_equal(kvfs_ns_create(&f->kv.ns, &me, f->kv.ns.root, "r", 0644,
+					O_WRONLY, &e, &l.h), 0);
+	assert_int_equal(kvfs_file_write(&f->kv.ns, l.h, "hello", 5, 0), 5);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &me, l.h), 0);
+	assert_false(e.ino->published);
+	assert_ptr_equal(e.ino->closed_h, l.h);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.closes_deferred), 1);
+	assert_int_equal(pthread_create(&t, NULL, release_when_held, &l), 0);
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->b, f->kv.ns.root, "r", &le), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(le.published);
+	assert_int_equal(le.st.st_size, 5);
+	assert_null(e.ino->closed_h);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.closes_scanned), 0);
+	assert_int_equal(atomic_load(&f->kv.ns.nclosing), 0);
+	close(fd);
+	kvfs_ns_forget(&f->kv.ns, le.ino, 1);
+	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
+}
+
+/* A release that does not come (a dup or a child holds the handle): the
+ * waiting request reads the creator's descriptors after SETTLE_WAIT_MS,
+ * and the file stays hidden while the creator holds it. */
+static void test_close_settled_by_scan(void **state)
+{
+	struct fixture *f = *state;
+	struct kvfs_handle *h, *d;
+	struct kvfs_entry e, le;
+	int fd, listed = 0;
+	struct kvfs_ctx me = held_creator(f, &fd);
+
+	assert_int_equal(kvfs_ns_create(&f->kv.ns, &me, f->kv.ns.root, "s", 0644,
+					O_WRONLY, &e, &h), 0);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &me, h), 0);
+
+	/* Held: still hidden, from lookup and readdir alike. */
+	assert_int_equal(kvfs_ns_lookup(&f->kv.ns, &f->b, f->kv.ns.root, "s", &le), -ENOENT);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.closes_scanned), 1);
+	assert_null(e.ino->closed_h);
+	assert_false(e.ino->published);
+
+	/* Its last descriptor closed, the next close settles to published. */
+	close(fd);
+	assert_int_equal(kvfs_file_flush(&f->kv.ns, &me, h), 0);
+	assert_int_equal(kvfs_ns_opendir(&f->kv.ns, &f->b, f->kv.ns.root, &d), 0);
+	assert_int_equal(kvfs_ns_readdir_snapshot(&f->kv.ns, &f->b, d), 0);
+	for (size_t i = 0; i < d->nents; i++)
+		listed += strcmp(d->ents[i].name, "s") == 0;
+	assert_int_equal(listed, 1);
+	kvfs_ns_releasedir(&f->kv.ns, d);
+	assert_int_equal(atomic_load(&f->kv.ns.stats.closes_scanned), 2);
+	assert_true(e.ino->published);
+	assert_false(h->writer);
+	kvfs_file_release(&f->kv.ns, h); /* publishes nothing twice */
+	assert_int_equal(atomic_load(&f->kv.ns.stats.published), 1);
+	assert_int_equal(atomic_load(&f->kv.ns.nclosing), 0);
 	kvfs_ns_forget(&f->kv.ns, e.ino, 1);
 }
 
@@ -726,7 +835,9 @@ static void test_hasher_patched_by_rewrites(void **state)
 		assert_int_equal(kvfs_ns_create(&f->kv.ns, &f->a, f->kv.ns.root, name, 0644,
 						O_RDWR, &e, &h), 0);
 		assert_int_equal(kvfs_file_write(&f->kv.ns, h, want, len, 0), (ssize_t)len);
-		assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0); /* publish */
+		assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
+		kvfs_file_release(&f->kv.ns, h); /* publish */
+		assert_int_equal(kvfs_file_open(&f->kv.ns, &f->a, e.ino, O_RDWR, 0, &h), 0);
 		for (int i = 0; i < 4000 && atomic_load(&f->kv.ns.stats.crc_pending); i++) {
 			uint64_t off = (uint64_t)rand_r(&seed) % (len - sizeof(hdr));
 
@@ -738,6 +849,7 @@ static void test_hasher_patched_by_rewrites(void **state)
 			if (i % 8 == 7)
 				usleep(20);
 		}
+		assert_int_equal(kvfs_file_flush(&f->kv.ns, &f->a, h), 0);
 		kvfs_file_release(&f->kv.ns, h);
 		for (int i = 0; i < 5000 && atomic_load(&f->kv.ns.stats.crc_pending); i++)
 			usleep(1000);
@@ -761,6 +873,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unpublished_is_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_publishes_without_owner_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_published_by_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_settled_by_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readdir_hides_unpublished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_replace_keeps_old_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_flags_and_errors, setup, teardown),
