@@ -46,6 +46,13 @@
 #define WARM_IDLE_MS    100
 #define WARM_NICE       10
 #define WARM_FIRST_HINT (8ull << 20)
+/* A lend frees whole units; what it freed beyond what it was asked is
+ * taken by the next lends first, for LEND_CREDIT_NS (a free block of a
+ * huge page goes back to the host after about 2 s: "The warm reserve").
+ * The least a writer is lent: small files (16-128 KiB pages of a prefix
+ * cache) share a unit, where each took one of its own. */
+#define LEND_CREDIT_NS  (1000ull * 1000 * 1000)
+#define LEND_MIN        (64ull << 10)
 
 /* The feeder (kvfs_data_feed): how often it looks (doubling up to
  * FEED_IDLE_MS while no fed file past half of FEED_FROM grows), the size
@@ -285,13 +292,21 @@ static uint64_t warm_free_locked(struct kvfs_mem *mem, uint64_t bytes)
 
 void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes)
 {
-	uint64_t freed;
+	uint64_t freed = 0, now;
 
-	if (!mem->warm_running || bytes == 0 || atomic_load(&mem->warm_held) == 0)
+	if (!mem->warm_running || bytes == 0)
 		return;
 	pthread_mutex_lock(&mem->warm_lock);
-	freed = warm_free_locked(mem, bytes);
-	mem->warm_lend_ns = kvfs_mono_ns();
+	now = kvfs_mono_ns();
+	if (now - mem->lend_credit_ns > LEND_CREDIT_NS)
+		mem->lend_credit = 0;
+	if (mem->lend_credit < bytes && atomic_load(&mem->warm_held) > 0) {
+		freed = warm_free_locked(mem, bytes - mem->lend_credit);
+		mem->lend_credit += freed;
+		mem->lend_credit_ns = now;
+	}
+	mem->lend_credit -= mem->lend_credit < bytes ? mem->lend_credit : bytes;
+	mem->warm_lend_ns = now;
 	pthread_mutex_unlock(&mem->warm_lock);
 	atomic_fetch_add(&mem->lent, freed);
 }
@@ -306,11 +321,11 @@ void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size)
 	uint64_t h = atomic_load(&mem->lend_hint), next = h - h / 8;
 
 	/* The largest recent size, decaying by 1/8 per writer; never under
-	 * one unit.  A lost update between two writers only delays this. */
+	 * LEND_MIN.  A lost update between two writers only delays this. */
 	if (size > next)
 		next = size;
-	if (next < WARM_UNIT)
-		next = WARM_UNIT;
+	if (next < LEND_MIN)
+		next = LEND_MIN;
 	atomic_store(&mem->lend_hint, next);
 }
 

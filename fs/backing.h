@@ -80,6 +80,10 @@ struct kvfs_mem {
 					filled, or held (backing.c) */
 	uint64_t warm_units;         /* entries in warm_unit */
 	uint64_t warm_lend_ns;       /* CLOCK_MONOTONIC of the last lend */
+	uint64_t lend_credit;        /* freed by lends beyond what they were
+					asked, not yet asked for (backing.c,
+					kvfs_mem_lend); with its time: */
+	uint64_t lend_credit_ns;
 	atomic_uint_fast64_t warm_held;  /* bytes the reserve holds now */
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
@@ -169,9 +173,11 @@ void kvfs_mem_close(struct kvfs_mem *mem);
  * the tier counts: it is outside the tier's tmpfs.  No-op if running.
  */
 void kvfs_mem_warm_start(struct kvfs_mem *mem);
-/* Frees up to `bytes` of the reserve (whole 2 MiB units, at least one)
- * for an allocation the tier is about to make.  Any thread; takes only
- * warm_lock.  A no-op without a reserve. */
+/* Frees `bytes` of the reserve for an allocation the tier is about to
+ * make: in whole 2 MiB units, what an earlier lend freed beyond what it
+ * was asked (for up to 1 s) taken first, so small files lend a unit
+ * between many.  Any thread; takes only warm_lock.  A no-op without a
+ * reserve. */
 void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes);
 /* What a writer of new content is lent at its open (the kernel writes its
  * bytes; the daemon learns their size only at close): the largest size

@@ -5,8 +5,8 @@
 # reserve fills to 64 MiB; a 16 MiB file is lent pages and the reserve
 # settles at what is left; more files shrink it; unlinking them grows it
 # back; a writer's pages given at its open and not used go back at its
-# close; a writer that keeps growing is given more as it writes;
-# prefault=0 holds nothing.  Every file reads back intact.
+# close; a writer that keeps growing is given more as it writes; small
+# files share what they are lent; prefault=0 holds nothing.  Every file reads back intact.
 . "$(dirname "$0")/lib.sh"
 t_require_fuse
 t_require_helper pattern
@@ -125,6 +125,32 @@ t_cmp "$M/e.kv" "$T_DIR/e.ref"
 blocks=$(($(stat -c %b "$M/e.kv") * 512))
 ((blocks <= 40 * MIB)) || t_fail "e.kv (40 MiB) holds $blocks bytes after its close"
 rm "$M/e.kv"
+
+# Small files share the units they are lent (backing.h, kvfs_mem_lend):
+# once the writers' hint has come down from e.kv's 40 MiB (100 files of
+# 64 KiB), 64 more are lent about their 4 MiB, not a 2 MiB unit each.
+mkdir "$M/small"
+python3 - "$M/small" 0 100 <<'PY'
+import os, sys
+d, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(first, first + n):
+    with open(os.path.join(d, "p%d" % i), "wb") as f:
+        f.write(bytes([i % 251]) * 65536)
+PY
+settle "$M" "after 100 small files"
+read -r held lent0 used < <(warm "$M")
+python3 - "$M/small" 100 64 <<'PY'
+import os, sys
+d, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(first, first + n):
+    with open(os.path.join(d, "p%d" % i), "wb") as f:
+        f.write(bytes([i % 251]) * 65536)
+PY
+read -r held lent used < <(warm "$M")
+((lent - lent0 <= 8 * MIB)) ||
+	t_fail "64 files of 64 KiB were lent $((lent - lent0)) bytes of the reserve"
+t_eq "$(od -An -tu1 -N1 -j65535 "$M/small/p163" | tr -d ' ')" $((163 % 251)) "the last small file's last byte"
+rm -r "$M/small"
 kvfs_umount "$M"
 
 kvfs_mount "$M" "$T_DIR/state" "mem=64M,prefault=0"
