@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "crc32c.h"
 #include "log.h"
+#include "tbuf.h"
 
 /* The tmpfs's huge= (docs/design.md, "The memory tier": measured). */
 #define MEM_HUGE "within_size"
@@ -1155,16 +1156,17 @@ int64_t kvfs_data_seek(const struct kvfs_data *d, uint64_t off, int whence,
 	return r;
 }
 
+/* Each thread's buffer of CRC passes (tbuf.h). */
+static struct kvfs_tbuf crc_buf = KVFS_TBUF_INIT;
+
 uint32_t kvfs_data_crc_range(const struct kvfs_data *d, uint32_t crc,
 			     uint64_t off, uint64_t len)
 {
-	static __thread char *buf;
+	char *buf = kvfs_tbuf_get(&crc_buf, DATA_STEP);
 	char small[4096];
 	char *b;
 	size_t step;
 
-	if (!buf)
-		buf = malloc(DATA_STEP);
 	b = buf ? buf : small; /* no memory for the big one: slower, still right */
 	step = buf ? DATA_STEP : sizeof(small);
 	while (len) {

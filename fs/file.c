@@ -60,6 +60,7 @@
 #include "index.h"
 #include "log.h"
 #include "ns.h"
+#include "tbuf.h"
 
 /* Largest overwrite whose old bytes are read to patch the CRC: 64 KiB covers
  * header and trailer rewrites; larger overwrites are rare and recompute. */
@@ -617,36 +618,29 @@ static int read_prepare(struct kvfs_ns *ns, struct kvfs_handle *h, int route,
 }
 
 /* The buffer a daemon-served read of memory copies into: one per FUSE
- * thread, kept between reads (a fresh 1 MiB malloc per read is an mmap and
- * 256 page faults), so kvfs_file_read_done() must not free it. */
-static __thread char *mem_buf;
-static __thread size_t mem_buf_len;
+ * thread, kept between reads (tbuf.h), so kvfs_file_read_done() must not
+ * free it. */
+static struct kvfs_tbuf mem_buf = KVFS_TBUF_INIT;
 
 /* Serves [off, off + size) from the backing file (the daemon-served mode:
  * a passthrough open never asks). */
 static ssize_t read_mem(struct kvfs_ns *ns, struct kvfs_handle *h, uint64_t off,
 			size_t size, struct iovec *iov, int *niov, void **bounce)
 {
+	char *buf = kvfs_tbuf_get(&mem_buf, size);
 	int r;
 
-	if (mem_buf_len < size) {
-		char *b = malloc(size);
-
-		if (!b)
-			return -ENOMEM;
-		free(mem_buf);
-		mem_buf = b;
-		mem_buf_len = size;
-	}
-	r = kvfs_data_read(&h->ino->data, off, mem_buf, size);
+	if (!buf)
+		return -ENOMEM;
+	r = kvfs_data_read(&h->ino->data, off, buf, size);
 	if (r)
 		return r;
 	if (ns->store)
 		atomic_fetch_add(&ns->store->stats.mem_hits, 1);
-	iov[0].iov_base = mem_buf;
+	iov[0].iov_base = buf;
 	iov[0].iov_len = size;
 	*niov = 1;
-	*bounce = mem_buf;
+	*bounce = NULL; /* the thread's buffer: read_done frees nothing */
 	return (ssize_t)size;
 }
 
@@ -743,8 +737,7 @@ void kvfs_file_read_done(struct kvfs_ns *ns, struct kvfs_handle *h, void *bounce
 	int more = atomic_exchange(&h->promote_more, 0);
 
 	pthread_rwlock_unlock(&ino->lock);
-	if (bounce != mem_buf)
-		free(bounce);
+	free(bounce);
 	/* This read started a promotion and was answered as soon as its own
 	 * bytes were in: now, with the reply gone, read in the rest while
 	 * the reader copies out what is ready (store.h).  The promotion holds

@@ -445,7 +445,8 @@ ssize_t kvfs_file_read_begin(struct kvfs_ns *ns, struct kvfs_handle *h,
 			     uint64_t off, size_t size, struct iovec *iov,
 			     int *niov, void **bounce);
 /* bounce: what read_begin returned in *bounce (bytes read from the SSD
- * into a buffer of the read's own, or the thread's buffer for memory). */
+ * into a buffer of the read's own, freed here; NULL for memory, read into
+ * the thread's buffer). */
 /* Binds a new handle to its file's backing file where the kernel may
  * serve it (file.c, "Passthrough"): sets h->passthrough.  Caller holds no
  * lock. */
