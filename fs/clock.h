@@ -35,6 +35,19 @@ static inline int kvfs_cond_init_monotonic(pthread_cond_t *c)
 	return err;
 }
 
+/* The CLOCK_MONOTONIC time `ms` milliseconds from now, as the timed
+ * waits of kvfs_cond_init_monotonic's conditions take it. */
+static inline void kvfs_deadline_ms(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Waits on c (made by kvfs_cond_init_monotonic) at most `ms`
  * milliseconds; the caller holds m.  A wakeup may come early. */
 static inline void kvfs_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m,
@@ -42,13 +55,7 @@ static inline void kvfs_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m,
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	kvfs_deadline_ms(&ts, ms);
 	(void)pthread_cond_timedwait(c, m, &ts);
 }
 

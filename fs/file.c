@@ -56,6 +56,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 #include "index.h"
 #include "log.h"
@@ -1057,23 +1058,13 @@ int kvfs_file_flush(struct kvfs_ns *ns, struct kvfs_ctx *ctx,
  * back behind max_background others. */
 #define SETTLE_WAIT_MS 10
 
-static void settle_deadline(struct timespec *ts)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_nsec += SETTLE_WAIT_MS * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 void kvfs_file_settle(struct kvfs_ns *ns, struct kvfs_inode *ino)
 {
 	struct timespec deadline;
 	pid_t owner = 0;
 	int held = 0, pending, timed_out = 0;
 
-	settle_deadline(&deadline);
+	kvfs_deadline_ms(&deadline, SETTLE_WAIT_MS);
 	for (;;) {
 		uint64_t gen;
 
@@ -1116,7 +1107,7 @@ void kvfs_file_settle_all(struct kvfs_ns *ns)
 
 	if (atomic_load(&ns->nclosing) == 0)
 		return;
-	settle_deadline(&deadline);
+	kvfs_deadline_ms(&deadline, SETTLE_WAIT_MS);
 	pthread_mutex_lock(&ns->settle_lock);
 	while (atomic_load(&ns->nclosing) > 0 && !timed_out)
 		timed_out = pthread_cond_timedwait(&ns->settle_cond, &ns->settle_lock,

@@ -27,8 +27,8 @@ t_mount_tmpfs "$T_DIR/tmpfs" 128M
 mkdir -p "$T_DIR/disk"
 
 # With 200 more descriptors open, as an engine's process holds: each new
-# file's publishing close looks through all of them (design.md,
-# "Publish-on-close") and must still publish it.
+# file must still be published at its close (design.md,
+# "Publish-on-close"; until stage 13 that close read every descriptor).
 out=$("$TOOL" --verify-only --fds 200 "kvfs=$M" "disk=$T_DIR/disk" "tmpfs=$T_TMPFS" 2>&1) ||
 	t_fail "kvfs-bench-engines --verify-only --fds 200 failed: $out"
 t_log "$out"

@@ -6,7 +6,8 @@
 # settles at what is left; more files shrink it; unlinking them grows it
 # back; a writer's pages given at its open and not used go back at its
 # close; a writer that keeps growing is given more as it writes; small
-# files share what they are lent; prefault=0 holds nothing.  Every file reads back intact.
+# files share what they are lent; prefault=0 holds nothing.  Every file
+# reads back intact.
 . "$(dirname "$0")/lib.sh"
 t_require_fuse
 t_require_helper pattern
@@ -129,23 +130,23 @@ rm "$M/e.kv"
 # Small files share the units they are lent (backing.h, kvfs_mem_lend):
 # once the writers' hint has come down from e.kv's 40 MiB (100 files of
 # 64 KiB), 64 more are lent about their 4 MiB, not a 2 MiB unit each.
-mkdir "$M/small"
-python3 - "$M/small" 0 100 <<'PY'
+
+# small_files DIR FIRST N: DIR/pFIRST.. of 64 KiB, each byte i % 251.
+small_files() {
+	python3 - "$@" <<'PY'
 import os, sys
 d, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for i in range(first, first + n):
     with open(os.path.join(d, "p%d" % i), "wb") as f:
         f.write(bytes([i % 251]) * 65536)
 PY
+}
+
+mkdir "$M/small"
+small_files "$M/small" 0 100
 settle "$M" "after 100 small files"
 read -r held lent0 used < <(warm "$M")
-python3 - "$M/small" 100 64 <<'PY'
-import os, sys
-d, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(first, first + n):
-    with open(os.path.join(d, "p%d" % i), "wb") as f:
-        f.write(bytes([i % 251]) * 65536)
-PY
+small_files "$M/small" 100 64
 read -r held lent used < <(warm "$M")
 ((lent - lent0 <= 8 * MIB)) ||
 	t_fail "64 files of 64 KiB were lent $((lent - lent0)) bytes of the reserve"
