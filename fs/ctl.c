@@ -663,7 +663,7 @@ static const char *io_name(enum kvfs_io io)
 void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 {
 	const struct kvfs_opts *o = &kv->opts;
-	char mem[32];
+	char mem[32], wake[160];
 
 	fprintf(f, "# kvfs %s, pid %d: effective options (defaults applied)\n",
 		KVFS_VERSION, (int)getpid());
@@ -706,6 +706,10 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 		atomic_load(&((struct kvfs_kproto *)&kv->kproto)->offered) &
 		KVFS_FUSE_PASSTHROUGH ? "offers it" : "does not offer it (6.9+)",
 		kvfs_kproto_can_back() ? "held" : "not held");
+	fprintf(f, "wake_here=%s\n", o->wake_here == KVFS_WAKE_AUTO ? "auto" :
+		o->wake_here == KVFS_WAKE_ON ? "1" : "0");
+	fprintf(f, "# kernel: fuse wake_here %s\n",
+		kvfs_wake_describe(&kv->wake, wake, sizeof(wake)));
 }
 
 /* ---- the hook ---- */

@@ -13,6 +13,7 @@
 #include "kproto.h"
 #include "ns.h"
 #include "opstat.h"
+#include "wake.h"
 
 #define KVFS_VERSION "0.1.0"
 
@@ -50,6 +51,8 @@ struct kvfs_opts {
 	char *mem_str, *io_str, *prefault_str, *hugepages_str, *threads_str;
 	char *passthrough_str, *hash_defer_str;
 	enum kvfs_pt passthrough;
+	char *wake_here_str;
+	enum kvfs_wake_mode wake_here;
 	char *arena_group_str; /* obsolete (ABI 2): accepted, warned about, unused */
 	char *ssd_size_str, *write_policy_str, *evict_policy_str;
 };
@@ -85,6 +88,7 @@ struct kvfs {
 	struct kvfs_opstats opstats; /* per-request counters (optimer.c) */
 	struct kvfs_kproto kproto;  /* INIT flags past libfuse's (kproto.c) */
 	int dev_fd;                 /* the session's /dev/fuse fd (kconn.c) */
+	struct kvfs_wake wake;      /* the kernel's wake_here, at start (wake.c) */
 };
 
 #endif

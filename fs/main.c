@@ -42,6 +42,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("mem", mem_str),
 	OPT("io", io_str),
 	OPT("passthrough", passthrough_str),
+	OPT("wake_here", wake_here_str),
 	OPT("prefault", prefault_str),
 	OPT("hugepages", hugepages_str),
 	OPT("threads", threads_str),
@@ -80,6 +81,10 @@ static void usage(const char *prog)
 	       "                       mmap of files memory holds whole (FUSE passthrough,\n"
 	       "                       kernel 6.9+, needs CAP_SYS_ADMIN), else io= applies;\n"
 	       "                       0: never; 1: refuse to start without CAP_SYS_ADMIN\n"
+	       "    -o wake_here=M     auto (default): turn on the kernel's fuse wake_here\n"
+	       "                       where it has one and the daemon may (both sides of a\n"
+	       "                       round trip on one CPU; the whole host's setting);\n"
+	       "                       0: leave it alone; 1: refuse to start if it cannot\n"
 	       "    -o prefault=0|1    hold the tier's free room as warm pages, lent to writers (default 1)\n"
 	       "    -o hugepages=0|1   huge pages for files of 2 MiB and more (tmpfs huge=within_size;\n"
 	       "                       default 1)\n"
@@ -424,6 +429,15 @@ static int open_store(struct kvfs *kv)
 		kvfs_err("kvfs: passthrough=1 needs CAP_SYS_ADMIN (the kernel's rule for backing files); run as root or use passthrough=auto");
 		return -EPERM;
 	}
+	r = kvfs_wake_apply(&kv->wake, KVFS_WAKE_PARAM, kv->opts.wake_here);
+	if (r) {
+		kvfs_err("kvfs: wake_here=1: cannot turn on %s (%s); use wake_here=auto",
+			 KVFS_WAKE_PARAM, strerror(-r));
+		return r;
+	}
+	if (kv->wake.state == KVFS_WAKE_SET)
+		kvfs_info("kvfs: turned on %s: the kernel runs both sides of a FUSE round trip on one CPU (every FUSE mount of this host; wake_here=0 leaves it alone)",
+			  KVFS_WAKE_PARAM);
 	r = open_mem(kv, flags);
 	if (r)
 		return r; /* open_mem said why */

@@ -147,6 +147,17 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 		else
 			FAIL("kvfs: passthrough=%s is not one of auto, 0, 1", o->passthrough_str);
 	}
+	o->wake_here = KVFS_WAKE_AUTO;
+	if (o->wake_here_str) {
+		if (strcmp(o->wake_here_str, "auto") == 0)
+			o->wake_here = KVFS_WAKE_AUTO;
+		else if (strcmp(o->wake_here_str, "0") == 0)
+			o->wake_here = KVFS_WAKE_OFF;
+		else if (strcmp(o->wake_here_str, "1") == 0)
+			o->wake_here = KVFS_WAKE_ON;
+		else
+			FAIL("kvfs: wake_here=%s is not one of auto, 0, 1", o->wake_here_str);
+	}
 	o->prefault = 1;
 	if (o->prefault_str && parse_bool(o->prefault_str, &o->prefault) != 0)
 		FAIL("kvfs: prefault=%s must be 0 or 1", o->prefault_str);
@@ -191,6 +202,7 @@ void kvfs_opts_release(struct kvfs_opts *o)
 	free(o->mem_str);
 	free(o->io_str);
 	free(o->passthrough_str);
+	free(o->wake_here_str);
 	free(o->prefault_str);
 	free(o->hugepages_str);
 	free(o->threads_str);

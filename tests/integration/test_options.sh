@@ -59,6 +59,7 @@ physk=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 big=$((physk * 2 / 1048576 + 1))G
 refuse "mem= above physical memory" "kvfs: mem=$big exceeds physical memory" "$MNT" -f -o "state=$S,mem=$big"
 refuse "io= unknown" "kvfs: io=foo is not one of auto, direct, cached" "$MNT" -f -o "state=$S,mem=64M,io=foo"
+refuse "wake_here= unknown" "kvfs: wake_here=yes is not one of auto, 0, 1" "$MNT" -f -o "state=$S,mem=64M,wake_here=yes"
 refuse "nonexistent mountpoint" "kvfs: mountpoint $T_DIR/nope does not exist" "$T_DIR/nope" -f -o "state=$S,mem=64M"
 
 # A state "directory" that is a file.

@@ -49,6 +49,8 @@ static void check_fails(const char *field_val, const char *want_in_msg)
 		o.mem_str = val;
 	else if (strncmp(field_val, "io=", 3) == 0)
 		o.io_str = val;
+	else if (strncmp(field_val, "wake_here=", 10) == 0)
+		o.wake_here_str = val;
 	else if (strncmp(field_val, "prefault=", 9) == 0)
 		o.prefault_str = val;
 	else if (strncmp(field_val, "threads=", 8) == 0)
@@ -73,6 +75,7 @@ static void test_bad_options(void **state)
 	check_fails("mem=64G", "exceeds physical memory (24.0 GiB)");
 	check_fails("mem=1K", "too small");
 	check_fails("io=fast", "io=fast is not one of auto, direct, cached");
+	check_fails("wake_here=yes", "wake_here=yes is not one of auto, 0, 1");
 	check_fails("prefault=maybe", "prefault=maybe");
 	check_fails("threads=0", "threads=0");
 	check_fails("threads=9x", "threads=9x");
@@ -93,6 +96,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.prefault, 1);
 	assert_int_equal(o.threads, 8);
 	assert_int_equal(o.hash_defer_ms, KVFS_HASH_DEFER_MS);
+	assert_int_equal(o.wake_here, KVFS_WAKE_AUTO);
 	assert_non_null(o.state);
 	assert_true(strlen(o.state) > 0);
 	kvfs_opts_release(&o);
@@ -113,8 +117,10 @@ static void test_defaults(void **state)
 	assert_string_equal(o.state, "/tmp/x");
 	kvfs_opts_release(&o);
 	o.hash_defer_str = strdup("0");
+	o.wake_here_str = strdup("0");
 	assert_int_equal(kvfs_opts_check(&o, 24 * GiB, msg, sizeof(msg)), 0);
 	assert_int_equal(o.hash_defer_ms, 0);
+	assert_int_equal(o.wake_here, KVFS_WAKE_OFF);
 	kvfs_opts_release(&o);
 }
 
