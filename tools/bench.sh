@@ -195,6 +195,10 @@ mount_kvfs() {
 	PREFAULT_S=$waited
 	echo "kvfs: mounted $MNT -o $opts (pid $KVFS_PID); waited ${waited}s for the" \
 		"memory warming (${PREFAULT_MIB} MiB warmed)"
+	# Round trips cost half or less with the kernel's wake_here on
+	# (docs/design.md): every figure of a run depends on it.
+	WAKE_HERE=$(sed -n 's/^# kernel: fuse wake_here //p' "$MNT/.kvfs/config")
+	echo "kvfs: the kernel's fuse wake_here: ${WAKE_HERE:-unknown}"
 }
 
 # Starts kvfs on $1 with options $2, logging to $3; sets DAEMON_PID.  Waits
@@ -323,7 +327,7 @@ for t in $TARGETS; do
 		mount_kvfs
 		targets+=("kvfs=$MNT")
 		meta+=(--watch-pid "$KVFS_PID")
-		meta+=(--meta "kvfs_prefault_wait_s=$PREFAULT_S") ;;
+		meta+=(--meta "kvfs_prefault_wait_s=$PREFAULT_S" --meta "fuse_wake_here=$WAKE_HERE") ;;
 	tmpfs)
 		mount_tmpfs
 		check_space "$TMPFS"
