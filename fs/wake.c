@@ -3,18 +3,21 @@
  * wakes the daemon's worker on the CPU of the process that sent the request
  * and that process, at the reply, on the worker's CPU, so the two sides of
  * a round trip run one after the other on one CPU instead of waking each
- * other across CPUs.  Kernels that carry it have a boolean
- * /sys/module/fuse/parameters/wake_here (off by default); others do not.
+ * other across CPUs (what its place beside the scheduler's
+ * wake-up-on-this-CPU helper and the measurements below say; the kernel
+ * documents it nowhere).  Kernels that carry it have a boolean
+ * /sys/module/fuse/parameters/wake_here, off by default; mainline has none.
  *
  * Why kvfs turns it on: with passthrough, a kvfs file's bytes never reach
  * the daemon, so what an engine waits for is round trips (OPEN of every file
  * of a ds4 header scan; LOOKUP, MKDIR, CREATE, GETXATTR, FLUSH, RENAME and
  * the directories' GETATTRs of every vLLM block).  Measured on a 2-CPU VM
  * (docs/bench.md, stage 14): a header scan's open 38-41 -> 7-8 us, its
- * close 13 -> 5; vLLM's store 0.64-0.80 -> 0.45-0.48 s.  It changes where threads run, never what a request does,
- * and it is the whole machine's setting: every FUSE filesystem of the host
- * gets it, until the next boot or `echo N` (kvfs does not turn it back
- * off at exit: another kvfs, or the next start, would find it changed).
+ * close 13 -> 5; vLLM's store 0.64-0.80 -> 0.45-0.52 s.  It changes where
+ * threads run, never what a request does, and it is the whole machine's
+ * setting: every FUSE filesystem of the host gets it, until the next boot
+ * or `echo N` (kvfs does not turn it back off at exit: another kvfs, or
+ * the next start, would find it changed under it).
  *
  * Called once at start, before the mount (main.c); no threads, no locks.
  */
