@@ -58,6 +58,23 @@ static int parse_bool(const char *s, int *out)
 	return 0;
 }
 
+/* passthrough= and wake_here=: "auto", "0" or "1", as 0, 1, 2 (both
+ * enums list AUTO, OFF, ON in that order).  Returns 0 or -EINVAL. */
+_Static_assert(KVFS_PT_AUTO == 0 && KVFS_PT_OFF == 1 && KVFS_PT_ON == 2 &&
+	       KVFS_WAKE_AUTO == 0 && KVFS_WAKE_OFF == 1 && KVFS_WAKE_ON == 2,
+	       "parse_auto01's order");
+static int parse_auto01(const char *s, int *out)
+{
+	static const char *const names[] = { "auto", "0", "1" };
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 char *kvfs_default_state_dir(void)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
@@ -116,6 +133,8 @@ static int check_tiers(struct kvfs_opts *o, char *msg, size_t msgsz)
 
 int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 {
+	int v;
+
 	o->mem = phys / 4;
 	if (o->mem_str && kvfs_parse_size(o->mem_str, &o->mem) != 0)
 		FAIL("kvfs: mem=%s is not a size (use a number with an optional K, M, G or T suffix)",
@@ -136,28 +155,14 @@ int kvfs_opts_check(struct kvfs_opts *o, uint64_t phys, char *msg, size_t msgsz)
 		else
 			FAIL("kvfs: io=%s is not one of auto, direct, cached", o->io_str);
 	}
-	o->passthrough = KVFS_PT_AUTO;
-	if (o->passthrough_str) {
-		if (strcmp(o->passthrough_str, "auto") == 0)
-			o->passthrough = KVFS_PT_AUTO;
-		else if (strcmp(o->passthrough_str, "0") == 0)
-			o->passthrough = KVFS_PT_OFF;
-		else if (strcmp(o->passthrough_str, "1") == 0)
-			o->passthrough = KVFS_PT_ON;
-		else
-			FAIL("kvfs: passthrough=%s is not one of auto, 0, 1", o->passthrough_str);
-	}
-	o->wake_here = KVFS_WAKE_AUTO;
-	if (o->wake_here_str) {
-		if (strcmp(o->wake_here_str, "auto") == 0)
-			o->wake_here = KVFS_WAKE_AUTO;
-		else if (strcmp(o->wake_here_str, "0") == 0)
-			o->wake_here = KVFS_WAKE_OFF;
-		else if (strcmp(o->wake_here_str, "1") == 0)
-			o->wake_here = KVFS_WAKE_ON;
-		else
-			FAIL("kvfs: wake_here=%s is not one of auto, 0, 1", o->wake_here_str);
-	}
+	v = KVFS_PT_AUTO;
+	if (o->passthrough_str && parse_auto01(o->passthrough_str, &v) != 0)
+		FAIL("kvfs: passthrough=%s is not one of auto, 0, 1", o->passthrough_str);
+	o->passthrough = (enum kvfs_pt)v;
+	v = KVFS_WAKE_AUTO;
+	if (o->wake_here_str && parse_auto01(o->wake_here_str, &v) != 0)
+		FAIL("kvfs: wake_here=%s is not one of auto, 0, 1", o->wake_here_str);
+	o->wake_here = (enum kvfs_wake_mode)v;
 	o->prefault = 1;
 	if (o->prefault_str && parse_bool(o->prefault_str, &o->prefault) != 0)
 		FAIL("kvfs: prefault=%s must be 0 or 1", o->prefault_str);

@@ -51,6 +51,8 @@ static void check_fails(const char *field_val, const char *want_in_msg)
 		o.io_str = val;
 	else if (strncmp(field_val, "wake_here=", 10) == 0)
 		o.wake_here_str = val;
+	else if (strncmp(field_val, "passthrough=", 12) == 0)
+		o.passthrough_str = val;
 	else if (strncmp(field_val, "prefault=", 9) == 0)
 		o.prefault_str = val;
 	else if (strncmp(field_val, "threads=", 8) == 0)
@@ -76,6 +78,7 @@ static void test_bad_options(void **state)
 	check_fails("mem=1K", "too small");
 	check_fails("io=fast", "io=fast is not one of auto, direct, cached");
 	check_fails("wake_here=yes", "wake_here=yes is not one of auto, 0, 1");
+	check_fails("passthrough=on", "passthrough=on is not one of auto, 0, 1");
 	check_fails("prefault=maybe", "prefault=maybe");
 	check_fails("threads=0", "threads=0");
 	check_fails("threads=9x", "threads=9x");
@@ -97,6 +100,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.threads, 8);
 	assert_int_equal(o.hash_defer_ms, KVFS_HASH_DEFER_MS);
 	assert_int_equal(o.wake_here, KVFS_WAKE_AUTO);
+	assert_int_equal(o.passthrough, KVFS_PT_AUTO);
 	assert_non_null(o.state);
 	assert_true(strlen(o.state) > 0);
 	kvfs_opts_release(&o);
@@ -118,9 +122,17 @@ static void test_defaults(void **state)
 	kvfs_opts_release(&o);
 	o.hash_defer_str = strdup("0");
 	o.wake_here_str = strdup("0");
+	o.passthrough_str = strdup("1");
 	assert_int_equal(kvfs_opts_check(&o, 24 * GiB, msg, sizeof(msg)), 0);
 	assert_int_equal(o.hash_defer_ms, 0);
 	assert_int_equal(o.wake_here, KVFS_WAKE_OFF);
+	assert_int_equal(o.passthrough, KVFS_PT_ON);
+	kvfs_opts_release(&o);
+	o.wake_here_str = strdup("1");
+	o.passthrough_str = strdup("0");
+	assert_int_equal(kvfs_opts_check(&o, 24 * GiB, msg, sizeof(msg)), 0);
+	assert_int_equal(o.wake_here, KVFS_WAKE_ON);
+	assert_int_equal(o.passthrough, KVFS_PT_OFF);
 	kvfs_opts_release(&o);
 }
 
