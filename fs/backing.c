@@ -319,12 +319,16 @@ uint64_t kvfs_mem_lend_hint(struct kvfs_mem *mem)
 
 void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size)
 {
-	uint64_t h = atomic_load(&mem->lend_hint), next = h - h / 8;
+	unsigned slot = atomic_fetch_add(&mem->lend_next, 1) % KVFS_LEND_WINDOW;
+	uint64_t next = 0, v;
 
-	/* The largest recent size, decaying by 1/8 per writer; never under
-	 * LEND_MIN.  A lost update between two writers only delays this. */
-	if (size > next)
-		next = size;
+	/* The largest of the last KVFS_LEND_WINDOW sizes (slots not yet
+	 * written are 0), never under LEND_MIN.  Two writers closing at
+	 * once may each miss the other's size: the next one counts both. */
+	atomic_store(&mem->lend_recent[slot], size);
+	for (unsigned i = 0; i < KVFS_LEND_WINDOW; i++)
+		if ((v = atomic_load(&mem->lend_recent[i])) > next)
+			next = v;
 	if (next < LEND_MIN)
 		next = LEND_MIN;
 	atomic_store(&mem->lend_hint, next);

@@ -57,6 +57,12 @@
 #define KVFS_MEM_NOMOUNT 0x2 /* never mount: use KVFS_MEM_FALLBACK_DIR (tests) */
 #define KVFS_MEM_NOHUGE  0x4 /* the tmpfs without huge pages (huge=never) */
 
+/* Writers whose sizes the lend hint remembers (kvfs_mem_lend_hint): a
+ * large file is forgotten after this many others, where a hint decaying
+ * by 1/8 a writer kept lending 256 MiB files' pages to 64 KiB ones for
+ * 40 writers (docs/bench.md, stage 14). */
+#define KVFS_LEND_WINDOW 8
+
 /* The memory tier. */
 struct kvfs_mem {
 	int dirfd;             /* where O_TMPFILE makes backing files */
@@ -88,6 +94,10 @@ struct kvfs_mem {
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
 	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
+	/* The sizes the last KVFS_LEND_WINDOW writers left (a ring; the
+	 * hint is their largest) and the next slot. */
+	atomic_uint_fast64_t lend_recent[KVFS_LEND_WINDOW];
+	atomic_uint lend_next;
 	/* The feeder (kvfs_data_feed): its thread, started with the warm
 	 * thread; feed_lock guards the list of fed files.  The feeder holds
 	 * it only to walk the list, and tries each file's own lock
@@ -181,7 +191,8 @@ void kvfs_mem_warm_start(struct kvfs_mem *mem);
 void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes);
 /* What a writer of new content is lent at its open (the kernel writes its
  * bytes; the daemon learns their size only at close): the largest size
- * such writers left recently, decaying, and 8 MiB before the first. */
+ * the last KVFS_LEND_WINDOW such writers left, and 8 MiB before the
+ * first. */
 uint64_t kvfs_mem_lend_hint(struct kvfs_mem *mem);
 /* A writer of new content left a file of `size` bytes (its release). */
 void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size);

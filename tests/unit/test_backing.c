@@ -609,6 +609,33 @@ static void test_fallback_counts(void **state)
 	free(buf);
 }
 
+/* The lend hint is the largest of the last KVFS_LEND_WINDOW writers'
+ * sizes: a 256 MiB file is lent to 7 small writers after it, not to the
+ * 40 a hint decaying by 1/8 a writer kept it for; never under 64 KiB. */
+static void test_lend_hint_window(void **state)
+{
+	struct kvfs_mem mem;
+
+	(void)state;
+	assert_int_equal(open_tier(&mem, 64 * MiB, KVFS_MEM_NOMOUNT), 0);
+	assert_int_equal(kvfs_mem_lend_hint(&mem), 8 * MiB); /* before any */
+	kvfs_mem_note_written(&mem, 256 * MiB);
+	assert_int_equal(kvfs_mem_lend_hint(&mem), 256 * MiB);
+	for (int i = 1; i < KVFS_LEND_WINDOW; i++) {
+		kvfs_mem_note_written(&mem, 96 << 10);
+		assert_int_equal(kvfs_mem_lend_hint(&mem), 256 * MiB);
+	}
+	kvfs_mem_note_written(&mem, 96 << 10);
+	assert_int_equal(kvfs_mem_lend_hint(&mem), 96 << 10);
+	kvfs_mem_note_written(&mem, 3 * MiB);
+	for (int i = 1; i < KVFS_LEND_WINDOW; i++)
+		kvfs_mem_note_written(&mem, 4096);
+	assert_int_equal(kvfs_mem_lend_hint(&mem), 3 * MiB);
+	kvfs_mem_note_written(&mem, 4096);
+	assert_int_equal(kvfs_mem_lend_hint(&mem), 64 << 10); /* the floor */
+	kvfs_mem_close(&mem);
+}
+
 /* Views give addresses of the file's pages; walks tell holes from data. */
 static void test_view_walk(void **state)
 {
@@ -752,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_full_all_or_nothing),
 		cmocka_unit_test(test_alloc_pieces_undone),
 		cmocka_unit_test(test_fallback_counts),
+		cmocka_unit_test(test_lend_hint_window),
 		cmocka_unit_test(test_view_walk),
 		cmocka_unit_test_teardown(test_keep_adopt, keep_teardown),
 	};
