@@ -221,7 +221,6 @@ int kvfs_mem_open(struct kvfs_mem *mem, uint64_t size, unsigned flags,
 	mem->dirfd = -1;
 	mem->warm_fd = -1;
 	mem->warm_mnt = -1;
-	atomic_store(&mem->lend_hint, WARM_FIRST_HINT);
 	mem->size = size;
 	if (!(flags & KVFS_MEM_NOMOUNT) && keep) {
 		fd = keep_tmpfs(keep, size, !(flags & KVFS_MEM_NOHUGE));
@@ -314,24 +313,23 @@ void kvfs_mem_lend(struct kvfs_mem *mem, uint64_t bytes)
 
 uint64_t kvfs_mem_lend_hint(struct kvfs_mem *mem)
 {
-	return atomic_load(&mem->lend_hint);
+	uint64_t hint = 0, v;
+
+	/* The largest of the last KVFS_LEND_WINDOW sizes (slots not yet
+	 * written are 0), never under LEND_MIN. */
+	if (atomic_load(&mem->lend_next) == 0)
+		return WARM_FIRST_HINT;
+	for (unsigned i = 0; i < KVFS_LEND_WINDOW; i++)
+		if ((v = atomic_load(&mem->lend_recent[i])) > hint)
+			hint = v;
+	return hint < LEND_MIN ? LEND_MIN : hint;
 }
 
 void kvfs_mem_note_written(struct kvfs_mem *mem, uint64_t size)
 {
 	unsigned slot = atomic_fetch_add(&mem->lend_next, 1) % KVFS_LEND_WINDOW;
-	uint64_t next = 0, v;
 
-	/* The largest of the last KVFS_LEND_WINDOW sizes (slots not yet
-	 * written are 0), never under LEND_MIN.  Two writers closing at
-	 * once may each miss the other's size: the next one counts both. */
 	atomic_store(&mem->lend_recent[slot], size);
-	for (unsigned i = 0; i < KVFS_LEND_WINDOW; i++)
-		if ((v = atomic_load(&mem->lend_recent[i])) > next)
-			next = v;
-	if (next < LEND_MIN)
-		next = LEND_MIN;
-	atomic_store(&mem->lend_hint, next);
 }
 
 /* What the reserve may hold with the tier using `used` bytes: the tier's

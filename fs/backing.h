@@ -93,9 +93,9 @@ struct kvfs_mem {
 	atomic_uint_fast64_t warm_held;  /* bytes the reserve holds now */
 	atomic_uint_fast64_t warmed;     /* bytes it has touched, in all */
 	atomic_uint_fast64_t lent;       /* bytes it has given back, in all */
-	atomic_uint_fast64_t lend_hint;  /* what a new writer is lent */
-	/* The sizes the last KVFS_LEND_WINDOW writers left (a ring; the
-	 * hint is their largest) and the next slot. */
+	/* The sizes the last KVFS_LEND_WINDOW writers of new content left
+	 * (a ring; what a new writer is lent is their largest,
+	 * kvfs_mem_lend_hint) and the next slot. */
 	atomic_uint_fast64_t lend_recent[KVFS_LEND_WINDOW];
 	atomic_uint lend_next;
 	/* The feeder (kvfs_data_feed): its thread, started with the warm

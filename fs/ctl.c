@@ -660,6 +660,13 @@ static const char *io_name(enum kvfs_io io)
 	return io == KVFS_IO_DIRECT ? "direct" : io == KVFS_IO_CACHED ? "cached" : "auto";
 }
 
+/* passthrough= and wake_here= as given (both enums list AUTO, OFF, ON:
+ * options.c asserts it). */
+static const char *auto01_name(int v)
+{
+	return v == KVFS_PT_AUTO ? "auto" : v == KVFS_PT_ON ? "1" : "0";
+}
+
 void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 {
 	const struct kvfs_opts *o = &kv->opts;
@@ -697,8 +704,7 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 		"refused (ENODEV: kernel before 6.6; use io=cached to mmap)");
 	/* How opens are served (file.c, "Passthrough"): by the kernel from
 	 * backing files where it granted passthrough, else by the daemon. */
-	fprintf(f, "passthrough=%s\n", o->passthrough == KVFS_PT_AUTO ? "auto" :
-		o->passthrough == KVFS_PT_ON ? "1" : "0");
+	fprintf(f, "passthrough=%s\n", auto01_name(o->passthrough));
 	fprintf(f, "# io mode: %s; FUSE passthrough: kernel %s, CAP_SYS_ADMIN %s\n",
 		atomic_load(&kv->ns.passthrough) ?
 		"passthrough (the kernel serves files memory holds whole)" :
@@ -706,8 +712,7 @@ void kvfs_ctl_write_config(FILE *f, const struct kvfs *kv)
 		atomic_load(&((struct kvfs_kproto *)&kv->kproto)->offered) &
 		KVFS_FUSE_PASSTHROUGH ? "offers it" : "does not offer it (6.9+)",
 		kvfs_kproto_can_back() ? "held" : "not held");
-	fprintf(f, "wake_here=%s\n", o->wake_here == KVFS_WAKE_AUTO ? "auto" :
-		o->wake_here == KVFS_WAKE_ON ? "1" : "0");
+	fprintf(f, "wake_here=%s\n", auto01_name(o->wake_here));
 	fprintf(f, "# kernel: fuse wake_here %s\n",
 		kvfs_wake_describe(&kv->wake, wake, sizeof(wake)));
 }

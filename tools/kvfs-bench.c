@@ -1886,8 +1886,12 @@ static bool ratio_base(const struct bench *b, const struct ratio_def *r, double 
 		*v = median(b->memcpy_mbps, b->repeat);
 		return true;
 	}
-	if (strcmp(r->base, "memcpy_quiet_write") == 0 || strcmp(r->base, "memcpy_quiet_read") == 0) {
-		*v = median(r->base[13] == 'w' ? b->quiet_w_mbps : b->quiet_r_mbps, b->repeat);
+	if (strcmp(r->base, "memcpy_quiet_write") == 0) {
+		*v = median(b->quiet_w_mbps, b->repeat);
+		return true;
+	}
+	if (strcmp(r->base, "memcpy_quiet_read") == 0) {
+		*v = median(b->quiet_r_mbps, b->repeat);
 		return true;
 	}
 	if (!(base = find_label(b, r->base)) || !base->has[r->m])

@@ -61,21 +61,27 @@ static int teardown(void **state)
 	return rmdir(dir);
 }
 
+/* With the parameter at `before` (NULL: as it is), applying `mode`
+ * succeeds, finds `want`, and leaves the parameter at `after`. */
+static void apply_ok(struct kvfs_wake *w, const char *before, enum kvfs_wake_mode mode,
+		     enum kvfs_wake_state want, const char *after)
+{
+	if (before)
+		put(before);
+	assert_int_equal(kvfs_wake_apply(w, param, mode), 0);
+	assert_int_equal(w->state, want);
+	assert_string_equal(value(), after);
+}
+
 static void test_off_turned_on(void **state)
 {
 	struct kvfs_wake w;
 	char line[160];
 
 	(void)state;
-	put("N\n");
-	assert_int_equal(kvfs_wake_apply(&w, param, KVFS_WAKE_AUTO), 0);
-	assert_int_equal(w.state, KVFS_WAKE_SET);
-	assert_string_equal(value(), "Y\n");
+	apply_ok(&w, "N\n", KVFS_WAKE_AUTO, KVFS_WAKE_SET, "Y\n");
 	assert_non_null(strstr(kvfs_wake_describe(&w, line, sizeof(line)), "on (set by this daemon"));
-	put("N\n");
-	assert_int_equal(kvfs_wake_apply(&w, param, KVFS_WAKE_ON), 0);
-	assert_int_equal(w.state, KVFS_WAKE_SET);
-	assert_string_equal(value(), "Y\n");
+	apply_ok(&w, "N\n", KVFS_WAKE_ON, KVFS_WAKE_SET, "Y\n");
 }
 
 static void test_left_alone(void **state)
@@ -84,18 +90,12 @@ static void test_left_alone(void **state)
 	char line[160];
 
 	(void)state;
-	put("N\n");
-	assert_int_equal(kvfs_wake_apply(&w, param, KVFS_WAKE_OFF), 0);
-	assert_int_equal(w.state, KVFS_WAKE_LEFT_OFF);
-	assert_string_equal(value(), "N\n");
+	apply_ok(&w, "N\n", KVFS_WAKE_OFF, KVFS_WAKE_LEFT_OFF, "N\n");
 	assert_string_equal(kvfs_wake_describe(&w, line, sizeof(line)),
 			    "off (wake_here=0 left it so)");
 	put("Y\n");
-	for (int mode = KVFS_WAKE_AUTO; mode <= KVFS_WAKE_ON; mode++) {
-		assert_int_equal(kvfs_wake_apply(&w, param, mode), 0);
-		assert_int_equal(w.state, KVFS_WAKE_FOUND_ON);
-		assert_string_equal(value(), "Y\n");
-	}
+	for (int mode = KVFS_WAKE_AUTO; mode <= KVFS_WAKE_ON; mode++)
+		apply_ok(&w, NULL, mode, KVFS_WAKE_FOUND_ON, "Y\n");
 }
 
 static void test_absent(void **state)
