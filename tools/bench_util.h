@@ -1,8 +1,8 @@
 /*
  * bench_util.h - the small pieces the benchmark drivers share
  * (kvfs-bench.c, kvfs-bench-engines.c, kvfs-bench-index.c): the clock,
- * splitmix64, medians, a write that finishes or dies, and the mount that
- * holds a path.  Header-only, static functions: each tool is one program.
+ * splitmix64, medians, a write that finishes or dies, a buffer on huge
+ * pages, and the mount that holds a path.  Header-only, static functions: each tool is one program.
  *
  * The including file declares `static _Noreturn void die(const char *fmt,
  * ...)` first: each tool cleans up its own way before it exits.
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,21 @@ static inline void json_runs(FILE *f, const double *v, unsigned n, int digits)
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f, "%s%.*f", i ? ", " : "", digits, v[i]);
 	fprintf(f, "]}");
+}
+
+/* n bytes, 2 MiB aligned, on transparent huge pages where THP allows
+ * (MADV_HUGEPAGE), touched: the base a memory tier of huge pages is
+ * compared with (after a quiet, 4 KiB-mapped memory copies slower here:
+ * docs/bench.md, stage 14). */
+static inline void *bench_alloc_huge(size_t n)
+{
+	void *p;
+
+	if (posix_memalign(&p, 2 << 20, n) != 0)
+		die("out of memory (%zu bytes)", n);
+	(void)madvise(p, n, MADV_HUGEPAGE);
+	memset(p, 0, n);
+	return p;
 }
 
 /* Writes all of buf, or dies naming path. */

@@ -172,18 +172,6 @@ static void *xalloc(size_t n)
 	return p;
 }
 
-/* xalloc, 2 MiB aligned and asking for transparent huge pages. */
-static void *xalloc_huge(size_t n)
-{
-	void *p;
-
-	if (posix_memalign(&p, 2 << 20, n) != 0)
-		die("out of memory (%zu bytes)", n);
-	(void)madvise(p, n, MADV_HUGEPAGE);
-	memset(p, 0, n);
-	return p;
-}
-
 /* n lowercase hex digits of a hash of seed (a stand-in for SHA-1/SHA-256). */
 static void hexname(char *out, unsigned n, uint64_t seed)
 {
@@ -1820,8 +1808,8 @@ int main(int argc, char **argv)
 		/* Huge pages where THP allows (the memory tier has them): after a
 		 * quiet, 4 KiB-mapped memory copied at 4.4-5.6 GB/s here, 2
 		 * MiB-mapped at 6.6-8.6, so the base must have them too. */
-		b->big_src = xalloc_huge(b->mmap_size);
-		b->big_dst = xalloc_huge(b->mmap_size);
+		b->big_src = bench_alloc_huge(b->mmap_size);
+		b->big_dst = bench_alloc_huge(b->mmap_size);
 		memcpy(b->big_src, b->pat, b->mmap_size < EB_PAT_SIZE ? b->mmap_size : EB_PAT_SIZE);
 	}
 	cleanup_bench = b;

@@ -2546,9 +2546,7 @@ int main(int argc, char **argv)
 		 * after a quiet, memory mapped with 4 KiB pages copied at 4.4-5.6
 		 * GB/s here, with 2 MiB pages at 6.6-8.6 (warm: 9 either way).
 		 * The base must be the faster of the two. */
-		qbuf = xmalloc(b.a_size);
-		(void)madvise(qbuf, b.a_size, MADV_HUGEPAGE);
-		memset(qbuf, 0, b.a_size);
+		qbuf = bench_alloc_huge(b.a_size);
 	}
 	for (unsigned rep = 0; rep < b.repeat; rep++) {
 		fprintf(stderr, "run %u/%u\n", rep + 1, b.repeat);
