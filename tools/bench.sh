@@ -86,6 +86,8 @@ MNT=$TMP/kvfs
 STATE=$TMP/state
 TMPFS=
 TMPFS_MOUNTED=0
+KTIER_MOUNTED=0
+KRES_MOUNTED=0
 DISK=
 KVFS_PID=
 SSD_PARENT=             # BENCH_SSD_DIR's temporary directory, ours to remove
@@ -136,6 +138,8 @@ cleanup() {
 	for i in $(awk -v t="$TMP/" '$3 == "tmpfs" && index($2, t) == 1 && $2 ~ /\/mem$/ { print $2 }' /proc/mounts); do
 		umount "$i" 2>/dev/null || umount -l "$i" 2>/dev/null || true
 	done
+	((KTIER_MOUNTED)) && { umount "$TMP/ktier" 2>/dev/null || umount -l "$TMP/ktier"; }
+	((KRES_MOUNTED)) && { umount "$TMP/kreserve" 2>/dev/null || umount -l "$TMP/kreserve"; }
 	if ((TMPFS_MOUNTED)); then
 		umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS" 2>/dev/null || true
 	elif [[ -n $TMPFS ]]; then
@@ -295,6 +299,18 @@ mount_tmpfs() {
 	fi
 }
 
+# (a)'s like-for-like base: the kernel's own tmpfs, as kvfs's memory tier
+# mounts it, and a reserve as kvfs's (kvfs-bench --kernel-tier).  Root only.
+mount_kernel_base() {
+	[[ $(id -u) -eq 0 ]] || return 0
+	mkdir -p "$TMP/ktier" "$TMP/kreserve"
+	mount -t tmpfs -o size=4G,huge=within_size kvfs-bench "$TMP/ktier" || return 0
+	KTIER_MOUNTED=1
+	mount -t tmpfs -o size=4G,huge=always kvfs-bench "$TMP/kreserve" || return 0
+	KRES_MOUNTED=1
+	meta+=(--kernel-tier "$TMP/ktier" --kernel-reserve "$TMP/kreserve")
+}
+
 check_space() {
 	local avail
 	avail=$(df -Pk "$1" | awk 'NR == 2 { print $4 }')
@@ -327,7 +343,8 @@ for t in $TARGETS; do
 		mount_kvfs
 		targets+=("kvfs=$MNT")
 		meta+=(--watch-pid "$KVFS_PID")
-		meta+=(--meta "kvfs_prefault_wait_s=$PREFAULT_S" --meta "fuse_wake_here=$WAKE_HERE") ;;
+		meta+=(--meta "kvfs_prefault_wait_s=$PREFAULT_S" --meta "fuse_wake_here=$WAKE_HERE")
+		mount_kernel_base ;;
 	tmpfs)
 		mount_tmpfs
 		check_space "$TMPFS"

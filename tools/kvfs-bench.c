@@ -95,6 +95,7 @@ static _Noreturn void die(const char *fmt, ...);
 
 #define MIB			(1024UL * 1024UL)
 #define KVFS_BENCH_IO		MIB		/* (a) request size */
+#define KVFS_BENCH_HUGE		(2 * MIB)	/* a huge page: kvfs's lend unit */
 #define KVFS_BENCH_STAMP	16		/* bytes of one stamp */
 #define KVFS_BENCH_MAGIC	0x6b7666732d62656eULL	/* "kvfs-ben" */
 #define KVFS_BENCH_MAX_TARGETS	8
@@ -181,6 +182,8 @@ static const struct ratio_def {
 	/* Issue 12's goals, against memcpy measured as (a) is: after the quiet. */
 	{ "a_write_vs_memcpy_quiet", M_A_WRITE,   "memcpy_quiet_write", 0.90 },
 	{ "a_read_vs_memcpy_quiet",  M_A_READ,    "memcpy_quiet_read",  0.70 },
+	/* What kvfs adds to the kernel's own write path (--kernel-tier). */
+	{ "a_write_vs_kernel_tmpfs", M_A_WRITE,   "kernel_tmpfs_write", 0 },
 	{ "a_read_vs_tmpfs",       M_A_READ,      "tmpfs",  0 },
 	{ "b_total_vs_disk",       M_B_TOTAL,     "disk",   1.20 },
 	{ "b_write_vs_disk",       M_B_WRITE,     "disk",   1.20 },
@@ -243,6 +246,13 @@ struct bench {
 	double touch_mbps[KVFS_BENCH_MAX_REPEAT];	/* first touch of fresh pages */
 	double quiet_w_mbps[KVFS_BENCH_MAX_REPEAT];	/* (a)'s pattern after the quiet */
 	double quiet_r_mbps[KVFS_BENCH_MAX_REPEAT];
+	/* --kernel-tier, --kernel-reserve: (a)'s write into the kernel's own
+	 * tmpfs with pages lent from a warm reserve as kvfs's are, after the
+	 * same quiet (run_kernel_quiet) */
+	const char *ktier, *kreserve;
+	char kres_path[PATH_MAX];	/* the reserve file, removed at exit */
+	int kres_fd;
+	double kernel_w_mbps[KVFS_BENCH_MAX_REPEAT];
 	size_t memcpy_size;
 	char *wbuf;			/* write source, buf_size */
 	char *rbuf;			/* read destination, same size */
@@ -291,6 +301,8 @@ static _Noreturn void die(const char *fmt, ...)
 	fputc('\n', stderr);
 	if (cleanup_bench && !dying) {
 		dying = true;
+		if (cleanup_bench->kres_path[0])
+			unlink(cleanup_bench->kres_path);
 		restart_stop(cleanup_bench);
 		for (unsigned i = 0; i < cleanup_bench->nt; i++)
 			remove_work(&cleanup_bench->t[i]);
@@ -594,13 +606,31 @@ static double run_touch(struct bench *b)
 
 /* ---- (a) one big file ------------------------------------------------- */
 
-static double a_write(struct bench *b, const char *path, uint64_t tag)
+/* Frees one unit of --kernel-reserve at `off` and allocates the same
+ * size of fd at `off` (past EOF), on this thread, as kvfs's lend does
+ * (backing.h, kvfs_data_prealloc). */
+static void kernel_lend(struct bench *b, int fd, const char *path, size_t off, size_t n)
+{
+	if (fallocate(b->kres_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)n) != 0)
+		die("--kernel-reserve: punch: %s", strerror(errno));
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)n) != 0)
+		die("fallocate %s: %s", path, strerror(errno));
+}
+
+/* `lend`: first give the new file its pages from --kernel-reserve, a huge
+ * page at a time, as kvfs gives a writer's open the size writers left
+ * lately (run_kernel_quiet). */
+static double a_write_lent(struct bench *b, const char *path, uint64_t tag, bool lend)
 {
 	double t0 = now();
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 
 	if (fd < 0)
 		die("create %s: %s", path, strerror(errno));
+	for (size_t off = 0; lend && off < b->a_size; off += KVFS_BENCH_HUGE)
+		kernel_lend(b, fd, path, off, b->a_size - off < KVFS_BENCH_HUGE ?
+			    b->a_size - off : KVFS_BENCH_HUGE);
 	for (size_t off = 0; off < b->a_size; off += KVFS_BENCH_IO) {
 		size_t n = b->a_size - off < KVFS_BENCH_IO ? b->a_size - off : KVFS_BENCH_IO;
 
@@ -609,6 +639,41 @@ static double a_write(struct bench *b, const char *path, uint64_t tag)
 	}
 	close_or_die(fd, path);
 	return b->a_size / 1e6 / (now() - t0);
+}
+
+static double a_write(struct bench *b, const char *path, uint64_t tag)
+{
+	return a_write_lent(b, path, tag, false);
+}
+
+/*
+ * (a)'s write, after the same quiet, into the kernel's own tmpfs
+ * (--kernel-tier: huge=within_size, as kvfs's memory tier) with the pages
+ * lent from a warm reserve (--kernel-reserve: huge=always, as kvfs's),
+ * in-process: the write path kvfs's passthrough hands to the kernel,
+ * without kvfs, so a_write_vs_kernel_tmpfs is what kvfs adds to it.
+ */
+static void kernel_reserve_fill(struct bench *b)
+{
+	for (size_t off = 0; off < b->a_size; off += KVFS_BENCH_IO) {
+		size_t n = b->a_size - off < KVFS_BENCH_IO ? b->a_size - off : KVFS_BENCH_IO;
+
+		if (pwrite(b->kres_fd, b->rbuf, n, (off_t)off) != (ssize_t)n)
+			die("--kernel-reserve: write: %s", errno ? strerror(errno) : "short");
+	}
+}
+
+static double run_kernel_quiet(struct bench *b)
+{
+	char path[PATH_MAX + 32];
+	double v;
+
+	snprintf(path, sizeof(path), "%s/seq.bin", b->ktier);
+	quiet(b);
+	v = a_write_lent(b, path, ++b->seq, true);
+	xunlink(path);
+	kernel_reserve_fill(b); /* what a reserve's warming thread does */
+	return v;
 }
 
 static double a_read(struct bench *b, const char *path, uint64_t tag)
@@ -1894,6 +1959,10 @@ static bool ratio_base(const struct bench *b, const struct ratio_def *r, double 
 		*v = median(b->quiet_r_mbps, b->repeat);
 		return true;
 	}
+	if (strcmp(r->base, "kernel_tmpfs_write") == 0) {
+		*v = median(b->kernel_w_mbps, b->repeat);
+		return *v > 0;
+	}
 	if (!(base = find_label(b, r->base)) || !base->has[r->m])
 		return false;
 	*v = median(base->m[r->m], b->repeat);
@@ -2059,6 +2128,13 @@ static void print_table(const struct bench *b)
 		       b->a_size / MIB, b->settle, median(b->quiet_w_mbps, n),
 		       spread(b->quiet_w_mbps, n), median(b->quiet_r_mbps, n),
 		       spread(b->quiet_r_mbps, n));
+	if (median(b->kernel_w_mbps, n) > 0)
+		printf("      (a)'s write after the same quiet into the kernel's own tmpfs (%s,\n"
+		       "      huge=within_size), each huge page lent from a warm reserve as kvfs's:"
+		       " %.0f MB/s ±%.0f%%,\n      %.2fx the quiet memcpy\n", b->ktier,
+		       median(b->kernel_w_mbps, n), spread(b->kernel_w_mbps, n),
+		       median(b->quiet_w_mbps, n) > 0 ?
+		       median(b->kernel_w_mbps, n) / median(b->quiet_w_mbps, n) : 0);
 	printf("\n");
 	if (b->nt == 0)
 		goto warnings; /* a restart alone: no table */
@@ -2253,6 +2329,10 @@ static void write_json(const struct bench *b)
 	json_runs(f, b->quiet_w_mbps, b->repeat, 3);
 	fprintf(f, "},\n  \"memcpy_quiet_read\": {\"mbps\": ");
 	json_runs(f, b->quiet_r_mbps, b->repeat, 3);
+	if (b->ktier) {
+		fprintf(f, "},\n  \"kernel_tmpfs_write\": {\"mbps\": ");
+		json_runs(f, b->kernel_w_mbps, b->repeat, 3);
+	}
 	fprintf(f, "},\n");
 	if (b->restart_argv) {
 		fprintf(f, "  \"%s\": {\"files\": %lu, \"%s\": ",
@@ -2294,6 +2374,11 @@ static void usage_to(FILE *f, int code)
 		"  --b-size SIZE     (b) file size (8M)\n"
 		"  --probes N        (b) stat() probes, half of them misses (1000)\n"
 		"  --settle S        seconds of quiet before each timed phase (3)\n"
+		"  --kernel-tier DIR --kernel-reserve DIR2  also time (a)'s write, after the\n"
+		"                    same quiet, into the tmpfs DIR (huge=within_size, as\n"
+		"                    kvfs's tier) with each huge page lent from a warm\n"
+		"                    reserve file in the tmpfs DIR2 (huge=always), as kvfs\n"
+		"                    lends: the kernel's own write path, without kvfs\n"
 		"  --retries N       measure a phase disturbed by other work again, N times\n"
 		"                    at most (2)\n"
 		"  --spill-size SIZE (d) bytes written as 8 MiB files (twice the memory tier\n"
@@ -2416,6 +2501,10 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			b->probes = parse_uint(a, v, 2, 10000000);
 		else if (strcmp(a, "--settle") == 0)
 			b->settle = parse_seconds(a, v);
+		else if (strcmp(a, "--kernel-tier") == 0)
+			b->ktier = v;
+		else if (strcmp(a, "--kernel-reserve") == 0)
+			b->kreserve = v;
 		else if (strcmp(a, "--retries") == 0)
 			b->retries = parse_uint(a, v, 0, 10);
 		else if (strcmp(a, "--watch-pid") == 0 && b->nwatch < KVFS_BENCH_MAX_WATCH)
@@ -2548,6 +2637,16 @@ int main(int argc, char **argv)
 		 * The base must be the faster of the two. */
 		qbuf = bench_alloc_huge(b.a_size);
 	}
+	if (!b.ktier != !b.kreserve)
+		die("--kernel-tier and --kernel-reserve go together");
+	if (b.ktier && runs_a) {
+		snprintf(b.kres_path, sizeof(b.kres_path), "%s/kvfs-bench-reserve.%ld",
+			 b.kreserve, (long)getpid());
+		b.kres_fd = open(b.kres_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (b.kres_fd < 0)
+			die("--kernel-reserve: create %s: %s", b.kres_path, strerror(errno));
+		kernel_reserve_fill(&b);
+	}
 	for (unsigned rep = 0; rep < b.repeat; rep++) {
 		fprintf(stderr, "run %u/%u\n", rep + 1, b.repeat);
 		quiet(&b);
@@ -2560,6 +2659,11 @@ int main(int argc, char **argv)
 			run_memcpy_quiet(&b, qbuf, &b.quiet_w_mbps[rep], &b.quiet_r_mbps[rep]);
 			fprintf(stderr, "  memcpy in (a)'s pattern after the quiet: in %6.0f MB/s, "
 				"out %6.0f MB/s\n", b.quiet_w_mbps[rep], b.quiet_r_mbps[rep]);
+		}
+		if (runs_a && b.ktier) {
+			b.kernel_w_mbps[rep] = run_kernel_quiet(&b);
+			fprintf(stderr, "  (a)'s write into the kernel's tmpfs, pages lent: %6.0f MB/s\n",
+				b.kernel_w_mbps[rep]);
 		}
 		for (unsigned i = 0; i < b.nt; i++)
 			if (!b.t[(i + rep) % b.nt].ssd_role)
@@ -2582,6 +2686,10 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < b.nt; i++)
 		remove_work(&b.t[i]);
 	cleanup_bench = NULL;
+	if (b.kres_path[0]) {
+		close(b.kres_fd);
+		unlink(b.kres_path);
+	}
 
 	print_table(&b);
 	print_ratios(&b);
