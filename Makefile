@@ -62,7 +62,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-.PHONY: all test unit integration bench asan soak deps help clean check-deps check-tier mount umount
+.PHONY: all test unit integration bench pjdfstest asan soak deps help clean check-deps check-tier mount umount
 all: check-deps $(BUILD)/kvfs $(TOOL_BINS) $(BUILD)/mount.kvfs
 
 # Every compile waits for check-deps, and check-deps for deps when deps is
@@ -156,6 +156,11 @@ soak: all $(IT_BINS)
 
 bench: all $(BUILD)/tests/it/gpu_cuda
 	@BUILD=$(BUILD) tools/bench.sh
+
+# pjdfstest (a POSIX suite, never part of this tree) on fresh mounts in both
+# I/O modes: `make pjdfstest PJDFSTEST=<its source tree>`, as root.
+pjdfstest: all
+	@BUILD=$(BUILD) tools/pjdfstest.sh "$(PJDFSTEST)"
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g" EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
@@ -361,6 +366,7 @@ help:
 	@echo "make asan       the tests under AddressSanitizer and UBSan (in build-asan/)"
 	@echo "make soak       longer integration runs (1,000,000 random operations, 200 crashes)"
 	@echo "make bench      benchmark against tmpfs, a local-disk directory and memcpy"
+	@echo "make pjdfstest PJDFSTEST=dir   the pjdfstest suite (its source tree in dir) in both I/O modes"
 	@echo "make mount      build and mount at MNT (default ./mnt), SSD tier in SSD (./ssd, SSD_SIZE 4G),"
 	@echo "                index in STATE (./state), more options in KVFS_OPTS"
 	@echo "make install    kvfs, kvfsctl, mount.kvfs (in /sbin), kvfs@.service, man pages;"
