@@ -138,8 +138,8 @@ cleanup() {
 	for i in $(awk -v t="$TMP/" '$3 == "tmpfs" && index($2, t) == 1 && $2 ~ /\/mem$/ { print $2 }' /proc/mounts); do
 		umount "$i" 2>/dev/null || umount -l "$i" 2>/dev/null || true
 	done
-	((KTIER_MOUNTED)) && { umount "$TMP/ktier" 2>/dev/null || umount -l "$TMP/ktier"; }
-	((KRES_MOUNTED)) && { umount "$TMP/kreserve" 2>/dev/null || umount -l "$TMP/kreserve"; }
+	((KTIER_MOUNTED)) && { umount "$TMP/ktier" 2>/dev/null || umount -l "$TMP/ktier" || true; }
+	((KRES_MOUNTED)) && { umount "$TMP/kreserve" 2>/dev/null || umount -l "$TMP/kreserve" || true; }
 	if ((TMPFS_MOUNTED)); then
 		umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS" 2>/dev/null || true
 	elif [[ -n $TMPFS ]]; then
