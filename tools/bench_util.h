@@ -2,7 +2,8 @@
  * bench_util.h - the small pieces the benchmark drivers share
  * (kvfs-bench.c, kvfs-bench-engines.c, kvfs-bench-index.c): the clock,
  * splitmix64, medians, a write that finishes or dies, a buffer on huge
- * pages, and the mount that holds a path.  Header-only, static functions: each tool is one program.
+ * pages, and the mount that holds a path.  Header-only, static functions:
+ * each tool is one program.
  *
  * The including file declares `static _Noreturn void die(const char *fmt,
  * ...)` first: each tool cleans up its own way before it exits.
@@ -82,6 +83,9 @@ static inline void json_runs(FILE *f, const double *v, unsigned n, int digits)
 	fprintf(f, "]}");
 }
 
+/* A huge page (x86-64's PMD size): kvfs's tier and its lend go by them. */
+#define BENCH_HUGE_PAGE (2ul << 20)
+
 /* n bytes, 2 MiB aligned, on transparent huge pages where THP allows
  * (MADV_HUGEPAGE), touched: the base a memory tier of huge pages is
  * compared with (after a quiet, 4 KiB-mapped memory copies slower here:
@@ -90,7 +94,7 @@ static inline void *bench_alloc_huge(size_t n)
 {
 	void *p;
 
-	if (posix_memalign(&p, 2 << 20, n) != 0)
+	if (posix_memalign(&p, BENCH_HUGE_PAGE, n) != 0)
 		die("out of memory (%zu bytes)", n);
 	(void)madvise(p, n, MADV_HUGEPAGE);
 	memset(p, 0, n);

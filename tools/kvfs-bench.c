@@ -96,7 +96,6 @@ static _Noreturn void die(const char *fmt, ...);
 
 #define MIB			(1024UL * 1024UL)
 #define KVFS_BENCH_IO		MIB		/* (a) request size */
-#define KVFS_BENCH_HUGE		(2 * MIB)	/* a huge page: kvfs's lend unit */
 #define KVFS_BENCH_STAMP	16		/* bytes of one stamp */
 #define KVFS_BENCH_MAGIC	0x6b7666732d62656eULL	/* "kvfs-ben" */
 #define KVFS_BENCH_MAX_TARGETS	8
@@ -633,9 +632,9 @@ static double a_write_lent(struct bench *b, const char *path, uint64_t tag, bool
 
 	if (fd < 0)
 		die("create %s: %s", path, strerror(errno));
-	for (size_t off = 0; lend && off < b->a_size; off += KVFS_BENCH_HUGE)
-		kernel_lend(b, fd, path, off, b->a_size - off < KVFS_BENCH_HUGE ?
-			    b->a_size - off : KVFS_BENCH_HUGE);
+	for (size_t off = 0; lend && off < b->a_size; off += BENCH_HUGE_PAGE)
+		kernel_lend(b, fd, path, off, b->a_size - off < BENCH_HUGE_PAGE ?
+			    b->a_size - off : BENCH_HUGE_PAGE);
 	for (size_t off = 0; off < b->a_size; off += KVFS_BENCH_IO) {
 		size_t n = b->a_size - off < KVFS_BENCH_IO ? b->a_size - off : KVFS_BENCH_IO;
 
@@ -2141,13 +2140,13 @@ static void print_table(const struct bench *b)
 		       b->a_size / MIB, b->settle, median(b->quiet_w_mbps, n),
 		       spread(b->quiet_w_mbps, n), median(b->quiet_r_mbps, n),
 		       spread(b->quiet_r_mbps, n));
-	if (median(b->kernel_w_mbps, n) > 0)
+	double kernel = median(b->kernel_w_mbps, n);
+
+	if (kernel > 0)	/* timed beside the quiet memcpy, so that is > 0 too */
 		printf("      (a)'s write after the same quiet into the kernel's own tmpfs (%s,\n"
 		       "      huge=within_size), each huge page lent from a warm reserve as kvfs's:"
-		       " %.0f MB/s ±%.0f%%,\n      %.2fx the quiet memcpy\n", b->ktier,
-		       median(b->kernel_w_mbps, n), spread(b->kernel_w_mbps, n),
-		       median(b->quiet_w_mbps, n) > 0 ?
-		       median(b->kernel_w_mbps, n) / median(b->quiet_w_mbps, n) : 0);
+		       " %.0f MB/s ±%.0f%%,\n      %.2fx the quiet memcpy\n", b->ktier, kernel,
+		       spread(b->kernel_w_mbps, n), kernel / median(b->quiet_w_mbps, n));
 	printf("\n");
 	if (b->nt == 0)
 		goto warnings; /* a restart alone: no table */

@@ -104,14 +104,16 @@ classify() {
 bad=0
 for mode in $MODES; do
 	MNT=$TMP/mnt-$mode
-	mkdir -p "$MNT" "$TMP/slabs-$mode"
+	mkdir -p "$MNT"
 	opts="state=$TMP/state-$mode,mem=1G,allow_other,passthrough=$mode"
-	[[ ${PJDFSTEST_SSD:-0} == 1 ]] && opts+=",ssd=$TMP/slabs-$mode,ssd_size=2G"
+	if [[ ${PJDFSTEST_SSD:-0} == 1 ]]; then
+		mkdir -p "$TMP/slabs-$mode"
+		opts+=",ssd=$TMP/slabs-$mode,ssd_size=2G"
+	fi
 	"$KVFS_BIN" "$MNT" -f -o "$opts" >"$TMP/kvfs-$mode.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.1; done
 	mountpoint -q "$MNT" || { cat "$TMP/kvfs-$mode.log" >&2; die "kvfs did not mount ($opts)"; }
-	tests=0
 	(
 		cd "$MNT"
 		for t in "$TMP"/suite/tests/*/*.t; do
